@@ -1,0 +1,1 @@
+"""ETL of the Observatoire social: reference data, member submissions, atomic publishing."""

@@ -1,0 +1,134 @@
+"""The `observatoire` command line (French): create, fill and inspect the observatory's database."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from etl import build, db
+from etl.errors import UserError
+from etl.paths import database_path
+
+app = typer.Typer(
+    help="Observatoire social de la CAPAS : base de données, soumissions des membres, exports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--base", help="Fichier de base de données (défaut : $OBSERVATOIRE_DB ou data/observatoire.duckdb)."),
+]
+
+
+def user_errors(command: Callable) -> Callable:
+    """Show a UserError as one French sentence and exit 1, never as a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            err_console.print(f"[bold red]Erreur :[/] {exc}")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def progress_bar() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def run_with_progress(title: str, work: Callable[[Callable[[str], None]], dict]) -> dict:
+    with progress_bar() as progress:
+        task = progress.add_task(title)
+        return work(lambda step: progress.update(task, description=f"{title} : {step}"))
+
+
+@app.command()
+@user_errors
+def init(base: DbOption = None) -> None:
+    """Crée la base de données avec les données de référence (remplace la base existante)."""
+    path = base or database_path()
+    counts = run_with_progress("Création de la base", lambda p: build.init_database(path, p))
+    console.print(f"[green]Base créée :[/] {path}")
+    _print_counts(counts)
+
+
+@app.command()
+@user_errors
+def reference(base: DbOption = None) -> None:
+    """Recharge les données de référence (communes, population, indicateurs, limites)."""
+    path = base or database_path()
+    counts = run_with_progress("Données de référence", lambda p: build.reload_reference(path, p))
+    console.print(f"[green]Données de référence rechargées dans[/] {path}")
+    _print_counts(counts)
+
+
+@app.command()
+@user_errors
+def info(base: DbOption = None) -> None:
+    """Affiche ce que contient la base : périodes, membres, nombres de lignes, derniers chargements."""
+    path = base or database_path()
+    con = db.open_reader(path)
+    try:
+        summary = db.query(con, """
+            select (select count(*) from communes) as communes,
+                   (select count(*) from members) as membres,
+                   (select count(*) from activity) as activite,
+                   (select count(*) from services) as services,
+                   (select count(*) from observations) as observations,
+                   (select min(year) || '–' || max(year) from activity) as annees,
+                   (select count(distinct period_code) from activity) as periodes,
+                   (select value from schema_info where key = 'schema_version') as schema""")
+        runs = db.query(con, """
+            select run_id, strftime(started_at, '%Y-%m-%d %H:%M') as quand, username, kind,
+                   coalesce(file_name, '') as fichier, rows_accepted, rows_rejected, status
+            from load_runs order by run_id desc limit 10""")
+    finally:
+        con.close()
+    row = summary.row(0, named=True)
+    table = Table(title=f"Base {path}", show_header=False)
+    labels = {"communes": "Communes", "membres": "Membres", "activite": "Lignes d'activité",
+              "services": "Services", "observations": "Observations",
+              "annees": "Années couvertes", "periodes": "Périodes déclarées",
+              "schema": "Version du schéma"}
+    for key, label in labels.items():
+        value = row[key]
+        table.add_row(label, _fr_number(value) if isinstance(value, int) else str(value or "—"))
+    console.print(table)
+    history = Table(title="Derniers chargements")
+    for column in ["n°", "quand", "qui", "type", "fichier", "acceptées", "rejetées", "statut"]:
+        history.add_column(column)
+    for run in runs.iter_rows():
+        history.add_row(*[_fr_number(v) if isinstance(v, int) else str(v) for v in run])
+    console.print(history)
+
+
+def _fr_number(value: int) -> str:
+    """12345 -> '12 345' (Swiss French thousands separator, narrow no-break space)."""
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    table = Table(show_header=True)
+    table.add_column("table")
+    table.add_column("lignes", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, _fr_number(n))
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,72 @@
+"""Database access shared by the ETL, the command line and the dashboard's data module."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.errors import UserError
+from etl.paths import SCHEMA_DIR
+
+SCHEMA_VERSION = "1"
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the base tables: the versioned files etl/schema/NNN_*.sql, in order (idempotent)."""
+    for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
+        con.execute(sql_file.read_text(encoding="utf-8"))
+    con.execute(
+        "insert or replace into schema_info values ('schema_version', ?)", [SCHEMA_VERSION]
+    )
+
+
+def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild what is derived from the base tables (aggregates, public views) before publishing.
+
+    Files in etl/schema/derived/ run in name order at every publish, so they use
+    `create or replace`.
+    """
+    for sql_file in sorted((SCHEMA_DIR / "derived").glob("*.sql")):
+        con.execute(sql_file.read_text(encoding="utf-8"))
+
+
+def file_version(path: Path) -> tuple[int, int, int]:
+    """Identity of the file now at `path`: changes whenever a new version is swapped in."""
+    stat = os.stat(path)
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection on one version of the file.
+
+    A fresh in-memory instance ATTACHes the file, so a connection never serves an older version from
+    DuckDB's instance cache; use one cursor per query when threads share it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(
+            f"La base de données {path} n'existe pas. Créez-la avec « observatoire init » "
+            "(ou « observatoire demo » pour des données de démonstration)."
+        )
+    con = duckdb.connect(":memory:")
+    escaped = str(path).replace("'", "''")
+    try:
+        con.execute(f"attach '{escaped}' as obs (read_only)")
+    except duckdb.Error as exc:
+        con.close()
+        raise UserError(f"La base de données {path} est illisible ou corrompue ({exc}).") from exc
+    con.execute("use obs")
+    return con
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> pl.DataFrame:
+    """Run one SELECT on its own cursor and return a Polars frame."""
+    cur = con.cursor()
+    try:
+        cur.execute("use obs")
+        return cur.sql(sql, params=params).pl()
+    finally:
+        cur.close()

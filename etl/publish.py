@@ -1,0 +1,87 @@
+"""Atomic publishing of the database file.
+
+DuckDB lets no process write a file that another one reads, so every change is made on a copy:
+`next_version()` copies the published file (or starts an empty one), yields a read-write connection,
+and only when the block succeeds checkpoints, closes and renames the copy over the published file.
+A failure or a kill at any point leaves the previous file untouched; readers re-attach when they see
+a new file (see `etl.db.file_version`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from etl.errors import UserError
+
+TEMP_PREFIX = ".obs-next-"
+
+
+@contextlib.contextmanager
+def writer_lock(db_path: Path) -> Iterator[None]:
+    """One writer at a time per database file (readers are never blocked)."""
+    lock_path = db_path.with_name(f".{db_path.name}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(
+                "Un autre chargement est en cours sur cette base. Réessayez quand il sera terminé."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Delete copies left by an interrupted build (safe: we hold the writer lock)."""
+    for leftover in directory.glob(f"{TEMP_PREFIX}*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def next_version(db_path: Path, *, from_scratch: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a writable copy of the database; publish it atomically if the block succeeds."""
+    db_path = Path(db_path)
+    directory = db_path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    with writer_lock(db_path):
+        _remove_leftovers(directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".duckdb", dir=directory)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        if db_path.exists() and not from_scratch:
+            shutil.copyfile(db_path, tmp)
+        else:
+            tmp.unlink()  # DuckDB must create the file itself
+        con = duckdb.connect(str(tmp))
+        try:
+            yield con
+            con.execute("checkpoint")
+            con.close()
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, db_path)
+            _fsync_directory(directory)
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+            tmp.unlink(missing_ok=True)
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
