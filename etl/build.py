@@ -33,27 +33,54 @@ def sha256_of_files(paths: list[Path]) -> str:
 
 
 def reference_files() -> list[Path]:
-    return [*REFERENCE_DIR.glob("*.csv"), *REFERENCE_DIR.glob("*.geojson"),
-            DATA_DIR / "themes.csv", DATA_DIR / "indicator_definitions.csv"]
+    return [
+        *REFERENCE_DIR.glob("*.csv"),
+        *REFERENCE_DIR.glob("*.geojson"),
+        DATA_DIR / "themes.csv",
+        DATA_DIR / "indicator_definitions.csv",
+    ]
 
 
-def record_run(con: duckdb.DuckDBPyConnection, *, started_at: dt.datetime, kind: str, status: str,
-               file_name: str | None = None, sha256: str | None = None,
-               member_code: str | None = None, period_code: str | None = None,
-               rows_accepted: int = 0, rows_rejected: int = 0, message: str | None = None,
-               username: str | None = None) -> int:
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    started_at: dt.datetime,
+    kind: str,
+    status: str,
+    file_name: str | None = None,
+    sha256: str | None = None,
+    member_code: str | None = None,
+    period_code: str | None = None,
+    rows_accepted: int = 0,
+    rows_rejected: int = 0,
+    message: str | None = None,
+    username: str | None = None,
+) -> int:
     """Append one row to load_runs and return its id."""
     return con.execute(
         """insert into load_runs (started_at, finished_at, username, kind, file_name, sha256,
                member_code, period_code, rows_accepted, rows_rejected, status, message)
            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning run_id""",
-        [started_at, dt.datetime.now(), username or current_user(), kind, file_name, sha256,
-         member_code, period_code, rows_accepted, rows_rejected, status, message],
+        [
+            started_at,
+            dt.datetime.now(),
+            username or current_user(),
+            kind,
+            file_name,
+            sha256,
+            member_code,
+            period_code,
+            rows_accepted,
+            rows_rejected,
+            status,
+            message,
+        ],
     ).fetchall()[0][0]
 
 
-def _load_reference(con: duckdb.DuckDBPyConnection, kind: str,
-                    progress: Callable[[str], None]) -> dict[str, int]:
+def _load_reference(
+    con: duckdb.DuckDBPyConnection, kind: str, progress: Callable[[str], None]
+) -> dict[str, int]:
     started = dt.datetime.now()
     progress("schéma")
     db.apply_schema(con)
@@ -61,19 +88,30 @@ def _load_reference(con: duckdb.DuckDBPyConnection, kind: str,
     counts = load_reference.run(con)
     progress("agrégats et vues publiques")
     db.refresh_derived(con)
-    record_run(con, started_at=started, kind=kind, status="charge", file_name="data/reference",
-               sha256=sha256_of_files(reference_files()), rows_accepted=sum(counts.values()),
-               message=", ".join(f"{name}: {n}" for name, n in counts.items()))
+    record_run(
+        con,
+        started_at=started,
+        kind=kind,
+        status="charge",
+        file_name="data/reference",
+        sha256=sha256_of_files(reference_files()),
+        rows_accepted=sum(counts.values()),
+        message=", ".join(f"{name}: {n}" for name, n in counts.items()),
+    )
     return counts
 
 
-def init_database(db_path: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
+def init_database(
+    db_path: Path, progress: Callable[[str], None] = lambda _: None
+) -> dict[str, int]:
     """Create a new database holding only the reference data (replaces any previous file)."""
     with next_version(db_path, from_scratch=True) as con:
         return _load_reference(con, "init", progress)
 
 
-def reload_reference(db_path: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
+def reload_reference(
+    db_path: Path, progress: Callable[[str], None] = lambda _: None
+) -> dict[str, int]:
     """Reload the reference tables into the existing database, keeping the submissions."""
     if not Path(db_path).exists():
         return init_database(db_path, progress)

@@ -27,7 +27,10 @@ err_console = Console(stderr=True)
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--base", help="Fichier de base de données (défaut : $OBSERVATOIRE_DB ou data/observatoire.duckdb)."),
+    typer.Option(
+        "--base",
+        help="Fichier de base de données (défaut : $OBSERVATOIRE_DB ou data/observatoire.duckdb).",
+    ),
 ]
 
 
@@ -46,8 +49,13 @@ def user_errors(command: Callable) -> Callable:
 
 
 def progress_bar() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=console, transient=True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def run_with_progress(title: str, work: Callable[[Callable[[str], None]], dict]) -> dict:
@@ -83,7 +91,9 @@ def info(base: DbOption = None) -> None:
     path = base or database_path()
     con = db.open_reader(path)
     try:
-        summary = db.query(con, """
+        summary = db.query(
+            con,
+            """
             select (select count(*) from communes) as communes,
                    (select count(*) from members) as membres,
                    (select count(*) from activity) as activite,
@@ -91,19 +101,29 @@ def info(base: DbOption = None) -> None:
                    (select count(*) from observations) as observations,
                    (select min(year) || '–' || max(year) from activity) as annees,
                    (select count(distinct period_code) from activity) as periodes,
-                   (select value from schema_info where key = 'schema_version') as schema""")
-        runs = db.query(con, """
+                   (select value from schema_info where key = 'schema_version') as schema""",
+        )
+        runs = db.query(
+            con,
+            """
             select run_id, strftime(started_at, '%Y-%m-%d %H:%M') as quand, username, kind,
                    coalesce(file_name, '') as fichier, rows_accepted, rows_rejected, status
-            from load_runs order by run_id desc limit 10""")
+            from load_runs order by run_id desc limit 10""",
+        )
     finally:
         con.close()
     row = summary.row(0, named=True)
     table = Table(title=f"Base {path}", show_header=False)
-    labels = {"communes": "Communes", "membres": "Membres", "activite": "Lignes d'activité",
-              "services": "Services", "observations": "Observations",
-              "annees": "Années couvertes", "periodes": "Périodes déclarées",
-              "schema": "Version du schéma"}
+    labels = {
+        "communes": "Communes",
+        "membres": "Membres",
+        "activite": "Lignes d'activité",
+        "services": "Services",
+        "observations": "Observations",
+        "annees": "Années couvertes",
+        "periodes": "Périodes déclarées",
+        "schema": "Version du schéma",
+    }
     for key, label in labels.items():
         value = row[key]
         table.add_row(label, _fr_number(value) if isinstance(value, int) else str(value or "—"))

@@ -18,9 +18,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the base tables: the versioned files etl/schema/NNN_*.sql, in order (idempotent)."""
     for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
         con.execute(sql_file.read_text(encoding="utf-8"))
-    con.execute(
-        "insert or replace into schema_info values ('schema_version', ?)", [SCHEMA_VERSION]
-    )
+    con.execute("insert or replace into schema_info values ('schema_version', ?)", [SCHEMA_VERSION])
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
@@ -62,7 +60,9 @@ def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def query(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> pl.DataFrame:
+def query(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None
+) -> pl.DataFrame:
     """Run one SELECT on its own cursor and return a Polars frame."""
     cur = con.cursor()
     try:

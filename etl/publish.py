@@ -57,7 +57,9 @@ def _fsync_directory(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def next_version(db_path: Path, *, from_scratch: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def next_version(
+    db_path: Path, *, from_scratch: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a writable copy of the database; publish it atomically if the block succeeds."""
     db_path = Path(db_path)
     directory = db_path.parent

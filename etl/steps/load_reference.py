@@ -43,12 +43,18 @@ def read_boundaries(reference_dir: Path) -> pl.DataFrame:
     communes = json.loads((reference_dir / "communes.geojson").read_text(encoding="utf-8"))
     lake = json.loads((reference_dir / "lake.geojson").read_text(encoding="utf-8"))
     rows = [
-        ("commune", f["properties"]["ofs_number"], f["properties"]["name"], json.dumps(f["geometry"]))
+        (
+            "commune",
+            f["properties"]["ofs_number"],
+            f["properties"]["name"],
+            json.dumps(f["geometry"]),
+        )
         for f in communes["features"]
     ]
     rows += [("lac", None, "Léman", json.dumps(f["geometry"])) for f in lake["features"]]
     return pl.DataFrame(
-        rows, schema={"kind": pl.Utf8, "ofs_number": pl.Int32, "name": pl.Utf8, "geojson": pl.Utf8},
+        rows,
+        schema={"kind": pl.Utf8, "ofs_number": pl.Int32, "name": pl.Utf8, "geojson": pl.Utf8},
         orient="row",
     )
 
@@ -57,15 +63,24 @@ def build_periods(first_year: int, last_year: int) -> pl.DataFrame:
     """Every year, quarter and month between two years, with start and end dates."""
     rows = []
     for year in range(first_year, last_year + 1):
-        rows.append((str(year), "annee", year, None, None, dt.date(year, 1, 1), dt.date(year, 12, 31)))
+        rows.append(
+            (str(year), "annee", year, None, None, dt.date(year, 1, 1), dt.date(year, 12, 31))
+        )
         for quarter in range(1, 5):
             start = dt.date(year, 3 * quarter - 2, 1)
             end = _month_end(year, 3 * quarter)
             rows.append((f"{year}-T{quarter}", "trimestre", year, quarter, None, start, end))
         for month in range(1, 13):
             rows.append(
-                (f"{year}-{month:02d}", "mois", year, (month - 1) // 3 + 1, month,
-                 dt.date(year, month, 1), _month_end(year, month))
+                (
+                    f"{year}-{month:02d}",
+                    "mois",
+                    year,
+                    (month - 1) // 3 + 1,
+                    month,
+                    dt.date(year, month, 1),
+                    _month_end(year, month),
+                )
             )
     return pl.DataFrame(
         rows,

@@ -6,7 +6,6 @@ its output is committed so that a build never depends on anything outside the re
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -48,8 +47,10 @@ def build_aliases(raw: pl.DataFrame) -> pl.DataFrame:
         rows += [(a.strip(), normalise_key(a), int(ofs)) for a in spellings]
     frame = pl.DataFrame(rows, schema=["alias", "alias_key", "ofs_number"], orient="row")
     frame = frame.with_columns(pl.col("ofs_number").cast(pl.Int32))
-    clashes = frame.group_by("alias_key").agg(pl.col("ofs_number").n_unique()).filter(
-        pl.col("ofs_number") > 1
+    clashes = (
+        frame.group_by("alias_key")
+        .agg(pl.col("ofs_number").n_unique())
+        .filter(pl.col("ofs_number") > 1)
     )
     if clashes.height:
         raise ValueError(f"ambiguous commune aliases: {clashes['alias_key'].to_list()}")
@@ -97,7 +98,11 @@ def build_indicators(raw: pl.DataFrame) -> pl.DataFrame:
         "source_url",
         pl.col("note"),
         # SOURCES.md: some reference years are inferred from the edition, not printed.
-        pl.col("note").fill_null("").str.to_lowercase().str.contains("inferred").alias("year_inferred"),
+        pl.col("note")
+        .fill_null("")
+        .str.to_lowercase()
+        .str.contains("inferred")
+        .alias("year_inferred"),
     ).sort("indicator_code", "ofs_number", "year")
 
 
@@ -121,9 +126,7 @@ def run(source_dir: Path = SHARED_REFERENCE_DIR, target_dir: Path = REFERENCE_DI
         "canton_totals": build_canton_totals(raw["canton_totals"]),
     }
     save(tables, target_dir)
-    # Geometry: the 2024 generalised layer (rebuildable with `python -m etl.steps.boundaries`).
-    shutil.copyfile(source_dir / "communes_ge_2024.geojson", target_dir / "communes.geojson")
-    shutil.copyfile(source_dir / "lake_leman_ge.geojson", target_dir / "lake.geojson")
+    # Geometry is rebuilt from the FSO shapefiles by etl/steps/boundaries.py, not copied.
 
 
 if __name__ == "__main__":

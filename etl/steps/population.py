@@ -24,8 +24,9 @@ def fill_series(published: pl.DataFrame, last_year: int) -> pl.DataFrame:
         pl.col("year").min().alias("first_year"), pl.col("year").max().alias("last_published")
     )
     grid = spans.with_columns(
-        pl.int_ranges("first_year", pl.max_horizontal("last_published", pl.lit(last_year)) + 1)
-        .alias("year")
+        pl.int_ranges(
+            "first_year", pl.max_horizontal("last_published", pl.lit(last_year)) + 1
+        ).alias("year")
     ).explode("year")
     filled = (
         grid.join(
