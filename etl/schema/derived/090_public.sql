@@ -11,3 +11,36 @@ create or replace view public.population as
 create or replace view public.indicator_definitions as select * from main.indicator_definitions;
 create or replace view public.indicators as
     select ofs_number, year, indicator_code, value, unit, source, year_inferred from main.indicators;
+create or replace view public.population_canton as select * from main.agg_population_canton;
+
+-- Activity (DESIGN §4), summed to the year or quarter; one row per cell, see 050_aggregates.sql.
+-- Pages read counts from these cubes only, so that suppression can be applied per published cell.
+create or replace view public.activity_year_cube as select * from main.agg_activity_year_cube;
+create or replace view public.activity_quarter_cube as select * from main.agg_activity_quarter_cube;
+
+-- Members and what they sent (no file names, contacts or figures): completeness of a period.
+create or replace view public.members as
+    select code, name, categories, themes, active_since, is_demo from main.members;
+create or replace view public.member_years as
+    select member_code, year, granularity, n_periods, n_periods_expected, covered_until
+    from main.agg_member_year;
+create or replace view public.submissions as
+    select s.member_code, s.period_code, p.granularity, p.year, p.quarter, p.month, s.loaded_at
+    from main.submissions as s
+    join main.periods as p on p.code = s.period_code;
+
+-- Freshness and provenance of the whole database, one row.
+create or replace view public.database_status as
+    select
+        (select max(coalesce(finished_at, started_at)) from main.load_runs
+            where status in ('charge', 'remplace')) as last_load_at,
+        (select count(*) from main.activity) as activity_rows,
+        (select coalesce(bool_or(is_demo), false) from main.activity)
+            or (select coalesce(bool_or(is_demo), false) from main.members) as has_demo,
+        (select min(year) from main.activity) as first_year,
+        (select max(year) from main.activity) as last_year,
+        -- The latest year that has ended and holds activity (falls back to the latest year).
+        coalesce(
+            (select max(year) from main.activity where year < year(current_date)),
+            (select max(year) from main.activity)
+        ) as latest_complete_year;

@@ -1,0 +1,1 @@
+"""The observatory's Streamlit dashboard (run `streamlit run dashboard/app.py`)."""

@@ -1,0 +1,1 @@
+"""Reusable pieces of pages: charts, KPI cards, tables, banners."""

@@ -1,0 +1,19 @@
+"""Banners shown above every page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.data import DatabaseInfo
+from dashboard.i18n import fmt_datetime, t
+
+
+def demo_banner(info: DatabaseInfo) -> None:
+    """A visible warning when the database holds demonstration rows (DESIGN §2)."""
+    if info.has_demo:
+        st.warning(t("common.demo_banner"), icon=":material/science:")
+
+
+def freshness_caption(info: DatabaseInfo) -> None:
+    """One line: date of the last load."""
+    st.caption(t("common.last_load", date=fmt_datetime(info.last_load_at)))

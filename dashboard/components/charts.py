@@ -1,0 +1,188 @@
+"""Plotly charts with colour-blind-safe colours, each shown with its source and year.
+
+Colours: the Okabe-Ito palette (distinguishable with the common colour-vision deficiencies), yellow
+last because it is faint on white; lines also differ by dash so that print in grey stays readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard.i18n import current_language, t
+
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+SEQUENTIAL = "Viridis"  # perceptually uniform, colour-blind safe, for maps and heat maps
+EVENT_FILL = "rgba(120, 120, 120, 0.12)"
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+
+def colour(index: int) -> str:
+    return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+def separators(lang: str | None = None) -> str:
+    """Plotly's `separators` (decimal then thousands): '1 234,5' in French, '1,234.5' in English."""
+    return ".," if (lang or current_language()) == "en" else ",\u202f"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A real event drawn on time series (domain_notes.md): a band, or a line when start == end."""
+
+    key: str  # i18n key of its label
+    start: dt.date
+    end: dt.date
+
+
+EVENTS = (
+    Event("common.event.covid", dt.date(2020, 3, 1), dt.date(2021, 12, 31)),
+    Event("common.event.inflation", dt.date(2022, 1, 1), dt.date(2023, 12, 31)),
+    Event("common.event.ukraine", dt.date(2022, 2, 24), dt.date(2022, 2, 24)),
+)
+
+
+def year_axis_position(day: dt.date) -> float:
+    """Where a date falls on an axis whose points are whole years centred on the integer."""
+    start = dt.date(day.year, 1, 1)
+    length = (dt.date(day.year + 1, 1, 1) - start).days
+    return day.year - 0.5 + (day - start).days / length
+
+
+def quarter_axis_position(day: dt.date) -> float:
+    """Where a date falls on an axis whose quarter points sit at year + (quarter - 0.5) / 4."""
+    start = dt.date(day.year, 1, 1)
+    length = (dt.date(day.year + 1, 1, 1) - start).days
+    return day.year + (day - start).days / length
+
+
+def quarter_position(year: int, quarter: int) -> float:
+    return year + (quarter - 0.5) / 4
+
+
+def add_events(fig: go.Figure, *, quarterly: bool, x_range: tuple[float, float]) -> None:
+    """Shade the real events that fall inside the plotted range, with their label on top."""
+    position = quarter_axis_position if quarterly else year_axis_position
+    low, high = x_range
+    for index, event in enumerate(EVENTS):
+        x0 = max(position(event.start), low)
+        x1 = min(position(event.end + dt.timedelta(days=1)), high)
+        if x0 > high or x1 < low:
+            continue
+        if event.start == event.end:
+            fig.add_vline(x=x0, line_dash="dot", line_color="#555555", line_width=1)
+        else:
+            fig.add_vrect(x0=x0, x1=x1, fillcolor=EVENT_FILL, line_width=0, layer="below")
+        fig.add_annotation(
+            x=x0,
+            y=1.0,
+            yref="paper",
+            yanchor="bottom",
+            xanchor="left",
+            yshift=2 + 13 * index,
+            text=t(event.key),
+            showarrow=False,
+            font={"size": 11, "color": "#444444"},
+        )
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: its label, x and y values, and which points rest on an estimated population."""
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float | None]
+    estimated: Sequence[bool] | None = None
+    hover: Sequence[str] | None = None
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    y_title: str,
+    x_ticks: tuple[Sequence[float], Sequence[str]] | None = None,
+    quarterly: bool = False,
+    events: bool = True,
+    height: int = 440,
+) -> go.Figure:
+    """Lines with markers; points resting on an estimated population get an open marker."""
+    fig = go.Figure()
+    for index, one in enumerate(series):
+        estimated = list(one.estimated) if one.estimated is not None else [False] * len(one.x)
+        fig.add_trace(
+            go.Scatter(
+                x=list(one.x),
+                y=list(one.y),
+                name=one.label,
+                mode="lines+markers",
+                line={"color": colour(index), "dash": DASHES[index // len(OKABE_ITO) % 6]},
+                marker={
+                    "size": 8,
+                    "symbol": ["circle-open" if flag else "circle" for flag in estimated],
+                    "line": {"width": 2, "color": colour(index)},
+                },
+                text=list(one.hover) if one.hover is not None else None,
+                hovertemplate="%{text}<extra>%{fullData.name}</extra>"
+                if one.hover is not None
+                else None,
+            )
+        )
+    xs = [x for one in series for x in one.x]
+    if events and xs:
+        margin = 0.5 / 4 if quarterly else 0.5
+        add_events(fig, quarterly=quarterly, x_range=(min(xs) - margin, max(xs) + margin))
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        separators=separators(),
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        yaxis={"title": y_title, "rangemode": "tozero"},
+        hovermode="closest",
+    )
+    if x_ticks is not None:
+        fig.update_xaxes(tickvals=list(x_ticks[0]), ticktext=list(x_ticks[1]))
+    else:
+        fig.update_xaxes(dtick=1, tickformat="d")
+    return fig
+
+
+def chart_caption(source: str, years: str, notes: Sequence[str] = ()) -> str:
+    """'Source : … · Années : … · notes' — every chart states where its figures come from."""
+    parts = [t("common.chart.source", source=source), t("common.chart.years", years=years)]
+    return " · ".join([*parts, *notes])
+
+
+def show_chart(
+    fig: go.Figure, *, source: str, years: str, notes: Sequence[str] = (), key: str | None = None
+) -> None:
+    """Draw the figure, then its caption (source, years, caveats)."""
+    st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key)
+    st.caption(chart_caption(source, years, notes))
+
+
+def years_text(years: Sequence[int]) -> str:
+    """'2019–2024' or '2024'."""
+    years = sorted(set(years))
+    if not years:
+        return "–"
+    return str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+
+
+def frame_years(frame: pl.DataFrame, column: str = "year") -> str:
+    return years_text(frame[column].drop_nulls().to_list()) if frame.height else "–"

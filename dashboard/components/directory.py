@@ -1,0 +1,230 @@
+"""The members' directory (« Qui fait quoi ») as data: opening days, search criteria, filters.
+
+The directory is small (one row per service of each member's latest submission that lists services),
+so the page loads it once per database version and filters it here, in pure Polars functions that the
+tests call directly. Opening days are parsed from the free-text `horaires` (« lu-ve 9h-12h »,
+« du mardi au samedi », « 7j/7 », « tous les jours sauf dimanche »).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from etl.text import normalise_key, normalise_key_expr
+
+# Monday = 0 … Sunday = 6, as datetime.date.weekday().
+DAY_CODES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_DAY_WORDS = {
+    **{name: index for index, name in enumerate(DAY_CODES)},
+    **{name[:3]: index for index, name in enumerate(DAY_CODES)},
+    **{name[:2]: index for index, name in enumerate(DAY_CODES)},
+}
+_DAY = r"(?:" + "|".join(sorted(_DAY_WORDS, key=len, reverse=True)) + r")"
+# 'lu-ve', 'lundi au vendredi', 'ma à sa' (accents are gone after normalisation: 'a' for 'à').
+_RANGE = re.compile(rf"\b({_DAY})\b\.?\s*(?:-|–|—|au|a|à)\s*\b({_DAY})\b")
+_SINGLE = re.compile(rf"\b({_DAY})\b")
+_EVERY_DAY = re.compile(r"7\s*j?\s*/\s*7|tous les jours|chaque jour|24\s*h?\s*/\s*24|quotidien")
+_WEEKDAYS = re.compile(r"\ben semaine\b|\bjours ouvrables\b")
+_WEEKEND = re.compile(r"week[ -]?end|fin de semaine")
+_EXCEPT = re.compile(r"\bsauf\b([^;.\n]*)")
+
+SCOPE_SERVES = "dessert"  # located in the commune, serving it, or serving the whole canton
+SCOPE_LOCATED = "situe"  # located in the commune
+SCOPES = (SCOPE_SERVES, SCOPE_LOCATED)
+
+
+def _lower_for_days(text: str) -> str:
+    """Lower case without accents, keeping hyphens and slashes that mark ranges."""
+    return " ".join(
+        normalise_key(word) if word.isalpha() else word.lower() for word in text.split()
+    )
+
+
+def _days_in(text: str) -> set[int]:
+    days: set[int] = set()
+    for first, last in _RANGE.findall(text):
+        start, end = _DAY_WORDS[first], _DAY_WORDS[last]
+        span = (end - start) % 7
+        days.update((start + step) % 7 for step in range(span + 1))
+    for word in _SINGLE.findall(_RANGE.sub(" ", text)):
+        days.add(_DAY_WORDS[word])
+    if _EVERY_DAY.search(text):
+        days.update(range(7))
+    if _WEEKDAYS.search(text):
+        days.update(range(5))
+    if _WEEKEND.search(text):
+        days.update((5, 6))
+    return days
+
+
+def open_days(horaires: str | None) -> frozenset[int]:
+    """The weekdays (0 = Monday) a service says it is open; empty when the text names none."""
+    if not horaires:
+        return frozenset()
+    text = _lower_for_days(horaires)
+    excluded: set[int] = set()
+    for clause in _EXCEPT.findall(text):
+        excluded |= _days_in(clause)
+    kept = _days_in(_EXCEPT.sub(" ", text))
+    return frozenset(kept - excluded)
+
+
+def ical_days(days: frozenset[int]) -> str:
+    """{0, 4} -> 'MO,FR' (RFC 5545 BYDAY, as HSDS schedules expect)."""
+    return ",".join(ICAL_DAYS[day] for day in sorted(days))
+
+
+# --- criteria and filters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What the visitor asks for; an empty tuple means « no filter » on that field."""
+
+    themes: tuple[str, ...] = ()
+    communes: tuple[int, ...] = ()
+    scope: str = SCOPE_SERVES
+    types: tuple[str, ...] = ()  # lower-case type labels
+    languages: tuple[str, ...] = ()  # lower-case language names
+    day: int | None = None  # 0 = Monday
+    text: str = ""
+
+
+def _clean_lower(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().str.to_lowercase()
+
+
+def prepare(directory: pl.DataFrame) -> pl.DataFrame:
+    """Add the columns filters need: opening days, normalised type and languages, search text."""
+    day_sets = {value: sorted(open_days(value)) for value in directory["horaires"].unique()}
+    haystack_columns = [
+        "nom",
+        "member_name",
+        "theme_label_fr",
+        "theme_label_en",
+        "type",
+        "commune_name",
+        "adresse",
+        "horaires",
+        "contact",
+        "conditions_acces",
+    ]
+    return directory.with_columns(
+        pl.col("horaires")
+        .replace_strict(day_sets, default=[], return_dtype=pl.List(pl.Int64))
+        .alias("jours"),
+        _clean_lower(pl.col("type")).alias("type_key"),
+        pl.col("langues").list.eval(_clean_lower(pl.element())).alias("langues_keys"),
+        normalise_key_expr(
+            pl.concat_str(
+                [
+                    *[pl.col(c).fill_null("") for c in haystack_columns],
+                    pl.col("langues").list.join(" ").fill_null(""),
+                ],
+                separator=" ",
+            )
+        ).alias("search_text"),
+    )
+
+
+def _commune_condition(communes: tuple[int, ...], scope: str) -> pl.Expr:
+    located = pl.col("ofs_number").is_in(list(communes))
+    if scope == SCOPE_LOCATED:
+        return located.fill_null(False)
+    serves = pl.col("communes_desservies").list.eval(pl.element().is_in(list(communes))).list.any()
+    return located.fill_null(False) | serves.fill_null(False) | pl.col("tout_le_canton")
+
+
+def filter_directory(prepared: pl.DataFrame, criteria: Criteria) -> pl.DataFrame:
+    """The services matching every criterion (`prepared` comes from `prepare`)."""
+    conditions: list[pl.Expr] = []
+    if criteria.themes:
+        conditions.append(pl.col("theme").is_in(list(criteria.themes)))
+    if criteria.communes:
+        conditions.append(_commune_condition(criteria.communes, criteria.scope))
+    if criteria.types:
+        conditions.append(pl.col("type_key").is_in(list(criteria.types)).fill_null(False))
+    if criteria.languages:
+        wanted = list(criteria.languages)
+        conditions.append(
+            pl.col("langues_keys").list.eval(pl.element().is_in(wanted)).list.any().fill_null(False)
+        )
+    if criteria.day is not None:
+        conditions.append(pl.col("jours").list.contains(criteria.day))
+    for word in normalise_key(criteria.text).split():
+        conditions.append(pl.col("search_text").str.contains(word, literal=True))
+    if not conditions:
+        return prepared
+    return prepared.filter(pl.all_horizontal(conditions))
+
+
+def type_options(prepared: pl.DataFrame) -> list[str]:
+    return sorted(prepared["type_key"].drop_nulls().unique().to_list())
+
+
+def language_options(prepared: pl.DataFrame) -> list[str]:
+    return sorted(prepared["langues_keys"].explode().drop_nulls().unique().to_list())
+
+
+def with_served_names(
+    frame: pl.DataFrame, communes: pl.DataFrame, canton_label: str
+) -> pl.DataFrame:
+    """Add `desservies` as text: « tout le canton » or the served communes' names."""
+    names = dict(zip(communes["ofs_number"].to_list(), communes["name"].to_list(), strict=True))
+    served = frame["communes_desservies"].to_list()
+    everywhere = frame["tout_le_canton"].to_list()
+    text = [
+        canton_label
+        if whole
+        else ", ".join(
+            sorted((names.get(ofs, str(ofs)) for ofs in (numbers or [])), key=normalise_key)
+        )
+        for numbers, whole in zip(served, everywhere, strict=True)
+    ]
+    return frame.with_columns(pl.Series("desservies", text, dtype=pl.String))
+
+
+def services_by_commune(frame: pl.DataFrame, communes: pl.DataFrame) -> pl.DataFrame:
+    """Per commune: services located there and services serving it (canton-wide ones included)."""
+    located = (
+        frame.filter(pl.col("ofs_number").is_not_null())
+        .group_by("ofs_number")
+        .agg(pl.len().alias("situes"))
+    )
+    canton_wide = frame.filter(pl.col("tout_le_canton")).height
+    serving = (
+        frame.filter(~pl.col("tout_le_canton"))
+        .select(
+            pl.int_range(pl.len()).alias("row"),
+            pl.concat_list(
+                pl.col("communes_desservies").fill_null([]),
+                pl.col("ofs_number").cast(pl.Int32),
+            )
+            .list.drop_nulls()
+            .list.unique()
+            .alias("ofs_number"),
+        )
+        .explode("ofs_number")
+        .drop_nulls("ofs_number")
+        .group_by("ofs_number")
+        .agg(pl.len().alias("desservant"))
+    )
+    return (
+        communes.select("ofs_number", "name")
+        .with_columns(pl.col("ofs_number").cast(pl.Int32))
+        .join(
+            located.with_columns(pl.col("ofs_number").cast(pl.Int32)), on="ofs_number", how="left"
+        )
+        .join(
+            serving.with_columns(pl.col("ofs_number").cast(pl.Int32)), on="ofs_number", how="left"
+        )
+        .with_columns(
+            pl.col("situes").fill_null(0).cast(pl.Int64),
+            (pl.col("desservant").fill_null(0) + canton_wide).cast(pl.Int64),
+        )
+        .sort("name")
+    )

@@ -1,0 +1,182 @@
+"""The dashboard's only door to the database: read-only connection, named queries, caches.
+
+Pages import no duckdb and hold no SQL: they call `run("query_name", param=value)`, which loads
+`queries/<query_name>.sql`, binds the parameters (`$name` in the SQL) and returns a Polars frame,
+cached per database file version. When the ETL publishes a new file, the next run sees a new version,
+attaches it and leaves the old connection to be evicted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from etl import db as etl_db
+from etl.errors import UserError
+from etl.paths import QUERIES_DIR, REFERENCE_DIR, database_path
+
+QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+PARAMETER = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
+
+
+class DatabaseUnavailable(Exception):
+    """The database file is missing or unreadable: pages show a French message and stop."""
+
+
+class QueryError(Exception):
+    """A programming error: unknown query or wrong parameters (never caused by a visitor)."""
+
+
+# --- queries ----------------------------------------------------------------------------------------
+
+
+@functools.cache
+def query_text(name: str) -> str:
+    """The SQL of `queries/<name>.sql` (read once per process)."""
+    if not QUERY_NAME.match(name):
+        raise QueryError(f"Nom de requête invalide : {name!r}")
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.exists():
+        raise QueryError(f"Requête inconnue : {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def _without_comments(sql: str) -> str:
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+@functools.cache
+def query_parameters(name: str) -> frozenset[str]:
+    """The named parameters ($name) a query binds."""
+    return frozenset(PARAMETER.findall(_without_comments(query_text(name))))
+
+
+def _check_parameters(name: str, params: dict) -> None:
+    expected = query_parameters(name)
+    missing, unknown = expected - params.keys(), params.keys() - expected
+    if missing or unknown:
+        raise QueryError(
+            f"Requête {name} : paramètres manquants {sorted(missing)}, inconnus {sorted(unknown)}"
+        )
+
+
+# --- connection ---------------------------------------------------------------------------------------
+
+
+def _message_missing(path: Path) -> str:
+    return (
+        f"La base de données de l'observatoire est introuvable ({path}). "
+        "Elle est peut-être en cours de création : réessayez dans un instant. "
+        "Pour la créer : « make demo » (données de démonstration) ou « observatoire init »."
+    )
+
+
+def _current_version() -> tuple[Path, tuple[int, int, int]]:
+    path = database_path()
+    try:
+        return path, etl_db.file_version(path)
+    except FileNotFoundError:
+        raise DatabaseUnavailable(_message_missing(path)) from None
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _reader(path: str, version: tuple[int, int, int]) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per file version (`version` is only part of the cache key)."""
+    try:
+        return etl_db.open_reader(Path(path))
+    except UserError as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
+
+
+def _bindable(value: object) -> object:
+    return list(value) if isinstance(value, tuple | frozenset | set) else value
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _run_cached(name: str, params: tuple, path: str, version: tuple[int, int, int]) -> pl.DataFrame:
+    con = _reader(path, version)
+    bound = {key: _bindable(value) for key, value in params}
+    try:
+        return etl_db.query(con, query_text(name), bound)
+    except duckdb.CatalogException as exc:
+        # A database built before a schema change lacks the views this query reads.
+        raise DatabaseUnavailable(
+            f"La base de données ({path}) ne contient pas ce que la page attend ({exc}). "
+            "Reconstruisez-la avec la version actuelle de l'ETL."
+        ) from exc
+
+
+def run(query_name: str, **params: object) -> pl.DataFrame:
+    """Run `queries/<query_name>.sql` with bound parameters; a Polars frame, cached per file version."""
+    _check_parameters(query_name, params)
+    path, version = _current_version()
+    frozen = tuple(
+        sorted((k, tuple(v) if isinstance(v, list | set) else v) for k, v in params.items())
+    )
+    return _run_cached(query_name, frozen, str(path), version)
+
+
+def stop_if_unavailable(error: DatabaseUnavailable) -> None:
+    """Show the French message and stop this run; the next run retries (the file may be back)."""
+    st.error(str(error), icon=":material/database:")
+    st.stop()
+
+
+# --- small helpers shared by pages ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    last_load_at: dt.datetime | None
+    has_demo: bool
+    first_year: int | None
+    last_year: int | None
+    latest_complete_year: int | None
+    activity_rows: int
+
+    @property
+    def years(self) -> list[int]:
+        if self.first_year is None or self.last_year is None:
+            return []
+        return list(range(self.first_year, self.last_year + 1))
+
+
+def db_info() -> DatabaseInfo:
+    """Freshness and provenance: last load, demo flag, years with activity, latest complete year."""
+    row = run("database_status").row(0, named=True)
+    return DatabaseInfo(
+        last_load_at=row["last_load_at"],
+        has_demo=bool(row["has_demo"]),
+        first_year=row["first_year"],
+        last_year=row["last_year"],
+        latest_complete_year=row["latest_complete_year"],
+        activity_rows=int(row["activity_rows"]),
+    )
+
+
+def themes() -> pl.DataFrame:
+    """code, label_fr, label_en, sort_order — in the taxonomy's order."""
+    return run("ref_themes")
+
+
+def communes() -> pl.DataFrame:
+    """ofs_number, name — the 45 communes in alphabetical order."""
+    return run("ref_communes")
+
+
+def member_categories() -> list[str]:
+    """The member categories present in the database, sorted."""
+    return run("ref_member_categories")["category"].to_list()
+
+
+def sources_markdown() -> str | None:
+    """data/reference/SOURCES.md, shown on the methodology page, when it exists."""
+    path = REFERENCE_DIR / "SOURCES.md"
+    return path.read_text(encoding="utf-8") if path.exists() else None

@@ -1,0 +1,211 @@
+"""Page state kept in the URL: filters, the selected commune and the language.
+
+A page declares its filters in a few lines (`select`, `multiselect`, `toggle`); each widget starts from
+the URL's value when it is valid, writes its value back to the URL, and so a copied link reopens the
+same view. A value that is not allowed (unknown theme, commune, year…) is ignored with a discreet
+warning, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+
+LANG_PARAM = "lang"
+_LANG_STATE = "_lang"
+_LANG_WIDGET = "_lang_widget"
+EMPTY_LIST = ""  # how an emptied multiselect is written in the URL (?theme=)
+
+
+def _warn_ignored(name: str, value: str) -> None:
+    st.toast(t("common.state.ignored", name=name, value=value), icon=":material/info:")
+
+
+# --- language -------------------------------------------------------------------------------------
+
+
+def language() -> str:
+    """The language of this run: the URL's `?lang=`, else this session's choice, else French."""
+    from_url = st.query_params.get(LANG_PARAM)
+    lang = st.session_state.get(_LANG_STATE, DEFAULT_LANGUAGE)
+    if from_url is not None:
+        if from_url in LANGUAGES:
+            lang = from_url
+        else:
+            _warn_ignored(LANG_PARAM, from_url)
+    st.session_state[_LANG_STATE] = lang
+    _write_param(LANG_PARAM, lang, DEFAULT_LANGUAGE)
+    return lang
+
+
+def _on_language_change() -> None:
+    lang = st.session_state[_LANG_WIDGET]
+    st.session_state[_LANG_STATE] = lang
+    _write_param(LANG_PARAM, lang, DEFAULT_LANGUAGE)
+
+
+def language_switch(lang: str) -> None:
+    """The FR/EN switch of the sidebar, showing `lang` (from `language()`)."""
+    st.session_state[_LANG_WIDGET] = lang
+    st.sidebar.radio(
+        t("common.language", lang=lang),
+        LANGUAGES,
+        key=_LANG_WIDGET,
+        format_func=lambda code: t(f"common.language_name.{code}", lang=code),
+        horizontal=True,
+        on_change=_on_language_change,
+    )
+
+
+# --- URL helpers ----------------------------------------------------------------------------------
+
+
+def _write_param(name: str, value: Any, default: Any) -> None:
+    """Keep the URL short: a value equal to the default is left out of it."""
+    if value == default:
+        if name in st.query_params:
+            del st.query_params[name]
+        return
+    if isinstance(value, list | tuple):
+        encoded = [str(v) for v in value] or EMPTY_LIST
+    else:
+        encoded = str(value)
+    current = st.query_params.get_all(name)
+    if current != (encoded if isinstance(encoded, list) else [encoded]):
+        st.query_params[name] = encoded
+
+
+def _options_by_text(options: Sequence) -> dict[str, Any]:
+    return {str(option): option for option in options}
+
+
+def url_value(name: str, options: Sequence, default: Any) -> Any:
+    """The URL's single value for `name` if it is one of `options`, else `default` (with a warning)."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    by_text = _options_by_text(options)
+    if raw in by_text:
+        return by_text[raw]
+    _warn_ignored(name, raw)
+    return default
+
+
+def url_values(name: str, options: Sequence, default: Sequence) -> list:
+    """The URL's list for `name`, keeping only allowed values (each unknown one is warned about)."""
+    raws = st.query_params.get_all(name)
+    if not raws:
+        return list(default)
+    if raws == [EMPTY_LIST]:
+        return []
+    by_text = _options_by_text(options)
+    kept = []
+    for raw in raws:
+        if raw in by_text:
+            if by_text[raw] not in kept:
+                kept.append(by_text[raw])
+        else:
+            _warn_ignored(name, raw)
+    return kept
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+
+def _key(name: str) -> str:
+    return f"url_{name}"
+
+
+def _sync_to_url(name: str, default: Any) -> None:
+    _write_param(name, st.session_state[_key(name)], default)
+
+
+def select(
+    name: str,
+    options: Sequence,
+    *,
+    default: Any,
+    label: str,
+    format_func: Callable[[Any], str] = str,
+    widget: str = "selectbox",
+    container: Any = None,
+    help: str | None = None,
+) -> Any:
+    """One value chosen among `options` (selectbox, radio or segmented control), kept in the URL."""
+    options = list(options)
+    if not options:
+        return default
+    if default not in options:
+        default = options[0]
+    key = _key(name)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = url_value(name, options, default)
+    container = container or st
+    make_widget = {"selectbox": container.selectbox, "radio": container.radio}[widget]
+    extra = {"horizontal": True} if widget == "radio" else {}
+    make_widget(
+        label,
+        options,
+        key=key,
+        format_func=format_func,
+        on_change=_sync_to_url,
+        args=(name, default),
+        help=help,
+        **extra,
+    )
+    value = st.session_state[key]
+    _write_param(name, value, default)
+    return value
+
+
+def multiselect(
+    name: str,
+    options: Sequence,
+    *,
+    default: Sequence = (),
+    label: str,
+    format_func: Callable[[Any], str] = str,
+    max_selections: int | None = None,
+    container: Any = None,
+    help: str | None = None,
+) -> list:
+    """Several values among `options`, kept in the URL as a repeated parameter (?theme=a&theme=b)."""
+    options = list(options)
+    default = [value for value in default if value in options]
+    key = _key(name)
+    current = st.session_state.get(key)
+    if current is None or any(value not in options for value in current):
+        chosen = url_values(name, options, default)
+        st.session_state[key] = chosen[:max_selections] if max_selections else chosen
+    container = container or st
+    container.multiselect(
+        label,
+        options,
+        key=key,
+        format_func=format_func,
+        max_selections=max_selections,
+        on_change=_sync_to_url,
+        args=(name, default),
+        help=help,
+    )
+    value = list(st.session_state[key])
+    _write_param(name, value, default)
+    return value
+
+
+def toggle(
+    name: str, *, default: bool, label: str, container: Any = None, help: str | None = None
+) -> bool:
+    """An on/off choice, kept in the URL as 1 or 0."""
+    key = _key(name)
+    if key not in st.session_state:
+        st.session_state[key] = url_value(name, ["1", "0"], "1" if default else "0") == "1"
+    container = container or st
+    container.toggle(label, key=key, help=help)
+    value = bool(st.session_state[key])
+    _write_param(name, "1" if value else "0", "1" if default else "0")
+    return value

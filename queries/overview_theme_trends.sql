@@ -1,0 +1,23 @@
+-- name: overview_theme_trends
+-- grain: one row per theme × year with activity (persons served in the whole canton and beyond)
+-- parameters: none
+-- used by: dashboard/views/overview.py (small trend lines by theme)
+with
+    themes as (select code, label_fr, label_en, sort_order from public.themes),
+    theme_cells as (
+        select year, theme, personnes, demandes_non_satisfaites, n_members
+        from public.activity_year_cube
+        where theme <> '*' and lieu = '*' and category = '*'
+    )
+select
+    c.theme,
+    t.label_fr,
+    t.label_en,
+    t.sort_order,
+    c.year,
+    c.personnes,
+    c.demandes_non_satisfaites,
+    c.n_members
+from theme_cells as c
+join themes as t on t.code = c.theme
+order by t.sort_order, c.year

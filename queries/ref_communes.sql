@@ -1,0 +1,7 @@
+-- name: ref_communes
+-- grain: one row per commune of the canton (45)
+-- parameters: none
+-- used by: dashboard/data.py (communes), every page filtering by commune
+select ofs_number, name
+from public.communes
+order by name collate nocase

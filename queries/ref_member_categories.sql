@@ -1,0 +1,10 @@
+-- name: ref_member_categories
+-- grain: one row per member category present in the database
+-- parameters: none
+-- used by: dashboard/data.py (member_categories): Tendances
+with
+    members as (select categories from public.members),
+    categories as (select distinct unnest(categories) as category from members)
+select category
+from categories
+order by category

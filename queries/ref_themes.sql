@@ -1,0 +1,7 @@
+-- name: ref_themes
+-- grain: one row per theme of the taxonomy (DESIGN §4)
+-- parameters: none
+-- used by: dashboard/data.py (themes), every page filtering by theme
+select code, label_fr, label_en, sort_order
+from public.themes
+order by sort_order
