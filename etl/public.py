@@ -1,0 +1,373 @@
+"""Disclosure control and the public database file (DESIGN §6).
+
+Everything that leaves the system (public pages, charts, tooltips, downloads, exports) reads one file,
+`<base>_public.duckdb` beside the raw database. It is rebuilt at every publish, inside the raw
+database's writer lock, from the raw file's `public` schema (etl/schema/derived/090_public.sql and
+friends): each view is materialised as a table of schema `public`, and the activity cubes go through
+disclosure control on the way:
+
+- primary suppression: a count from 1 to 4 is published as NULL with `<column>_supprime = true`;
+- complementary suppression: wherever a total is the sum of cells (themes → all themes, communes →
+  canton, places → everywhere, categories → all members, quarters → year, women + men → persons), a
+  group holding exactly one suppressed cell gets a second one, the next-smallest positive cell, so the
+  first cannot be recovered by subtraction; repeated until no group has a single suppressed cell;
+- rates and ratios are computed downstream from the published counts only, so a suppressed count
+  (NULL) can only give a NULL rate.
+
+The public file holds no raw table at all, and the dashboard's public connection attaches only that
+file with file access disabled (`open_public_reader`): a public page cannot read raw data, even by
+mistake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.db import SCHEMA_VERSION
+from etl.errors import UserError
+from etl.publish import next_version
+
+SMALLEST_PUBLISHED_COUNT = 5
+SUPPRESSED_SUFFIX = "_supprime"
+PUBLIC_SCHEMA = "public"
+
+# The counts of the activity cubes (DESIGN §4): each is suppressed when it is 1–4.
+CUBE_MEASURES = (
+    "personnes",
+    "prestations",
+    "nouvelles_personnes",
+    "femmes",
+    "hommes",
+    "mineurs",
+    "seniors_65",
+    "demandes_non_satisfaites",
+    "liste_attente",
+)
+YEAR_CUBE = "activity_year_cube"
+QUARTER_CUBE = "activity_quarter_cube"
+CUBE_KEYS = ("year", "quarter", "theme", "lieu", "category")
+WHOLE_YEAR = 0  # the quarter of a year-cube cell when both cubes are protected together
+
+# Integer columns of public tables that are not counts of persons or acts, reviewed one by one:
+# codes, years, reference statistics and counts of organisations, places or services (the directory
+# of members and services is public). tests/test_disclosure.py fails on any other integer column
+# that is not suppressed, so a new public count cannot slip through unreviewed.
+REVIEWED_INTEGER_COLUMNS = frozenset(
+    {
+        "ofs_number",
+        "year",
+        "quarter",
+        "month",
+        "sort_order",
+        "population",
+        "n_communes",
+        "n_estimated",
+        "n_members",
+        "n_members_partial",
+        "n_periods",
+        "n_periods_expected",
+        "activity_rows",
+        "first_year",
+        "last_year",
+        "latest_complete_year",
+        "services_located",
+        "services_serving",
+        "members_serving",
+        "service_no",
+        "capacite",
+        "communes_desservies",
+    }
+)
+
+
+# --- disclosure control: pure functions on Polars frames ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Margin:
+    """An additive relation of a table: within each group, the `total` cell of `column` is the sum
+    of the cells of `column` selected by `members` (all other key columns being equal)."""
+
+    name: str
+    column: str
+    members: pl.Expr
+    total: str | int
+
+
+def _is_commune(lieu: pl.Expr) -> pl.Expr:
+    return lieu.str.contains(r"^\d+$")
+
+
+CUBE_MARGINS = (
+    Margin("thèmes → tous les thèmes", "theme", pl.col("theme") != "*", "*"),
+    Margin("communes → canton", "lieu", _is_commune(pl.col("lieu")), "GE"),
+    Margin(
+        "canton, hors canton, non renseignée → partout",
+        "lieu",
+        pl.col("lieu").is_in(["GE", "hors_canton", "non_renseignee"]),
+        "*",
+    ),
+    Margin("lieux → partout", "lieu", ~pl.col("lieu").is_in(["*", "GE"]), "*"),
+    # A member with several categories counts in each: the sum may exceed the total, but where every
+    # member has one category it is exact, so the relation is protected like the others.
+    Margin("catégories → tous les membres", "category", pl.col("category") != "*", "*"),
+    # Only exact when every member of the cell reports quarterly; protected in every case.
+    Margin("trimestres → année", "quarter", pl.col("quarter") != WHOLE_YEAR, WHOLE_YEAR),
+    # Women and men of a cell add up to its persons when the sex of everyone is known.
+    Margin(
+        "femmes + hommes → personnes",
+        "measure",
+        pl.col("measure").is_in(["femmes", "hommes"]),
+        "personnes",
+    ),
+)
+
+
+def is_primary_suppressed(value: pl.Expr) -> pl.Expr:
+    """A count from 1 to SMALLEST_PUBLISHED_COUNT - 1 (zero and missing values are published)."""
+    return value.is_between(1, SMALLEST_PUBLISHED_COUNT - 1).fill_null(False)
+
+
+def _second_cells(cells: pl.DataFrame, keys: list[str], margin: Margin) -> pl.DataFrame:
+    """Keys of the cells to suppress so that no group of `margin` keeps a single suppressed cell.
+
+    In each group (the members and the total) holding exactly one suppressed cell, the smallest
+    positive published member is chosen (ties broken by its label), or the total if no member is left.
+    """
+    # A constant key too, so that a one-dimensional table forms one group.
+    group_keys = ["one_group", *(key for key in keys if key != margin.column)]
+    in_margin = cells.filter(margin.members | (pl.col(margin.column) == margin.total)).with_columns(
+        is_total=pl.col(margin.column) == margin.total, one_group=pl.lit(True)
+    )
+    exposed = (
+        in_margin.group_by(group_keys)
+        .agg(
+            n_suppressed=pl.col("suppressed").sum(),
+            has_total=pl.col("is_total").any(),
+        )
+        .filter((pl.col("n_suppressed") == 1) & pl.col("has_total"))
+        .select(group_keys)
+    )
+    if exposed.is_empty():
+        return cells.select(keys).clear()
+    return (
+        in_margin.join(exposed, on=group_keys, how="semi", nulls_equal=True)
+        .filter(~pl.col("suppressed") & (pl.col("value") > 0))
+        .with_columns(tie_break=pl.col(margin.column).cast(pl.String))
+        .sort([*group_keys, "is_total", "value", "tie_break"], nulls_last=True)
+        .group_by(group_keys, maintain_order=True)
+        .first()
+        .select(keys)
+    )
+
+
+def suppress_cells(
+    cells: pl.DataFrame, keys: Iterable[str], margins: Iterable[Margin], max_rounds: int = 100
+) -> pl.DataFrame:
+    """Add a boolean `suppressed` to a long frame of cells (`keys`…, `value`).
+
+    Primary suppression first, then complementary rounds over every margin until no group of any
+    margin has exactly one suppressed cell.
+    """
+    keys, margins = list(keys), list(margins)
+    cells = cells.with_columns(suppressed=is_primary_suppressed(pl.col("value")))
+    for _ in range(max_rounds):
+        added = 0
+        for margin in margins:
+            seconds = _second_cells(cells, keys, margin)
+            if seconds.is_empty():
+                continue
+            added += seconds.height
+            cells = cells.join(
+                seconds.with_columns(second=pl.lit(True)), on=keys, how="left", nulls_equal=True
+            ).with_columns(suppressed=pl.col("suppressed") | pl.col("second").fill_null(False))
+            cells = cells.drop("second")
+        if added == 0:
+            return cells
+    raise RuntimeError("La suppression complémentaire ne converge pas.")  # pragma: no cover
+
+
+def suppressed_flag(column: str) -> str:
+    return f"{column}{SUPPRESSED_SUFFIX}"
+
+
+def suppress_table(
+    frame: pl.DataFrame,
+    keys: Iterable[str],
+    measures: Iterable[str],
+    margins: Iterable[Margin],
+) -> pl.DataFrame:
+    """Apply disclosure control to a wide table: each suppressed measure becomes NULL and gets a
+    companion `<measure>_supprime` flag; other columns are kept as they are."""
+    keys, measures = list(keys), list(measures)
+    long = frame.select(*keys, *[pl.col(m).cast(pl.Int64) for m in measures]).unpivot(
+        on=measures, index=keys, variable_name="measure", value_name="value"
+    )
+    flags = (
+        suppress_cells(long, [*keys, "measure"], margins)
+        .pivot(on="measure", index=keys, values="suppressed")
+        .rename({m: suppressed_flag(m) for m in measures})
+    )
+    published = frame.join(flags, on=keys, how="left", nulls_equal=True)
+    return published.with_columns(
+        *[pl.col(suppressed_flag(m)).fill_null(False) for m in measures]
+    ).with_columns(
+        *[
+            pl.when(pl.col(suppressed_flag(m))).then(None).otherwise(pl.col(m)).alias(m)
+            for m in measures
+        ]
+    )
+
+
+def suppress_activity_cubes(
+    year_cube: pl.DataFrame, quarter_cube: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Protect the two activity cubes together, since a year is the sum of its quarters."""
+    columns = [*CUBE_KEYS, *CUBE_MEASURES]
+    both = pl.concat(
+        [
+            year_cube.with_columns(quarter=pl.lit(WHOLE_YEAR, dtype=pl.Int32)).select(columns),
+            quarter_cube.with_columns(pl.col("quarter").cast(pl.Int32)).select(columns),
+        ]
+    )
+    protected = suppress_table(both, CUBE_KEYS, CUBE_MEASURES, CUBE_MARGINS)
+    year_part = protected.filter(pl.col("quarter") == WHOLE_YEAR).drop("quarter")
+    quarter_part = protected.filter(pl.col("quarter") != WHOLE_YEAR).with_columns(
+        pl.col("quarter").cast(quarter_cube.schema["quarter"])
+    )
+    return _restore(year_cube, year_part), _restore(quarter_cube, quarter_part)
+
+
+def _restore(cube: pl.DataFrame, protected: pl.DataFrame) -> pl.DataFrame:
+    """The cube with its measures replaced by the protected ones and their flags appended."""
+    keys = [key for key in CUBE_KEYS if key in cube.columns]
+    flags = [suppressed_flag(m) for m in CUBE_MEASURES]
+    values = protected.select(
+        *keys, *[pl.col(m).cast(cube.schema[m]) for m in CUBE_MEASURES], *flags
+    )
+    return cube.drop(CUBE_MEASURES).join(values, on=keys, how="left").select(*cube.columns, *flags)
+
+
+# --- the public database file ---------------------------------------------------------------------
+
+
+def public_path(db_path: Path) -> Path:
+    """The public file published beside the raw one: data/observatoire_public.duckdb."""
+    db_path = Path(db_path)
+    return db_path.with_name(f"{db_path.stem}_public{db_path.suffix or '.duckdb'}")
+
+
+def public_layer_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tables and views of the raw database's `public` schema (what may be published)."""
+    rows = con.sql(
+        """select table_name from information_schema.tables
+           where table_catalog = current_database() and table_schema = ?
+           order by table_name""",
+        params=[PUBLIC_SCHEMA],
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def read_public_layer(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    return {
+        name: con.sql(f'select * from {PUBLIC_SCHEMA}."{name}"').pl()
+        for name in public_layer_names(con)
+    }
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """A short hash of what the data is made of: the loaded files and the reference data."""
+    parts = con.sql(
+        """select
+               (select coalesce(string_agg(member_code || '/' || period_code || '/' || sha256, ','
+                    order by member_code, period_code), '') from main.submissions),
+               (select coalesce(sum(population), 0) from main.population),
+               (select coalesce(sum(value), 0) from main.indicators),
+               (select count(*) from main.communes)"""
+    ).fetchall()[0]
+    text = "|".join([SCHEMA_VERSION, *map(str, parts)])
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def release_row(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> pl.DataFrame:
+    """One row describing this publication: version (date + content hash), date, rules applied."""
+    return pl.DataFrame(
+        {
+            "version": [f"{published_at:%Y.%m.%d}-{_fingerprint(con)}"],
+            "published_at": [published_at.replace(microsecond=0)],
+            "schema_version": [SCHEMA_VERSION],
+            "smallest_published_count": [SMALLEST_PUBLISHED_COUNT],
+        }
+    )
+
+
+def build_public_tables(
+    con: duckdb.DuckDBPyConnection, published_at: dt.datetime | None = None
+) -> dict[str, pl.DataFrame]:
+    """The tables of the public file, disclosure control applied (pure reads of the raw database)."""
+    tables = read_public_layer(con)
+    missing = {YEAR_CUBE, QUARTER_CUBE} - tables.keys()
+    if missing:
+        raise UserError(
+            f"La couche publique de la base est incomplète (manque : {', '.join(sorted(missing))}). "
+            "Reconstruisez la base avec la version actuelle de l'ETL."
+        )
+    tables[YEAR_CUBE], tables[QUARTER_CUBE] = suppress_activity_cubes(
+        tables[YEAR_CUBE], tables[QUARTER_CUBE]
+    )
+    tables["release"] = release_row(con, published_at or dt.datetime.now())
+    return tables
+
+
+def write_public_file(tables: dict[str, pl.DataFrame], path: Path) -> None:
+    """Write the tables into a brand-new file, swapped in atomically (schema `public` only)."""
+    with next_version(path, from_scratch=True) as out:
+        out.execute(f"create schema {PUBLIC_SCHEMA}")
+        for name, frame in tables.items():
+            out.register("published_frame", frame)
+            out.execute(f'create table {PUBLIC_SCHEMA}."{name}" as select * from published_frame')
+            out.unregister("published_frame")
+
+
+def publish_public(con: duckdb.DuckDBPyConnection, db_path: Path) -> Path:
+    """Rebuild the public file of `db_path` from the raw database being published (`con`).
+
+    Called after `refresh_derived`, inside the raw file's `next_version` block: the raw writer lock
+    serialises the two files' publications, and a failure here leaves both files unchanged.
+    """
+    path = public_path(db_path)
+    write_public_file(build_public_tables(con), path)
+    return path
+
+
+def open_public_reader(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that sees the public file and nothing else.
+
+    The file is attached as `obs` (so `public.<table>` resolves to it), then file access and
+    configuration are locked: no query can ATTACH the raw file, read a CSV or Parquet file, or undo
+    the lock.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(
+            f"La base publique {path} n'existe pas. Elle est créée à chaque publication : "
+            "« observatoire init », « observatoire demo » ou un chargement de soumissions."
+        )
+    con = duckdb.connect(":memory:")
+    escaped = str(path).replace("'", "''")
+    try:
+        con.execute(f"attach '{escaped}' as obs (read_only)")
+    except duckdb.Error as exc:
+        con.close()
+        raise UserError(f"La base publique {path} est illisible ou corrompue ({exc}).") from exc
+    con.execute("use obs")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
