@@ -1,0 +1,19 @@
+-- name: admin_observations
+-- grain: one row per field observation, PUBLIC OR NOT, the $limit most recent
+-- parameters: $limit (how many rows)
+-- used by: dashboard/views/administration.py (RAW database, secretariat only)
+select
+    o.obs_date,
+    o.member_code,
+    m.name as member_name,
+    o.period_code,
+    o.theme,
+    o.niveau,
+    o.lieu,
+    o.ofs_number,
+    o.is_public,
+    o.texte
+from main.observations as o
+left join main.members as m on m.code = o.member_code
+order by o.obs_date desc, o.member_code
+limit $limit
