@@ -210,11 +210,13 @@ def suppress_table(
     long = frame.select(*keys, *[pl.col(m).cast(pl.Int64) for m in measures]).unpivot(
         on=measures, index=keys, variable_name="measure", value_name="value"
     )
-    flags = (
-        suppress_cells(long, [*keys, "measure"], margins)
-        .pivot(on="measure", index=keys, values="suppressed")
-        .rename({m: suppressed_flag(m) for m in measures})
+    flags = suppress_cells(long, [*keys, "measure"], margins).pivot(
+        on="measure", index=keys, values="suppressed"
     )
+    # An empty table pivots to no measure column at all.
+    flags = flags.with_columns(
+        pl.lit(False).alias(m) for m in measures if m not in flags.columns
+    ).rename({m: suppressed_flag(m) for m in measures})
     published = frame.join(flags, on=keys, how="left", nulls_equal=True)
     return published.with_columns(
         *[pl.col(suppressed_flag(m)).fill_null(False) for m in measures]
