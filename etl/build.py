@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl import db
+from etl import db, public
 from etl.paths import DATA_DIR, REFERENCE_DIR
 from etl.publish import next_version
 from etl.steps import load_reference
@@ -106,7 +106,9 @@ def init_database(
 ) -> dict[str, int]:
     """Create a new database holding only the reference data (replaces any previous file)."""
     with next_version(db_path, from_scratch=True) as con:
-        return _load_reference(con, "init", progress)
+        counts = _load_reference(con, "init", progress)
+        public.publish_public(con, db_path)
+        return counts
 
 
 def reload_reference(
@@ -116,4 +118,6 @@ def reload_reference(
     if not Path(db_path).exists():
         return init_database(db_path, progress)
     with next_version(db_path) as con:
-        return _load_reference(con, "reference", progress)
+        counts = _load_reference(con, "reference", progress)
+        public.publish_public(con, db_path)
+        return counts

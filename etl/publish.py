@@ -42,9 +42,15 @@ def writer_lock(db_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _remove_leftovers(directory: Path) -> None:
+def _temp_prefix(db_path: Path) -> str:
+    """Copies are named after their target, so that publishing one file (the public file, built
+    while the raw one is being written) never deletes the copy of another in the same folder."""
+    return f"{TEMP_PREFIX}{db_path.name}."
+
+
+def _remove_leftovers(db_path: Path) -> None:
     """Delete copies left by an interrupted build (safe: we hold the writer lock)."""
-    for leftover in directory.glob(f"{TEMP_PREFIX}*"):
+    for leftover in db_path.parent.glob(f"{_temp_prefix(db_path)}*"):
         leftover.unlink(missing_ok=True)
 
 
@@ -65,8 +71,10 @@ def next_version(
     directory = db_path.parent
     directory.mkdir(parents=True, exist_ok=True)
     with writer_lock(db_path):
-        _remove_leftovers(directory)
-        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".duckdb", dir=directory)
+        _remove_leftovers(db_path)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=_temp_prefix(db_path), suffix=".duckdb", dir=directory
+        )
         os.close(fd)
         tmp = Path(tmp_name)
         if db_path.exists() and not from_scratch:
