@@ -21,6 +21,7 @@ import streamlit as st
 from etl import db as etl_db
 from etl.errors import UserError
 from etl.paths import QUERIES_DIR, REFERENCE_DIR, database_path
+from etl.public import open_public_reader, public_path
 
 QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PARAMETER = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
@@ -78,17 +79,32 @@ def _message_missing(path: Path) -> str:
     )
 
 
-def _current_version() -> tuple[Path, tuple[int, int, int]]:
-    path = database_path()
+def _version_of(path: Path) -> tuple[int, int, int]:
     try:
-        return path, etl_db.file_version(path)
+        return etl_db.file_version(path)
     except FileNotFoundError:
         raise DatabaseUnavailable(_message_missing(path)) from None
 
 
+def _current_version() -> tuple[Path, tuple[int, int, int]]:
+    """The public file (suppressed figures only, DESIGN §6) and its version: what `run` reads."""
+    path = public_path(database_path())
+    return path, _version_of(path)
+
+
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _reader(path: str, version: tuple[int, int, int]) -> duckdb.DuckDBPyConnection:
-    """One read-only connection per file version (`version` is only part of the cache key)."""
+    """One read-only connection per version of the PUBLIC file, locked so it can attach nothing
+    else (`version` is only part of the cache key)."""
+    try:
+        return open_public_reader(Path(path))
+    except UserError as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _admin_reader(path: str, version: tuple[int, int, int]) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per version of the RAW file (secretariat only)."""
     try:
         return etl_db.open_reader(Path(path))
     except UserError as exc:
@@ -99,9 +115,7 @@ def _bindable(value: object) -> object:
     return list(value) if isinstance(value, tuple | frozenset | set) else value
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
-def _run_cached(name: str, params: tuple, path: str, version: tuple[int, int, int]) -> pl.DataFrame:
-    con = _reader(path, version)
+def _query(con: duckdb.DuckDBPyConnection, name: str, params: tuple, path: str) -> pl.DataFrame:
     bound = {key: _bindable(value) for key, value in params}
     try:
         return etl_db.query(con, query_text(name), bound)
@@ -113,14 +127,41 @@ def _run_cached(name: str, params: tuple, path: str, version: tuple[int, int, in
         ) from exc
 
 
-def run(query_name: str, **params: object) -> pl.DataFrame:
-    """Run `queries/<query_name>.sql` with bound parameters; a Polars frame, cached per file version."""
-    _check_parameters(query_name, params)
-    path, version = _current_version()
-    frozen = tuple(
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _run_cached(name: str, params: tuple, path: str, version: tuple[int, int, int]) -> pl.DataFrame:
+    return _query(_reader(path, version), name, params, path)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _run_admin_cached(
+    name: str, params: tuple, path: str, version: tuple[int, int, int]
+) -> pl.DataFrame:
+    return _query(_admin_reader(path, version), name, params, path)
+
+
+def _frozen(params: dict) -> tuple:
+    return tuple(
         sorted((k, tuple(v) if isinstance(v, list | set) else v) for k, v in params.items())
     )
-    return _run_cached(query_name, frozen, str(path), version)
+
+
+def run(query_name: str, **params: object) -> pl.DataFrame:
+    """Run `queries/<query_name>.sql` with bound parameters against the PUBLIC file; a Polars frame,
+    cached per file version. Every public page, chart, tooltip and download reads through here."""
+    _check_parameters(query_name, params)
+    path, version = _current_version()
+    return _run_cached(query_name, _frozen(params), str(path), version)
+
+
+def run_admin(query_name: str, **params: object) -> pl.DataFrame:
+    """The same against the RAW file (unsuppressed figures, non-public observations).
+
+    Only the Administration page calls it, once the secretariat is signed in
+    (tests/test_disclosure.py checks that no other page does).
+    """
+    _check_parameters(query_name, params)
+    path = database_path()
+    return _run_admin_cached(query_name, _frozen(params), str(path), _version_of(path))
 
 
 def stop_if_unavailable(error: DatabaseUnavailable) -> None:
