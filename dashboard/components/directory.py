@@ -228,3 +228,39 @@ def services_by_commune(frame: pl.DataFrame, communes: pl.DataFrame) -> pl.DataF
         )
         .sort("name")
     )
+
+
+# --- rendering --------------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+MAX_CARDS = 30
+
+
+def md_escape(value: object) -> str:
+    """Member-written text shown as Markdown literally (no links, emphasis or LaTeX from `$`)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
+
+
+def export_frame(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The selection as people read it: one row per service, lists as text, stable column names."""
+    label = "theme_label_en" if lang == "en" else "theme_label_fr"
+    return frame.select(
+        pl.col("nom").alias("service"),
+        pl.col("member_name").alias("membre"),
+        pl.col("member_code").alias("code_membre"),
+        pl.col("theme").alias("theme_code"),
+        pl.col(label).alias("theme"),
+        pl.col("type"),
+        pl.col("commune_name").alias("commune"),
+        pl.col("ofs_number").alias("commune_ofs"),
+        pl.col("desservies").alias("communes_desservies"),
+        pl.col("tout_le_canton"),
+        pl.col("adresse"),
+        pl.col("horaires"),
+        pl.col("contact"),
+        pl.col("conditions_acces"),
+        pl.col("langues").list.join(", ").alias("langues"),
+        pl.col("capacite"),
+        pl.col("period_code").alias("periode_soumission"),
+        pl.col("is_demo").alias("demo"),
+    )
