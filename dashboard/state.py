@@ -209,3 +209,31 @@ def toggle(
     value = bool(st.session_state[key])
     _write_param(name, "1" if value else "0", "1" if default else "0")
     return value
+
+
+def text(
+    name: str,
+    *,
+    label: str,
+    placeholder: str | None = None,
+    max_chars: int = 200,
+    container: Any = None,
+    help: str | None = None,
+) -> str:
+    """Free text (a search box), kept in the URL; returns it stripped."""
+    key = _key(name)
+    if key not in st.session_state:
+        st.session_state[key] = (st.query_params.get(name) or "")[:max_chars]
+    container = container or st
+    container.text_input(
+        label,
+        key=key,
+        placeholder=placeholder,
+        max_chars=max_chars,
+        on_change=_sync_to_url,
+        args=(name, ""),
+        help=help,
+    )
+    value = str(st.session_state[key]).strip()
+    _write_param(name, value, "")
+    return value
