@@ -15,6 +15,7 @@ from etl import db, public
 from etl.paths import DATA_DIR, REFERENCE_DIR
 from etl.publish import next_version
 from etl.steps import load_reference
+from etl.submission import members
 
 USER_ENV_VAR = "OBSERVATOIRE_USER"
 
@@ -86,6 +87,9 @@ def _load_reference(
     db.apply_schema(con)
     progress("données de référence")
     counts = load_reference.run(con)
+    if members.REGISTRY_PATH.exists():  # the members registry is data too (docs/SOUMISSIONS.md)
+        progress("registre des membres")
+        counts["members"] = members.register(con, members.REGISTRY_PATH, is_demo=False)
     progress("agrégats et vues publiques")
     db.refresh_derived(con)
     record_run(

@@ -1,0 +1,301 @@
+"""Validate and load members' files: one atomic publish per call, one slice replaced per member × period.
+
+A file with any error loads nothing; an identical file (same sha256 as the slice's current file)
+is reported as already loaded; each file is written in its own transaction on the copy made by
+`etl.publish.next_version`, so a failure or a kill at any point leaves the published database as it
+was. Every attempt, failed or not, is recorded in `load_runs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl import db, public
+from etl.build import current_user, record_run
+from etl.errors import UserError
+from etl.publish import next_version
+from etl.submission.lookups import Lookups
+from etl.submission.reader import read_file
+from etl.submission.results import (
+    ALREADY_LOADED,
+    ERROR,
+    FAILED,
+    LOADED,
+    REJECTED,
+    REPLACED,
+    VALID,
+    FileResult,
+    Issue,
+)
+from etl.submission.validate import ValidatedFile, validate_raw
+
+__all__ = ["FileResult", "Issue", "load_files", "validate_files"]
+
+RUN_KIND = "soumission"
+Progress = Callable[[str], None]
+
+
+def _no_progress(_: str) -> None:
+    pass
+
+
+def _check_inputs(paths: list[Path], db_path: Path) -> list[Path]:
+    paths = [Path(path) for path in paths]
+    if not paths:
+        raise UserError("Aucun fichier indiqué.")
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise UserError(f"Fichier(s) introuvable(s) : {', '.join(missing)}.")
+    if not Path(db_path).exists():
+        raise UserError(
+            f"La base de données {db_path} n'existe pas. Créez-la avec « observatoire init »."
+        )
+    return paths
+
+
+def _validate(path: Path, lookups: Lookups, progress: Progress) -> ValidatedFile:
+    progress(f"{path.name} : lecture")
+    raw = read_file(path)
+    progress(f"{path.name} : validation")
+    return validate_raw(raw, lookups)
+
+
+def _result(validated: ValidatedFile, status: str, *, dry_run: bool = False) -> FileResult:
+    slices = [tuple(row) for row in validated.slices.iter_rows()]
+    members = {member for member, _ in slices}
+    periods = {period for _, period in slices}
+    return FileResult(
+        file_name=validated.raw.file_name,
+        sha256=validated.raw.sha256,
+        status=status,
+        member_code=next(iter(members)) if len(members) == 1 else None,
+        period_code=next(iter(periods)) if len(periods) == 1 else None,
+        rows_accepted=validated.rows_accepted,
+        rows_rejected=validated.rows_rejected,
+        rows_skipped=validated.rows_skipped,
+        issues=validated.issue_list(),
+        issues_total=validated.issues.height,
+        slices=slices,
+        counts={
+            "activite": validated.activity.height,
+            "services": validated.services.height,
+            "observations": validated.observations.height,
+        },
+        dry_run=dry_run,
+    )
+
+
+def _status_without_errors(validated: ValidatedFile, lookups: Lookups) -> str:
+    """Already loaded (every slice's current file is this one), replacing, or new."""
+    current = validated.slices.join(
+        lookups.submissions.select("member_code", "period_code", "sha256"),
+        on=["member_code", "period_code"],
+        how="left",
+    )
+    if current.height and current["sha256"].eq_missing(validated.raw.sha256).all():
+        return ALREADY_LOADED
+    return REPLACED if current["sha256"].is_not_null().any() else LOADED
+
+
+def validate_files(paths: list[Path], db_path: Path) -> list[FileResult]:
+    """Check files against the rules and the database, writing nothing."""
+    paths = _check_inputs(paths, db_path)
+    con = db.open_reader(db_path)
+    try:
+        lookups = Lookups.from_db(con)
+        results = []
+        for path in paths:
+            validated = _validate(path, lookups, _no_progress)
+            results.append(_result(validated, REJECTED if validated.has_errors else VALID))
+        return results
+    finally:
+        con.close()
+
+
+def load_files(
+    paths: list[Path],
+    db_path: Path,
+    *,
+    dry_run: bool = False,
+    user: str | None = None,
+    progress: Progress | None = None,
+    is_demo: bool = False,
+) -> list[FileResult]:
+    """Validate and load files; all of them in one new version of the database (one publish)."""
+    paths = _check_inputs(paths, db_path)
+    progress = progress or _no_progress
+    if dry_run:
+        return _simulate(paths, db_path, progress)
+    user = user or current_user()
+    with next_version(db_path) as con:
+        lookups = Lookups.from_db(con)
+        results = [
+            _load_one(con, path, lookups, user=user, progress=progress, is_demo=is_demo)
+            for path in paths
+        ]
+        progress("agrégats et vues publiques")
+        db.refresh_derived(con)
+        public.publish_public(con, db_path)
+    return results
+
+
+def _simulate(paths: list[Path], db_path: Path, progress: Progress) -> list[FileResult]:
+    """What `load_files` would do, writing nothing (later files see earlier ones as loaded)."""
+    con = db.open_reader(db_path)
+    try:
+        lookups = Lookups.from_db(con)
+        results = []
+        for path in paths:
+            validated = _validate(path, lookups, progress)
+            if validated.has_errors:
+                results.append(_result(validated, REJECTED, dry_run=True))
+                continue
+            status = _status_without_errors(validated, lookups)
+            results.append(_result(validated, status, dry_run=True))
+            lookups.submissions = _with_slices(lookups, validated)
+        return results
+    finally:
+        con.close()
+
+
+def _with_slices(lookups: Lookups, validated: ValidatedFile) -> pl.DataFrame:
+    periods = lookups.periods.select("period_code", "granularity", "year")
+    added = validated.slices.join(periods, on="period_code").with_columns(
+        pl.lit(validated.raw.sha256).alias("sha256")
+    )
+    kept = lookups.submissions.join(validated.slices, on=["member_code", "period_code"], how="anti")
+    return pl.concat([kept, added.select(kept.columns)], how="vertical_relaxed")
+
+
+def _run_message(validated: ValidatedFile, result: FileResult) -> str:
+    errors = validated.issues.filter(pl.col("severity") == ERROR)
+    if errors.height:
+        first = errors.row(0, named=True)
+        where = f"{first['sheet']}, ligne {first['row']}" if first["row"] else first["sheet"]
+        return f"{errors.height} erreur(s) ; première : {where} : {first['message']}"[:1000]
+    counts = ", ".join(f"{table}: {n}" for table, n in result.counts.items())
+    slices = "; ".join(f"{member} {period}" for member, period in result.slices[:20])
+    return f"{counts} — {slices}"[:1000]
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    lookups: Lookups,
+    *,
+    user: str,
+    progress: Progress,
+    is_demo: bool,
+) -> FileResult:
+    started = dt.datetime.now()
+    validated = _validate(path, lookups, progress)
+    status = REJECTED if validated.has_errors else _status_without_errors(validated, lookups)
+    result = _result(validated, status)
+
+    def record(run_status: str, message: str) -> int:
+        return record_run(
+            con,
+            started_at=started,
+            kind=RUN_KIND,
+            status=run_status,
+            file_name=path.name,
+            sha256=validated.raw.sha256,
+            member_code=result.member_code,
+            period_code=result.period_code,
+            rows_accepted=validated.rows_accepted,
+            rows_rejected=validated.rows_rejected,
+            message=message,
+            username=user,
+        )
+
+    if status in (REJECTED, ALREADY_LOADED):
+        message = _run_message(validated, result) if status == REJECTED else "fichier identique"
+        result.run_id = record(status, message)
+        return result
+    progress(f"{path.name} : écriture")
+    con.execute("begin transaction")
+    try:
+        run_id = record(status, _run_message(validated, result))
+        _write(con, validated, run_id, is_demo=is_demo, progress=progress)
+        con.execute("commit")
+    except Exception as exc:  # noqa: BLE001 — recorded as 'erreur'; the other files go on
+        con.execute("rollback")
+        result.status = FAILED
+        result.issues.insert(
+            0,
+            Issue(
+                path.name,
+                "—",
+                None,
+                None,
+                None,
+                f"Erreur interne pendant le chargement, rien n'a été chargé "
+                f"({type(exc).__name__} : {exc}). Signalez-la au secrétariat.",
+            ),
+        )
+        result.run_id = record(FAILED, f"{type(exc).__name__}: {exc}"[:1000])
+        return result
+    result.run_id = run_id
+    lookups.refresh_submissions(con)
+    return result
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.height == 0:
+        return
+    con.register("incoming", frame.to_arrow())
+    try:
+        columns = ", ".join(frame.columns)
+        con.execute(f"insert into {table} ({columns}) select {columns} from incoming")  # noqa: S608
+    finally:
+        con.unregister("incoming")
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    validated: ValidatedFile,
+    run_id: int,
+    *,
+    is_demo: bool,
+    progress: Progress,
+) -> None:
+    """Replace the file's slices (member × period) in the three tables and in `submissions`."""
+    demo_members = [code for code, flag in validated.member_is_demo.items() if flag]
+    marks = [
+        pl.lit(run_id, pl.Int32).alias("load_id"),
+        (pl.lit(is_demo) | pl.col("member_code").is_in(demo_members)).alias("is_demo"),
+    ]
+    con.register("file_slices", validated.slices.to_arrow())
+    try:
+        for table in ("activity", "services", "observations", "submissions"):
+            con.execute(
+                f"""delete from {table} t using file_slices s
+                    where t.member_code = s.member_code and t.period_code = s.period_code"""  # noqa: S608
+            )
+        now = dt.datetime.now()
+        con.execute(
+            """insert into submissions (member_code, period_code, load_id, sha256, file_name, contact,
+                                        date_envoi, loaded_at)
+               select member_code, period_code, ?, ?, ?, ?, ?, ? from file_slices""",
+            [
+                run_id,
+                validated.raw.sha256,
+                validated.raw.file_name,
+                validated.contact,
+                validated.date_envoi,
+                now,
+            ],
+        )
+    finally:
+        con.unregister("file_slices")
+    _insert(con, "activity", validated.activity.with_columns(marks))
+    progress(
+        f"{validated.raw.file_name} : écriture ({validated.activity.height} lignes d'activité)"
+    )
+    _insert(con, "services", validated.services.with_columns(marks))
+    _insert(con, "observations", validated.observations.with_columns(marks))

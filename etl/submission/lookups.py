@@ -1,0 +1,137 @@
+"""Small lookup frames read once from the database: themes, places, members, periods, current slices.
+
+Values from a file are matched on a forgiving key (`lookup_key`: no accents, case, punctuation or
+extra spaces), computed the same way on both sides, and only on the distinct values of a column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from etl.text import normalise_key_expr
+
+HORS_CANTON, NON_RENSEIGNEE = "hors_canton", "non_renseignee"
+PLACE_SYNONYMS = {
+    HORS_CANTON: [
+        "hors canton",
+        "hors du canton",
+        "hors canton de geneve",
+        "hors_canton",
+        "hors ge",
+        "exterieur au canton",
+    ],
+    NON_RENSEIGNEE: [
+        "non renseignee",
+        "non renseigne",
+        "non_renseignee",
+        "inconnue",
+        "inconnu",
+        "commune inconnue",
+        "non communique",
+        "non communiquee",
+    ],
+}
+PLACE_LABELS = {HORS_CANTON: "hors canton", NON_RENSEIGNEE: "non renseignée"}
+
+
+def lookup_key(expr: pl.Expr) -> pl.Expr:
+    """'Carouge (GE) ' -> 'carouge ge', '6608.0' -> '6608', 'Vandœuvres' -> 'vandoeuvres'."""
+    return (
+        normalise_key_expr(expr.str.replace(r"^\s*(\d+)\.0+\s*$", "$1"))
+        .str.replace_all(r"[^a-z0-9]+", " ")
+        .str.strip_chars()
+    )
+
+
+def _unambiguous(frame: pl.DataFrame, value: str) -> pl.DataFrame:
+    """Keep keys that point to exactly one value (a spelling shared by two communes is dropped)."""
+    frame = frame.filter(pl.col("key") != "").unique()
+    return frame.filter(pl.col(value).n_unique().over("key") == 1).unique("key")
+
+
+@dataclass
+class Lookups:
+    themes: pl.DataFrame  # key -> theme
+    places: pl.DataFrame  # key -> lieu ('6608', 'hors_canton', 'non_renseignee')
+    commune_names: pl.DataFrame  # ofs_number, name
+    members: pl.DataFrame  # key -> member_code, is_demo, name
+    periods: pl.DataFrame  # period_code, granularity, year, start_date, end_date
+    submissions: pl.DataFrame  # member_code, period_code, sha256, granularity, year
+
+    @classmethod
+    def from_db(cls, con: duckdb.DuckDBPyConnection) -> Lookups:
+        def read(sql: str) -> pl.DataFrame:
+            return con.sql(sql).pl()
+
+        themes = read("select code, label_fr, label_en from themes")
+        theme_keys = pl.concat(
+            [
+                themes.select(pl.col(source).alias("text"), pl.col("code").alias("theme"))
+                for source in ("code", "label_fr", "label_en")
+            ]
+            + [  # the label's first part: « Accès aux droits » for « Accès aux droits, information… »
+                themes.select(
+                    pl.col("label_fr").str.split(",").list.first().alias("text"),
+                    pl.col("code").alias("theme"),
+                )
+            ]
+        )
+        communes = read("select ofs_number, name from communes order by ofs_number")
+        aliases = read("select alias, ofs_number from commune_aliases")
+        place_keys = pl.concat(
+            [
+                communes.select(
+                    pl.col("name").alias("text"), pl.col("ofs_number").cast(pl.String).alias("lieu")
+                ),
+                aliases.select(
+                    pl.col("alias").alias("text"),
+                    pl.col("ofs_number").cast(pl.String).alias("lieu"),
+                ),
+                communes.select(
+                    pl.col("ofs_number").cast(pl.String).alias("text"),
+                    pl.col("ofs_number").cast(pl.String).alias("lieu"),
+                ),
+                pl.DataFrame(
+                    [(text, lieu) for lieu, texts in PLACE_SYNONYMS.items() for text in texts],
+                    schema={"text": pl.String, "lieu": pl.String},
+                    orient="row",
+                ),
+            ]
+        )
+        members = read("select code, name, is_demo from members")
+        member_keys = pl.concat(
+            [
+                members.select(
+                    pl.col("code").alias("text"), pl.col("code").alias("member_code"), "is_demo"
+                ),
+                members.select(
+                    pl.col("name").alias("text"), pl.col("code").alias("member_code"), "is_demo"
+                ),
+            ]
+        )
+        periods = read("""select code as period_code, granularity, year, start_date, end_date
+                          from periods""")
+        submissions = read("""select s.member_code, s.period_code, s.sha256, p.granularity, p.year
+                              from submissions s join periods p on p.code = s.period_code""")
+        with_key = pl.col("text").pipe(lookup_key).alias("key")
+        return cls(
+            themes=_unambiguous(theme_keys.with_columns(with_key).select("key", "theme"), "theme"),
+            places=_unambiguous(place_keys.with_columns(with_key).select("key", "lieu"), "lieu"),
+            commune_names=communes,
+            members=_unambiguous(
+                member_keys.with_columns(with_key).select("key", "member_code", "is_demo"),
+                "member_code",
+            ).join(members.select(pl.col("code").alias("member_code"), "name"), on="member_code"),
+            periods=periods,
+            submissions=submissions,
+        )
+
+    def refresh_submissions(self, con: duckdb.DuckDBPyConnection) -> None:
+        """After a file is loaded, the next one must see its slices (idempotency, period mixing)."""
+        self.submissions = con.sql(
+            """select s.member_code, s.period_code, s.sha256, p.granularity, p.year
+               from submissions s join periods p on p.code = s.period_code"""
+        ).pl()

@@ -1,0 +1,505 @@
+"""Read a member's file (.xlsx workbook or .csv activity sheet) into text frames located as in Excel.
+
+Every value is read as text and parsed later (validate.py), so a number typed as text, a date or an
+OFS number all arrive the same way. Rows keep the number the member sees in Excel (`_row`).
+What is unambiguous is tidied here: a title above the header, merged cells (the value is copied
+into every cell of the range), blank rows, "Total" rows, the template's example row, trailing
+spaces, headers in any case, order or accentuation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+import fastexcel
+import polars as pl
+
+from etl.submission.columns import (
+    ACTIVITY,
+    IDENTIFICATION,
+    SHEETS,
+    Sheet,
+    canonical_column,
+    canonical_sheet,
+    column_key,
+    column_letter,
+)
+from etl.submission.results import ERROR, WARNING, Issue
+
+ROW = "_row"  # the Excel row number of each data row
+HEADER_SEARCH_ROWS = 30
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+CSV_SUFFIXES = {".csv", ".txt"}
+# Rows whose label cells start with these words are totals or the template's example: not data.
+SKIPPED_ROW_PATTERN = r"(?i)^(total|sous[\s-]*total|somme|exemple)\b"
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: str | None
+    row: int | None
+    letter: str | None
+
+
+@dataclass
+class RawSheet:
+    """One data sheet: canonical text columns plus `_row`."""
+
+    name: str  # canonical sheet name
+    title: str  # the sheet's name in the file
+    frame: pl.DataFrame
+    headers: dict[str, str]  # canonical column -> header as written
+    letters: dict[str, str | None]  # canonical column -> Excel column letter
+    header_row: int
+    skipped_rows: int = 0
+
+
+@dataclass
+class RawFile:
+    file_name: str
+    sha256: str
+    kind: str  # 'xlsx' or 'csv'
+    identification: dict[str, Cell] = field(default_factory=dict)
+    identification_title: str = "identification"
+    sheets: dict[str, RawSheet] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+    def issue(
+        self,
+        sheet: str,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        severity: str = ERROR,
+        cell: str | None = None,
+    ) -> None:
+        self.issues.append(
+            Issue(self.file_name, sheet, row, column, value, message, severity, cell)
+        )
+
+
+def read_file(path: Path, data: bytes | None = None) -> RawFile:
+    """Read one submission file; problems that stop reading are returned as issues, not raised."""
+    path = Path(path)
+    data = path.read_bytes() if data is None else data
+    raw = RawFile(path.name, hashlib.sha256(data).hexdigest(), kind="csv")
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        raw.kind = "xlsx"
+        _read_workbook(raw, data)
+    elif suffix in CSV_SUFFIXES:
+        _read_csv(raw, data)
+    else:
+        raw.issue(
+            "—",
+            f"Format de fichier non pris en charge ({suffix or 'sans extension'}). Envoyez le "
+            "classeur Excel du modèle (.xlsx) ou la feuille activité au format CSV (.csv). "
+            "Un ancien fichier .xls ou .ods peut être enregistré au format .xlsx depuis Excel "
+            "ou LibreOffice (Fichier > Enregistrer sous).",
+        )
+    return raw
+
+
+# ---------------------------------------------------------------- Excel workbooks
+
+
+def _read_workbook(raw: RawFile, data: bytes) -> None:
+    try:
+        reader = fastexcel.read_excel(data)
+    except Exception:  # noqa: BLE001 — any reading failure means the same thing to the member
+        raw.issue(
+            "—",
+            "Le fichier n'est pas un classeur Excel lisible (.xlsx). Ouvrez-le dans "
+            "Excel et enregistrez-le à nouveau au format « Classeur Excel (.xlsx) ».",
+        )
+        return
+    merges = _merged_ranges(data)
+    found: dict[str, str] = {}
+    for title in reader.sheet_names:
+        canonical = canonical_sheet(title)
+        if canonical is None:
+            continue
+        if canonical in found:
+            raw.issue(
+                title,
+                f"Deux feuilles correspondent à « {canonical} » : « {found[canonical]} » "
+                f"et « {title} ». Gardez-en une seule.",
+            )
+            continue
+        found[canonical] = title
+        grid = _sheet_grid(reader, title, merges.get(title, []))
+        if canonical == IDENTIFICATION.name:
+            raw.identification_title = title
+            raw.identification = _read_identification(grid)
+        elif canonical != ACTIVITY.name and _is_empty(grid):
+            continue  # an optional sheet left empty is the same as no sheet
+        else:
+            sheet = _data_sheet(raw, SHEETS[canonical], title, grid, first_row=1)
+            if sheet is not None:
+                raw.sheets[canonical] = sheet
+    if ACTIVITY.name not in found and not raw.issues:
+        names = ", ".join(f"« {name} »" for name in reader.sheet_names)
+        raw.issue(
+            "—",
+            f"Feuille « activite » introuvable (feuilles du fichier : {names}). "
+            "Utilisez le modèle de la CAPAS ou renommez la feuille des chiffres « activite ».",
+        )
+
+
+@dataclass
+class _Grid:
+    """A sheet as text cells: frame columns in sheet order, letters, and row 0 = Excel row 1."""
+
+    frame: pl.DataFrame
+    letters: list[str]
+
+
+def _sheet_grid(
+    reader: fastexcel.ExcelReader, title: str, merges: list[tuple[int, int, int, int]]
+) -> _Grid:
+    sheet = reader.load_sheet(title, header_row=None, dtypes="string", skip_rows=0)
+    frame = sheet.to_polars()
+    absolute = [info.absolute_index for info in sheet.available_columns()]
+    frame = frame.rename(
+        {name: f"c{index}" for name, index in zip(frame.columns, absolute, strict=True)}
+    )
+    frame = frame.with_columns(pl.all().str.strip_chars()).with_columns(
+        pl.when(pl.all().str.len_chars() > 0).then(pl.all()).name.keep()
+    )
+    frame = _fill_merged(frame, merges)
+    return _Grid(frame, [column_letter(int(name[1:])) for name in frame.columns])
+
+
+def _is_empty(grid: _Grid) -> bool:
+    return (
+        grid.frame.width == 0
+        or grid.frame.null_count().sum_horizontal()[0] == grid.frame.width * grid.frame.height
+    )
+
+
+def _merged_ranges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Merged ranges per sheet title, as (first_row, first_col, last_row, last_col), 0-based."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
+    result: dict[str, list[tuple[int, int, int, int]]] = {}
+    for sheet in workbook.iter():
+        if not sheet.tag.endswith("}sheet"):
+            continue
+        rel_id = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
+        target = targets.get(rel_id, "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        try:
+            xml = archive.read(part).decode("utf-8", errors="replace")
+        except KeyError:
+            continue
+        refs = re.findall(r"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+\d+):([A-Z]+\d+)\"", xml)
+        result[sheet.get("name", "")] = [(*_cell_position(a), *_cell_position(b)) for a, b in refs]
+    return {
+        name: [(r1, c1, r2, c2) for r1, c1, r2, c2 in ranges] for name, ranges in result.items()
+    }
+
+
+def _cell_position(reference: str) -> tuple[int, int]:
+    """'C12' -> (11, 2), 0-based row and column."""
+    letters, digits = re.match(r"([A-Z]+)(\d+)", reference).groups()
+    column = 0
+    for letter in letters:
+        column = column * 26 + ord(letter) - ord("A") + 1
+    return int(digits) - 1, column - 1
+
+
+def _fill_merged(frame: pl.DataFrame, merges: list[tuple[int, int, int, int]]) -> pl.DataFrame:
+    """Copy a merged range's value into each of its cells (a merged theme covers all its rows)."""
+    if not merges or frame.height == 0:
+        return frame
+    columns = {int(name[1:]): name for name in frame.columns}
+    touched: dict[str, list] = {}
+    for first_row, first_col, last_row, last_col in merges:
+        anchor_name = columns.get(first_col)
+        if anchor_name is None or first_row >= frame.height:
+            continue
+        anchor = touched.setdefault(anchor_name, frame[anchor_name].to_list())[first_row]
+        for col in range(first_col, last_col + 1):
+            name = columns.get(col)
+            if name is None:
+                continue
+            values = touched.setdefault(name, frame[name].to_list())
+            for row in range(first_row, min(last_row, frame.height - 1) + 1):
+                values[row] = anchor
+    return frame.with_columns(
+        pl.Series(name, values, dtype=pl.String) for name, values in touched.items()
+    )
+
+
+def _read_identification(grid: _Grid) -> dict[str, Cell]:
+    """`membre`, `periode`, `contact`, `date_envoi` written as label | value, or as a small table."""
+    rows = grid.frame.head(60).rows()
+    labels: dict[tuple[int, int], str] = {}
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            canonical = canonical_column(IDENTIFICATION, value)
+            if canonical is not None:
+                labels[(r, c)] = canonical
+    found: dict[str, Cell] = {}
+    for (r, c), canonical in labels.items():
+        if canonical in found:
+            continue
+        same_row_labels = sum(1 for (r2, _c2) in labels if r2 == r)
+        if same_row_labels > 1:  # a table: the values are on the next non-empty row
+            below = next((r2 for r2 in range(r + 1, len(rows)) if any(rows[r2])), None)
+            value = rows[below][c] if below is not None else None
+            found[canonical] = Cell(value, (below or r) + 1, grid.letters[c])
+        else:  # label | value: the next cell to the right (a merged label repeats itself)
+            right = next(
+                (c2 for c2 in range(c + 1, len(rows[r])) if rows[r][c2] != rows[r][c]), None
+            )
+            value = rows[r][right] if right is not None else None
+            letter = grid.letters[right] if right is not None else _next_letter(grid.letters[c])
+            found[canonical] = Cell(value, r + 1, letter)
+    return found
+
+
+def _next_letter(letter: str | None) -> str | None:
+    if letter is None:
+        return None
+    index = 0
+    for char in letter:
+        index = index * 26 + ord(char) - ord("A") + 1
+    return column_letter(index)
+
+
+def _data_sheet(
+    raw: RawFile, spec: Sheet, title: str, grid: _Grid, first_row: int
+) -> RawSheet | None:
+    """Find the header row, map the columns, drop blank/total/example rows; None if unusable."""
+    frame = grid.frame
+    header_index = _find_header(frame.head(HEADER_SEARCH_ROWS).rows(), spec)
+    if header_index is None:
+        expected = ", ".join(column.name for column in spec.columns if column.required)
+        raw.issue(
+            title,
+            f"Ligne des titres de colonnes introuvable dans les {HEADER_SEARCH_ROWS} "
+            f"premières lignes. La feuille doit avoir une ligne de titres contenant au moins : "
+            f"{expected}.",
+        )
+        return None
+    header_row = first_row + header_index
+    headers = frame.row(header_index)
+    mapping: dict[str, str] = {}  # frame column -> canonical
+    written: dict[str, str] = {}
+    letters: dict[str, str | None] = {}
+    body = frame.slice(header_index + 1)
+    for frame_column, header, letter in zip(frame.columns, headers, grid.letters, strict=True):
+        canonical = canonical_column(spec, header)
+        has_values = body[frame_column].null_count() < body.height
+        cell = f"{letter}{header_row}" if letter else None
+        if canonical is None:
+            if has_values:
+                _report_unknown_column(raw, spec, title, header, header_row, cell)
+            continue
+        if canonical in written:
+            raw.issue(
+                title,
+                f"La colonne « {canonical} » apparaît deux fois (« {written[canonical]} » "
+                f"et « {header} »). Gardez-en une seule.",
+                row=header_row,
+                column=header,
+                value=header,
+                cell=cell,
+            )
+            continue
+        mapping[frame_column] = canonical
+        written[canonical] = header
+        letters[canonical] = letter
+    missing = [c.name for c in spec.columns if c.required and c.name not in written]
+    for name in missing:
+        raw.issue(
+            title,
+            f"Colonne obligatoire « {name} » absente. {spec.column(name).help_fr}",
+            row=header_row,
+            column=name,
+        )
+    if missing:
+        return None
+    selected = body.select(
+        pl.int_range(header_row + 1, header_row + 1 + body.height, dtype=pl.Int64).alias(ROW),
+        *[pl.col(frame_column).alias(canonical) for frame_column, canonical in mapping.items()],
+    )
+    for column in spec.names:  # optional columns absent from the file are null
+        if column not in selected.columns:
+            selected = selected.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    selected = selected.select(ROW, *spec.names)
+    kept, skipped = _drop_blank_and_total_rows(selected, spec)
+    return RawSheet(spec.name, title, kept, written, letters, header_row, skipped)
+
+
+def _find_header(rows: list[tuple], spec: Sheet) -> int | None:
+    for index, values in enumerate(rows):
+        present = {canonical_column(spec, value) for value in values}
+        if all(anchor in present for anchor in spec.anchors):
+            return index
+    return None
+
+
+def _report_unknown_column(
+    raw: RawFile, spec: Sheet, title: str, header: str | None, header_row: int, cell: str | None
+) -> None:
+    """A near miss (« femme ») is an error — its figures would be lost; anything else is ignored."""
+    known = [name for column in spec.columns for name in (column.name, *column.synonyms)]
+    if header is None:
+        raw.issue(
+            title,
+            "Une colonne sans titre contient des valeurs : elles sont ignorées. "
+            "Donnez-lui un titre du modèle si ces valeurs doivent être prises en compte.",
+            row=header_row,
+            severity=WARNING,
+            cell=cell,
+        )
+        return
+    close = difflib.get_close_matches(column_key(header), known, n=1, cutoff=0.8)
+    if close:
+        suggestion = canonical_column(spec, close[0])
+        raw.issue(
+            title,
+            f"Colonne « {header} » non reconnue. Vouliez-vous dire « {suggestion} » ? "
+            "Corrigez le titre de la colonne.",
+            row=header_row,
+            column=header,
+            value=header,
+            cell=cell,
+        )
+    else:
+        names = ", ".join(spec.names)
+        raw.issue(
+            title,
+            f"Colonne « {header} » non reconnue : elle est ignorée. Colonnes prises en "
+            f"compte : {names}.",
+            row=header_row,
+            column=header,
+            value=header,
+            severity=WARNING,
+            cell=cell,
+        )
+
+
+def _drop_blank_and_total_rows(frame: pl.DataFrame, spec: Sheet) -> tuple[pl.DataFrame, int]:
+    data_columns = [name for name in spec.names]
+    blank = pl.all_horizontal(pl.col(data_columns).is_null())
+    labels = [c for c in spec.label_columns if c in frame.columns]
+    if labels:
+        total = pl.any_horizontal(
+            pl.col(c).str.contains(SKIPPED_ROW_PATTERN).fill_null(False) for c in labels
+        )
+    else:
+        total = pl.lit(False)
+    kept = frame.filter(~(blank | total))
+    return kept, frame.height - kept.height
+
+
+# ---------------------------------------------------------------- CSV files
+
+
+def _decode(data: bytes) -> bytes:
+    """UTF-8 (with or without BOM) as is; otherwise Windows-1252, what Excel writes on Windows."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:]
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace").encode("utf-8")
+
+
+def _read_csv(raw: RawFile, data: bytes) -> None:
+    data = _decode(data)
+    head_lines = (
+        data[: 64 * 1024].decode("utf-8", errors="replace").splitlines()[:HEADER_SEARCH_ROWS]
+    )
+    header = _find_csv_header(head_lines)
+    if header is None:
+        raw.issue(
+            "activite",
+            "Ligne des titres de colonnes introuvable dans les "
+            f"{HEADER_SEARCH_ROWS} premières lignes du fichier CSV. La première ligne doit "
+            "contenir les titres : membre, periode, theme, commune, personnes…",
+        )
+        return
+    index, separator = header
+    offset = _line_offset(data, index)
+    try:
+        frame = pl.read_csv(
+            data[offset:],
+            separator=separator,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        raw.issue(
+            "activite",
+            f"Le fichier CSV est illisible ({exc}). Enregistrez-le à nouveau "
+            "depuis Excel au format « CSV UTF-8 (délimité par des virgules) ».",
+        )
+        return
+    frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
+    headers = pl.DataFrame(
+        [
+            pl.Series(f"c{i}", [name], dtype=pl.String)
+            for i, name in enumerate(_csv_header_cells(head_lines[index], separator))
+        ]
+    )
+    frame = pl.concat([headers, frame], how="diagonal") if frame.width else headers
+    frame = frame.with_columns(pl.all().str.strip_chars()).with_columns(
+        pl.when(pl.all().str.len_chars() > 0).then(pl.all()).name.keep()
+    )
+    grid = _Grid(frame, [None] * frame.width)  # no column letters in a CSV file
+    sheet = _data_sheet(raw, ACTIVITY, "activite", grid, first_row=index + 1)
+    if sheet is None:
+        return
+    for required in ("membre", "periode"):
+        if required not in sheet.headers:
+            raw.issue(
+                "activite",
+                f"Colonne « {required} » absente : un fichier CSV doit indiquer "
+                f"le membre et la période sur chaque ligne. {ACTIVITY.column(required).help_fr}",
+                row=sheet.header_row,
+                column=required,
+            )
+    if "membre" in sheet.headers and "periode" in sheet.headers:
+        raw.sheets["activite"] = sheet
+
+
+def _find_csv_header(lines: list[str]) -> tuple[int, str] | None:
+    for index, line in enumerate(lines):
+        separator = max([";", ",", "\t"], key=line.count)
+        if line.count(separator) == 0:
+            continue
+        present = {canonical_column(ACTIVITY, cell) for cell in _csv_header_cells(line, separator)}
+        if all(anchor in present for anchor in ACTIVITY.anchors):
+            return index, separator
+    return None
+
+
+def _csv_header_cells(line: str, separator: str) -> list[str]:
+    return [cell.strip().strip('"').strip() for cell in line.split(separator)]
+
+
+def _line_offset(data: bytes, line_index: int) -> int:
+    offset = 0
+    for _ in range(line_index):
+        offset = data.index(b"\n", offset) + 1
+    return offset

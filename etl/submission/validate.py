@@ -1,0 +1,1234 @@
+"""Validate a read file against the rules of DESIGN §4, vectorised (one pass per rule, not per row).
+
+Each rule turns a column into a parsed column plus the rows where it failed; failures become
+issue rows (sheet, row, column, value, message in French) collected in one frame. Nothing here
+writes: `load.py` decides what to do with a `ValidatedFile`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from etl.submission.columns import ACTIVITY_COUNT_COLUMNS, BREAKDOWN_COLUMNS, LEVELS
+from etl.submission.lookups import Lookups, lookup_key
+from etl.submission.reader import ROW, RawFile, RawSheet
+from etl.submission.results import ERROR, WARNING, Issue
+
+MAX_ISSUES = 1000  # kept per file; the count of all issues is kept too
+MAX_TEXT_CHARS = 2000
+MAX_INTEGER = 2_147_483_647
+# Observations may be dated a little before or after their period (noted late, or just before).
+OBSERVATION_MARGIN = dt.timedelta(days=31)
+
+ISSUE_SCHEMA = {
+    "sheet": pl.String,
+    "row": pl.Int64,
+    "column": pl.String,
+    "value": pl.String,
+    "message": pl.String,
+    "severity": pl.String,
+    "cell": pl.String,
+}
+ACTIVITY_COLUMNS = [
+    "member_code",
+    "period_code",
+    "year",
+    "theme",
+    "lieu",
+    "ofs_number",
+    *ACTIVITY_COUNT_COLUMNS,
+]
+SERVICE_COLUMNS = [
+    "member_code",
+    "period_code",
+    "service_no",
+    "nom",
+    "theme",
+    "type",
+    "lieu",
+    "ofs_number",
+    "communes_desservies",
+    "tout_le_canton",
+    "adresse",
+    "horaires",
+    "contact",
+    "conditions_acces",
+    "langues",
+    "capacite",
+]
+OBSERVATION_COLUMNS = [
+    "member_code",
+    "period_code",
+    "obs_date",
+    "theme",
+    "lieu",
+    "ofs_number",
+    "niveau",
+    "texte",
+    "is_public",
+]
+
+# Personal data that must not appear in an observation (the texts may be published).
+PERSONAL_DATA = {
+    "une adresse électronique": r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
+    "un numéro AVS": r"\b756[.\s]?\d{4}[.\s]?\d{4}[.\s]?\d{2}\b",
+    "un IBAN": r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b",
+    "un numéro de téléphone": (
+        r"(?:\+|\b00)\s?\d{2,3}[\s./-]?(?:\(0\)\s?)?\d{2}[\s./-]?\d{3}[\s./-]?\d{2}[\s./-]?\d{2}\b"
+        r"|\b0\d{2}[\s./-]?\d{3}[\s./-]?\d{2}[\s./-]?\d{2}\b"
+    ),
+}
+EMPTY_MARKERS = r"(?i)^(-|–|—|/|\?|n\.?\s?d\.?|n\.?\s?c\.?|n/?a)$"
+THOUSANDS = r"^\d{1,3}(?:[ '’\u00a0\u202f]\d{3})+$"
+PLAIN_INTEGER = r"^\+?\d+(?:\.0+)?$"
+TRUE_WORDS = ["oui", "o", "yes", "y", "vrai", "true", "1", "x", "public", "publique"]
+FALSE_WORDS = ["non", "n", "no", "faux", "false", "0", "prive", "privee", "interne"]
+LEVEL_WORDS = {
+    "information": "information",
+    "info": "information",
+    "informations": "information",
+    "vigilance": "vigilance",
+    "alerte": "alerte",
+    "alert": "alerte",
+}
+WHOLE_CANTON = [
+    "tout le canton",
+    "tout canton",
+    "canton",
+    "canton de geneve",
+    "toutes",
+    "toutes les communes",
+    "tout le canton de geneve",
+]
+
+
+@dataclass
+class ValidatedFile:
+    raw: RawFile
+    activity: pl.DataFrame
+    services: pl.DataFrame
+    observations: pl.DataFrame
+    slices: pl.DataFrame  # member_code, period_code: what the file replaces
+    member_is_demo: dict[str, bool] = field(default_factory=dict)
+    contact: str | None = None
+    date_envoi: dt.date | None = None
+    issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
+    rows_total: int = 0
+    rows_rejected: int = 0
+    rows_skipped: int = 0
+
+    @property
+    def has_errors(self) -> bool:
+        return self.issues.filter(pl.col("severity") == ERROR).height > 0
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.rows_total - self.rows_rejected
+
+    def issue_list(self) -> list[Issue]:
+        """Errors first, then warnings, in sheet and row order, at most MAX_ISSUES."""
+        ordered = self.issues.sort(
+            pl.col("severity") != ERROR, "sheet", "row", nulls_last=False, maintain_order=True
+        ).head(MAX_ISSUES)
+        return [Issue(self.raw.file_name, **row) for row in ordered.iter_rows(named=True)]
+
+
+# ---------------------------------------------------------------- issue helpers
+
+
+class _Issues:
+    """Collects issue frames; `rows` keeps the data rows in error per sheet (rows_rejected)."""
+
+    def __init__(self) -> None:
+        self.parts: list[pl.DataFrame] = []
+        self.rows: list[pl.DataFrame] = []
+
+    def add_rows(
+        self,
+        frame: pl.DataFrame,
+        mask: pl.Expr,
+        sheet: RawSheet,
+        column: str,
+        message: pl.Expr | str,
+        value: pl.Expr | None = None,
+        severity: str = ERROR,
+    ) -> None:
+        """One issue for each row of `frame` where `mask` holds."""
+        failed = frame.filter(mask)
+        if failed.height == 0:
+            return
+        letter = sheet.letters.get(column)
+        cell = pl.lit(letter) + pl.col(ROW).cast(pl.String) if letter else pl.lit(None, pl.String)
+        part = failed.select(
+            pl.lit(sheet.title).alias("sheet"),
+            pl.col(ROW).alias("row"),
+            pl.lit(sheet.headers.get(column, column)).alias("column"),
+            (pl.col(column) if value is None else value).cast(pl.String).alias("value"),
+            (pl.lit(message) if isinstance(message, str) else message).alias("message"),
+            pl.lit(severity).alias("severity"),
+            cell.alias("cell"),
+        )
+        self.parts.append(part)
+        if severity == ERROR:
+            self.rows.append(part.select("sheet", "row"))
+
+    def add(
+        self,
+        sheet: str,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        severity: str = ERROR,
+        cell: str | None = None,
+    ) -> None:
+        self.parts.append(
+            pl.DataFrame(
+                [
+                    {
+                        "sheet": sheet,
+                        "row": row,
+                        "column": column,
+                        "value": value,
+                        "message": message,
+                        "severity": severity,
+                        "cell": cell,
+                    }
+                ],
+                schema=ISSUE_SCHEMA,
+            )
+        )
+
+    def frame(self) -> pl.DataFrame:
+        if not self.parts:
+            return pl.DataFrame(schema=ISSUE_SCHEMA)
+        return pl.concat(self.parts, how="vertical")
+
+    def rejected_rows(self) -> int:
+        if not self.rows:
+            return 0
+        return pl.concat(self.rows).unique().height
+
+
+def _resolve(
+    frame: pl.DataFrame, column: str, lookup: pl.DataFrame, value: str, alias: str
+) -> pl.Series:
+    """Map a text column through a lookup on its distinct values (fast on a million rows)."""
+    distinct = frame.select(pl.col(column).unique().drop_nulls().alias("__raw"))
+    matched = distinct.with_columns(lookup_key(pl.col("__raw")).alias("key")).join(
+        lookup.select("key", value), on="key", how="inner"
+    )
+    return (
+        frame[column]
+        .replace_strict(
+            matched["__raw"], matched[value], default=None, return_dtype=lookup.schema[value]
+        )
+        .alias(alias)
+    )
+
+
+# ---------------------------------------------------------------- parsers
+
+
+def _parse_integers(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
+    """Parse counts written 1234, 1'234, 1 234, 1’234 or 12.0 (Excel); return (values, error kind)."""
+    text = frame[column]
+    direct = text.cast(pl.Int64, strict=False)
+    if (
+        direct.null_count() == text.null_count()
+        and (direct.min() or 0) >= 0
+        and ((direct.max() or 0) <= MAX_INTEGER)
+    ):
+        return direct.cast(pl.Int32), pl.Series("kind", [None] * frame.height, dtype=pl.String)
+    col = pl.col(column)
+    cleaned = (
+        pl.when(col.str.contains(THOUSANDS))
+        .then(col.str.replace_all(r"[ '’\u00a0\u202f]", ""))
+        .when(col.str.contains(PLAIN_INTEGER))
+        .then(col.str.replace(r"\.0+$", "").str.replace(r"^\+", ""))
+    )
+    parsed = frame.select(
+        cleaned.cast(pl.Int64, strict=False).alias("value"),
+        pl.when(col.is_null())
+        .then(pl.lit("vide"))
+        .when(col.str.contains(EMPTY_MARKERS))
+        .then(pl.lit("marque"))
+        .when(cleaned.is_not_null() & (cleaned.cast(pl.Int64, strict=False) > MAX_INTEGER))
+        .then(pl.lit("trop_grand"))
+        .when(cleaned.is_not_null())
+        .then(pl.lit(None, pl.String))
+        .when(col.str.contains(r"^-\s*\d"))
+        .then(pl.lit("negatif"))
+        .when(col.str.contains(r"^\d[\d '’]*[.,]\d+$"))
+        .then(pl.lit("decimal"))
+        .otherwise(pl.lit("texte"))
+        .alias("kind"),
+    )
+    kind = parsed["kind"]
+    value = parsed.select(pl.when(kind.is_null()).then(pl.col("value"))).to_series()
+    return value.cast(pl.Int32), kind.replace({"vide": None})
+
+
+def _integer_messages(kind: pl.Expr, label: str, required: bool) -> pl.Expr:
+    value = pl.col("__value")
+    return (
+        pl.when(kind == "negatif")
+        .then(
+            pl.format(
+                "« {} » : un nombre négatif n'est pas possible. Indiquez un nombre entier ≥ 0.",
+                value,
+            )
+        )
+        .when(kind == "decimal")
+        .then(pl.format("« {} » : un nombre entier est attendu, sans décimales.", value))
+        .when(kind == "trop_grand")
+        .then(pl.format("« {} » : nombre trop grand.", value))
+        .when(kind == "marque")
+        .then(
+            pl.format(
+                "« {} » : indiquez le nombre de " + label + " (0 s'il n'y en a pas)."
+                if required
+                else "« {} » : laissez la case vide si le nombre n'est pas connu.",
+                value,
+            )
+        )
+        .otherwise(
+            pl.format(
+                "« {} » n'est pas un nombre. Indiquez un nombre entier ≥ 0 (par exemple 1234 ou 1'234).",
+                value,
+            )
+        )
+    )
+
+
+def _parse_date(column: pl.Expr) -> pl.Expr:
+    """Excel dates, 31.12.2024, 31/12/2024, 2024-12-31 (4-digit years only)."""
+    return pl.coalesce(
+        pl.when(column.str.contains(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")).then(
+            column.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.date()
+        ),
+        pl.when(column.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(
+            column.str.to_date("%Y-%m-%d", strict=False)
+        ),
+        pl.when(column.str.contains(r"^\d{1,2}\.\d{1,2}\.\d{4}$")).then(
+            column.str.to_date("%d.%m.%Y", strict=False)
+        ),
+        pl.when(column.str.contains(r"^\d{1,2}/\d{1,2}/\d{4}$")).then(
+            column.str.to_date("%d/%m/%Y", strict=False)
+        ),
+    )
+
+
+def period_code_expr(column: pl.Expr) -> pl.Expr:
+    """'2024', '2024-T1', '2024-Q1', 't1 2024', '2024-3', '03.2024', Excel 01.03.2024 -> canonical."""
+    text = column.str.to_uppercase().str.replace_all(r"\s+", "")
+    for pattern, replacement in [
+        (r"^(\d{4})\.0+$", "$1"),
+        (r"^(\d{4})-(\d{2})-01(00:00:00)?$", "$1-$2"),  # an Excel date on the 1st: a month
+        (r"^(\d{4})[-/.]?[TQ]([1-4])$", "$1-T$2"),
+        (r"^[TQ]([1-4])[-/.]?(\d{4})$", "$2-T$1"),
+        (r"^(\d{4})[-/.](\d)$", "$1-0$2"),
+        (r"^(\d)[-/.](\d{4})$", "$2-0$1"),
+        (r"^(\d{2})[-/.](\d{4})$", "$2-$1"),
+    ]:
+        text = text.str.replace(pattern, replacement)
+    return text
+
+
+def _period_range(periods: pl.DataFrame) -> tuple[int, int]:
+    return periods["year"].min(), periods["year"].max()
+
+
+def _unknown_member_message(value: str) -> str:
+    return (
+        f"Membre « {value} » inconnu du registre de la CAPAS. Indiquez le code qui vous a été "
+        "attribué (il figure sur le modèle envoyé par le secrétariat). Nouveau membre : le "
+        "secrétariat doit d'abord vous inscrire au registre."
+    )
+
+
+GRANULARITY_LABELS = {"annee": "l'année entière", "trimestre": "par trimestre", "mois": "par mois"}
+
+
+def _mask_personal_data(text: pl.Expr) -> pl.Expr:
+    """The text with personal data hidden, shortened: reports must not spread what they refuse."""
+    for pattern in PERSONAL_DATA.values():
+        text = text.str.replace_all(pattern, "[masqué]")
+    return pl.when(text.str.len_chars() > 120).then(text.str.slice(0, 120) + "…").otherwise(text)
+
+
+class _Validator:
+    """Applies every rule to one read file; `run()` returns the ValidatedFile."""
+
+    def __init__(self, raw: RawFile, lookups: Lookups, today: dt.date) -> None:
+        self.raw = raw
+        self.lookups = lookups
+        self.today = today
+        self.issues = _Issues()
+        for issue in raw.issues:
+            self.issues.add(
+                issue.sheet,
+                issue.message,
+                row=issue.row,
+                column=issue.column,
+                value=issue.value,
+                severity=issue.severity,
+                cell=issue.cell,
+            )
+
+    def run(self) -> ValidatedFile:
+        member, period = self.identification()
+        sheets = self.raw.sheets
+        activity = (
+            self.activity(sheets["activite"], member, period) if "activite" in sheets else None
+        )
+        slices = self.slices(activity, member, period)
+        slice_member, slice_period = self.single_slice(slices, member, period)
+        services = observations = None
+        if "services" in sheets:
+            services = self.services(sheets["services"], slice_member, slice_period)
+        if "observations" in sheets:
+            observations = self.observations(sheets["observations"], slice_member, slice_period)
+        self.check_period_mixing(slices)
+        rows_total = sum(sheet.frame.height for sheet in sheets.values())
+        if rows_total == 0 and not self.raw.issues:
+            self.issues.add(
+                "—",
+                "Le fichier ne contient aucune ligne de données : remplissez la "
+                "feuille activite (une ligne par thème et par commune).",
+            )
+        contact, date_envoi = self.identification_extras()
+        return ValidatedFile(
+            raw=self.raw,
+            activity=_select(activity, ACTIVITY_COLUMNS, ACTIVITY_SCHEMA),
+            services=_select(services, SERVICE_COLUMNS, SERVICE_SCHEMA),
+            observations=_select(observations, OBSERVATION_COLUMNS, OBSERVATION_SCHEMA),
+            slices=slices.select("member_code", "period_code"),
+            member_is_demo=self.member_flags(slices),
+            contact=contact,
+            date_envoi=date_envoi,
+            issues=self.issues.frame(),
+            rows_total=rows_total,
+            rows_rejected=self.issues.rejected_rows(),
+            rows_skipped=sum(sheet.skipped_rows for sheet in sheets.values()),
+        )
+
+    # -- identification
+
+    def identification(self) -> tuple[str | None, str | None]:
+        """The member and period named on the identification sheet (None if absent or wrong)."""
+        cells = self.raw.identification
+        member = period = None
+        if "membre" in cells:
+            member = self._identify_member(cells["membre"])
+        if "periode" in cells:
+            period = self._identify_period(cells["periode"])
+        if self.raw.kind == "xlsx" and "activite" in self.raw.sheets:
+            headers = self.raw.sheets["activite"].headers
+            for name in ("membre", "periode"):
+                if name not in cells and name not in headers:
+                    what = "le code du membre" if name == "membre" else "la période"
+                    self.issues.add(
+                        self.raw.identification_title,
+                        f"Indiquez {what} sur la feuille identification (cellule à "
+                        f"droite de « {name} »).",
+                        column=name,
+                    )
+        return member, period
+
+    def _cell_ref(self, cell) -> str | None:
+        return f"{cell.letter}{cell.row}" if cell.letter and cell.row else None
+
+    def _identify_member(self, cell) -> str | None:
+        title = self.raw.identification_title
+        if cell.value is None:
+            self.issues.add(
+                title,
+                "Le code du membre est vide. Indiquez le code attribué par la CAPAS.",
+                row=cell.row,
+                column="membre",
+                cell=self._cell_ref(cell),
+            )
+            return None
+        frame = pl.DataFrame({"membre": [cell.value]}, schema={"membre": pl.String})
+        resolved = _resolve(frame, "membre", self.lookups.members, "member_code", "m")[0]
+        if resolved is None:
+            self.issues.add(
+                title,
+                _unknown_member_message(cell.value),
+                row=cell.row,
+                column="membre",
+                value=cell.value,
+                cell=self._cell_ref(cell),
+            )
+        return resolved
+
+    def _identify_period(self, cell) -> str | None:
+        title = self.raw.identification_title
+        if cell.value is None:
+            self.issues.add(
+                title,
+                "La période est vide. Indiquez par exemple 2025, 2025-T1 ou 2025-03.",
+                row=cell.row,
+                column="periode",
+                cell=self._cell_ref(cell),
+            )
+            return None
+        frame = self._periods(
+            pl.DataFrame({"periode": [cell.value]}, schema={"periode": pl.String})
+        )
+        problems = self._period_problems(frame)
+        message = frame.select(problems).item()
+        if message is not None:
+            self.issues.add(
+                title,
+                message,
+                row=cell.row,
+                column="periode",
+                value=cell.value,
+                cell=self._cell_ref(cell),
+            )
+            return None
+        return frame["__period"][0]
+
+    def identification_extras(self) -> tuple[str | None, dt.date | None]:
+        cells = self.raw.identification
+        contact = cells["contact"].value if "contact" in cells else None
+        date_envoi = None
+        if "date_envoi" in cells and cells["date_envoi"].value is not None:
+            cell = cells["date_envoi"]
+            date_envoi = pl.select(_parse_date(pl.lit(cell.value, pl.String))).item()
+            if date_envoi is None:
+                self.issues.add(
+                    self.raw.identification_title,
+                    f"Date d'envoi « {cell.value} » non reconnue (jj.mm.aaaa) : elle est ignorée.",
+                    row=cell.row,
+                    column="date_envoi",
+                    value=cell.value,
+                    severity=WARNING,
+                    cell=self._cell_ref(cell),
+                )
+        return contact, date_envoi
+
+    # -- periods
+
+    def _periods(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Add __period (canonical code) and the period's granularity, year and dates."""
+        periods = self.lookups.periods.rename({"period_code": "__period"})
+        return frame.with_columns(period_code_expr(pl.col("periode")).alias("__period")).join(
+            periods, on="__period", how="left", maintain_order="left"
+        )
+
+    def _period_problems(self, frame: pl.DataFrame) -> pl.Expr:
+        """A French message where the period is unknown or has not started; null where fine."""
+        first, last = _period_range(self.lookups.periods)
+        return (
+            pl.when(pl.col("periode").is_not_null() & pl.col("granularity").is_null())
+            .then(
+                pl.format(
+                    "Période « {} » non reconnue. Écrivez l'année (2025), le trimestre (2025-T1 à "
+                    f"2025-T4) ou le mois (2025-03), entre {first} et {last}.",
+                    pl.col("periode"),
+                )
+            )
+            .when(pl.col("start_date") > self.today)
+            .then(
+                pl.format(
+                    "La période « {} » n'a pas encore commencé (elle débute le {}) : on ne peut "
+                    "déclarer qu'une période commencée.",
+                    pl.col("__period"),
+                    pl.col("start_date").dt.strftime("%d.%m.%Y"),
+                )
+            )
+        )
+
+    # -- activity
+
+    def activity(self, sheet: RawSheet, member: str | None, period: str | None) -> pl.DataFrame:
+        frame = sheet.frame
+        frame = frame.with_columns(
+            _resolve(frame, "membre", self.lookups.members, "member_code", "__member"),
+            _resolve(frame, "theme", self.lookups.themes, "theme", "__theme"),
+            _resolve(frame, "commune", self.lookups.places, "lieu", "lieu"),
+        )
+        frame = self._member_column(frame, sheet, member)
+        frame = self._period_column(frame, sheet, period)
+        self._check_theme(frame, sheet)
+        self._check_place(frame, sheet, required=True)
+        frame = self._counts(frame, sheet)
+        self._check_breakdowns(frame, sheet)
+        self._check_duplicates(frame, sheet)
+        return frame.with_columns(
+            pl.col("__theme").alias("theme"),
+            pl.col("lieu").cast(pl.Int32, strict=False).alias("ofs_number"),
+        )
+
+    def _member_column(
+        self, frame: pl.DataFrame, sheet: RawSheet, member: str | None
+    ) -> pl.DataFrame:
+        given = pl.col("membre").is_not_null()
+        unknown = given & pl.col("__member").is_null()
+        self.issues.add_rows(
+            frame,
+            unknown,
+            sheet,
+            "membre",
+            pl.format(
+                "Membre « {} » inconnu du registre de la CAPAS. Indiquez le code qui vous a été "
+                "attribué. Nouveau membre : le secrétariat doit d'abord vous inscrire au registre.",
+                pl.col("membre"),
+            ),
+        )
+        if member is not None:
+            self.issues.add_rows(
+                frame,
+                given & (pl.col("__member") != member),
+                sheet,
+                "membre",
+                pl.format(
+                    "Le membre « {} » n'est pas celui de la feuille identification (« "
+                    + member
+                    + " ») : un classeur ne concerne qu'un membre.",
+                    pl.col("membre"),
+                ),
+            )
+        elif "membre" not in self.raw.identification and self.raw.kind == "csv":
+            self.issues.add_rows(
+                frame,
+                ~given,
+                sheet,
+                "membre",
+                "Membre manquant : indiquez le code du membre sur chaque ligne.",
+            )
+        return frame.with_columns(
+            pl.when(given)
+            .then(pl.col("__member"))
+            .otherwise(pl.lit(member, pl.String))
+            .alias("member_code")
+        )
+
+    def _period_column(
+        self, frame: pl.DataFrame, sheet: RawSheet, period: str | None
+    ) -> pl.DataFrame:
+        frame = self._periods(frame)
+        given = pl.col("periode").is_not_null()
+        problems = self._period_problems(frame)
+        self.issues.add_rows(frame, given & problems.is_not_null(), sheet, "periode", problems)
+        if period is not None:
+            self.issues.add_rows(
+                frame,
+                given & problems.is_null() & (pl.col("__period") != period),
+                sheet,
+                "periode",
+                pl.format(
+                    "La période « {} » n'est pas celle de la feuille identification (« "
+                    + period
+                    + " ») : un classeur ne concerne qu'une période.",
+                    pl.col("periode"),
+                ),
+            )
+        elif "periode" not in self.raw.identification and self.raw.kind == "csv":
+            self.issues.add_rows(
+                frame,
+                ~given,
+                sheet,
+                "periode",
+                "Période manquante : indiquez la période sur chaque ligne.",
+            )
+        period_code = (
+            pl.when(given & problems.is_null())
+            .then(pl.col("__period"))
+            .when(~given)
+            .then(pl.lit(period, pl.String))
+        )
+        return (
+            frame.with_columns(period_code.alias("period_code"))
+            .drop("granularity", "year", "start_date", "end_date")
+            .join(
+                self.lookups.periods.select("period_code", "year"),
+                on="period_code",
+                how="left",
+                maintain_order="left",
+            )
+        )
+
+    def _check_theme(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
+        self.issues.add_rows(
+            frame,
+            pl.col("theme").is_null(),
+            sheet,
+            "theme",
+            "Thème manquant : choisissez un thème dans la liste.",
+        )
+        self.issues.add_rows(
+            frame,
+            pl.col("theme").is_not_null() & pl.col("__theme").is_null(),
+            sheet,
+            "theme",
+            pl.format(
+                "Thème « {} » inconnu. Choisissez un thème de la liste (par exemple « Aide "
+                "alimentaire » ou son code « alimentation »).",
+                pl.col("theme"),
+            ),
+        )
+
+    def _check_place(self, frame: pl.DataFrame, sheet: RawSheet, *, required: bool) -> None:
+        if required:
+            self.issues.add_rows(
+                frame,
+                pl.col("commune").is_null(),
+                sheet,
+                "commune",
+                "Commune manquante : choisissez une commune dans la liste, ou « hors canton », ou "
+                "« non renseignée » si vous ne la connaissez pas.",
+            )
+        self.issues.add_rows(
+            frame,
+            pl.col("commune").is_not_null() & pl.col("lieu").is_null(),
+            sheet,
+            "commune",
+            pl.format(
+                "Commune « {} » inconnue. Choisissez l'une des 45 communes genevoises dans la "
+                "liste (le numéro OFS, par exemple 6608, est aussi accepté), ou « hors "
+                "canton », ou « non renseignée ».",
+                pl.col("commune"),
+            ),
+        )
+
+    def _integer_column(
+        self, frame: pl.DataFrame, sheet: RawSheet, column: str, *, required_label: str | None
+    ) -> pl.Series:
+        """Parse one count column, reporting what is not a whole number ≥ 0."""
+        values, kind = _parse_integers(frame, column)
+        if kind.null_count() < frame.height:
+            checked = frame.select(
+                ROW, pl.col(column), pl.col(column).alias("__value"), kind.alias("__kind")
+            )
+            self.issues.add_rows(
+                checked,
+                pl.col("__kind").is_not_null(),
+                sheet,
+                column,
+                _integer_messages(
+                    pl.col("__kind"), required_label or "", required_label is not None
+                ),
+            )
+        if required_label is not None:
+            self.issues.add_rows(
+                frame,
+                pl.col(column).is_null(),
+                sheet,
+                column,
+                f"Valeur manquante : indiquez le nombre de {required_label} (0 s'il n'y en a pas).",
+            )
+        return values
+
+    def _counts(self, frame: pl.DataFrame, sheet: RawSheet) -> pl.DataFrame:
+        parsed = [
+            self._integer_column(
+                frame,
+                sheet,
+                column,
+                required_label="personnes servies" if column == "personnes" else None,
+            ).alias(f"n_{column}")
+            for column in ACTIVITY_COUNT_COLUMNS
+        ]
+        return frame.with_columns(parsed)
+
+    def _check_breakdowns(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
+        persons = pl.col("n_personnes")
+        labels = {
+            "nouvelles_personnes": "nouvelles personnes",
+            "femmes": "femmes",
+            "hommes": "hommes",
+            "mineurs": "mineurs",
+            "seniors_65": "seniors de 65 ans et plus",
+        }
+        for column in BREAKDOWN_COLUMNS:
+            value = pl.col(f"n_{column}")
+            self.issues.add_rows(
+                frame,
+                value > persons,
+                sheet,
+                column,
+                pl.format(
+                    "{} " + labels[column] + " pour {} personnes servies : ce nombre fait "
+                    "partie des personnes servies et ne peut pas le dépasser.",
+                    value,
+                    persons,
+                ),
+            )
+        for first, second, what in [
+            ("femmes", "hommes", "femmes + hommes"),
+            ("mineurs", "seniors_65", "mineurs + seniors de 65 ans et plus"),
+        ]:
+            a, b = pl.col(f"n_{first}"), pl.col(f"n_{second}")
+            within = (a <= persons) & (b <= persons)  # otherwise already reported above
+            self.issues.add_rows(
+                frame,
+                within & (a + b > persons),
+                sheet,
+                first,
+                pl.format(
+                    what + " = {} + {} = {}, plus que les {} personnes servies. Vérifiez ces "
+                    "deux colonnes.",
+                    a,
+                    b,
+                    a + b,
+                    persons,
+                ),
+                value=pl.format("{} + {}", a, b),
+            )
+
+    def _check_duplicates(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
+        keys = ["member_code", "period_code", "__theme", "lieu"]
+        complete = frame.filter(pl.all_horizontal(pl.col(keys).is_not_null()))
+        if (
+            complete.height == 0
+            or not complete.select(pl.struct(keys).is_duplicated().any()).item()
+        ):
+            return
+        marked = complete.with_columns(pl.col(ROW).min().over(keys).alias("__first"))
+        self.issues.add_rows(
+            marked,
+            pl.col(ROW) != pl.col("__first"),
+            sheet,
+            "commune",
+            pl.format(
+                "Ligne en double : même thème et même commune (et même membre et période) "
+                "qu'à la ligne {}. Additionnez les deux lignes ou supprimez-en une.",
+                pl.col("__first"),
+            ),
+            value=pl.format("{} / {}", pl.col("theme"), pl.col("commune")),
+        )
+
+    # -- slices
+
+    def slices(
+        self, activity: pl.DataFrame | None, member: str | None, period: str | None
+    ) -> pl.DataFrame:
+        """The (member, period) pairs the file declares, with the first row that names each."""
+        schema = {"member_code": pl.String, "period_code": pl.String, "first_row": pl.Int64}
+        parts = []
+        if activity is not None and activity.height:
+            parts.append(
+                activity.filter(
+                    pl.col("member_code").is_not_null() & pl.col("period_code").is_not_null()
+                )
+                .group_by("member_code", "period_code")
+                .agg(pl.col(ROW).min().alias("first_row"))
+            )
+        if member is not None and period is not None:
+            parts.append(
+                pl.DataFrame(
+                    [{"member_code": member, "period_code": period, "first_row": None}],
+                    schema=schema,
+                )
+            )
+        if not parts:
+            return pl.DataFrame(schema=schema)
+        return (
+            pl.concat([p.select(schema.keys()).cast(schema) for p in parts])
+            .group_by("member_code", "period_code")
+            .agg(pl.col("first_row").min())
+            .sort("member_code", "period_code")
+        )
+
+    def single_slice(
+        self, slices: pl.DataFrame, member: str | None, period: str | None
+    ) -> tuple[str | None, str | None]:
+        """Services and observations belong to one member × period."""
+        if member is not None and period is not None:
+            return member, period
+        if slices.height == 1:
+            return slices["member_code"][0], slices["period_code"][0]
+        has_other_rows = any(
+            name in self.raw.sheets and self.raw.sheets[name].frame.height
+            for name in ("services", "observations")
+        )
+        if slices.height > 1 and has_other_rows:
+            self.issues.add(
+                "—",
+                "Les feuilles services et observations ne peuvent accompagner "
+                "qu'un seul membre et une seule période : ce fichier en contient "
+                f"{slices.height}. Envoyez un classeur par membre et par période.",
+            )
+        return None, None
+
+    def check_period_mixing(self, slices: pl.DataFrame) -> None:
+        """An annual figure is the sum of its quarters or months: one granularity per member and year."""
+        if slices.height == 0:
+            return
+        periods = self.lookups.periods.select("period_code", "granularity", "year")
+        in_file = slices.join(periods, on="period_code").with_columns(pl.lit(False).alias("loaded"))
+        loaded = self.lookups.submissions.join(
+            slices.select("member_code", "period_code"),
+            on=["member_code", "period_code"],
+            how="anti",
+        ).join(in_file.select("member_code", "year").unique(), on=["member_code", "year"])
+        combined = pl.concat(
+            [
+                in_file.select(
+                    "member_code", "period_code", "granularity", "year", "loaded", "first_row"
+                ),
+                loaded.select(
+                    "member_code",
+                    "period_code",
+                    "granularity",
+                    "year",
+                    pl.lit(True).alias("loaded"),
+                    pl.lit(None, pl.Int64).alias("first_row"),
+                ),
+            ]
+        )
+        mixed = combined.filter(pl.col("granularity").n_unique().over("member_code", "year") > 1)
+        for (member, year), group in mixed.group_by("member_code", "year", maintain_order=True):
+            listing = ", ".join(
+                f"{code} (déjà chargée)" if was_loaded else code
+                for code, was_loaded in group.sort("period_code")
+                .select("period_code", "loaded")
+                .iter_rows()
+            )
+            kinds = " et ".join(sorted({GRANULARITY_LABELS[g] for g in group["granularity"]}))
+            message = (
+                f"Périodicités mélangées pour le membre {member} en {year} : {listing}. Une année "
+                f"se déclare soit en entier, soit par trimestre, soit par mois (ici : {kinds}), car "
+                "le chiffre annuel est la somme des trimestres ou des mois. Gardez une seule "
+                "périodicité pour cette année, ou demandez au secrétariat de retirer les données "
+                "déjà chargées."
+            )
+            self._slice_issue(group.filter(~pl.col("loaded")), message)
+
+    def _slice_issue(self, file_slices: pl.DataFrame, message: str) -> None:
+        cell = self.raw.identification.get("periode")
+        first_rows = [row for row in file_slices["first_row"].to_list() if row is not None]
+        if cell is not None or not first_rows:
+            self.issues.add(
+                self.raw.identification_title,
+                message,
+                row=cell.row if cell else None,
+                column="periode",
+                value=cell.value if cell else None,
+                cell=self._cell_ref(cell) if cell else None,
+            )
+            return
+        sheet = self.raw.sheets["activite"]
+        for row in first_rows:
+            self.issues.add(
+                sheet.title,
+                message,
+                row=row,
+                column=sheet.headers.get("periode", "periode"),
+                value=None,
+            )
+        self.issues.rows.append(
+            pl.DataFrame(
+                {"sheet": [sheet.title] * len(first_rows), "row": first_rows},
+                schema={"sheet": pl.String, "row": pl.Int64},
+            )
+        )
+
+    def member_flags(self, slices: pl.DataFrame) -> dict[str, bool]:
+        members = self.lookups.members.select("member_code", "is_demo").unique("member_code")
+        flags = slices.select("member_code").unique().join(members, on="member_code", how="left")
+        return {code: bool(flag) for code, flag in flags.iter_rows()}
+
+    # -- services
+
+    def services(self, sheet: RawSheet, member: str | None, period: str | None) -> pl.DataFrame:
+        frame = sheet.frame
+        frame = frame.with_columns(
+            _resolve(frame, "theme", self.lookups.themes, "theme", "__theme"),
+            _resolve(frame, "commune", self.lookups.places, "lieu", "lieu"),
+        )
+        self.issues.add_rows(
+            frame,
+            pl.col("nom").is_null(),
+            sheet,
+            "nom",
+            "Nom du service manquant : indiquez le nom du service.",
+        )
+        self._check_theme(frame, sheet)
+        self._check_place(frame, sheet, required=True)
+        capacity = self._integer_column(frame, sheet, "capacite", required_label=None)
+        served = self._communes_served(frame, sheet)
+        languages = (
+            pl.col("langues")
+            .str.replace_all(r"[;|/]", ",")
+            .str.split(",")
+            .list.eval(pl.element().str.strip_chars().str.to_lowercase())
+            .list.eval(pl.element().filter(pl.element().str.len_chars() > 0))
+        )
+        return (
+            frame.with_columns(capacity.alias("capacite"))
+            .drop("communes_desservies")
+            .join(served, on=ROW, how="left", maintain_order="left")
+            .with_columns(
+                pl.lit(member, pl.String).alias("member_code"),
+                pl.lit(period, pl.String).alias("period_code"),
+                pl.int_range(1, frame.height + 1, dtype=pl.Int32).alias("service_no"),
+                pl.col("__theme").alias("theme"),
+                pl.col("type").str.to_lowercase(),
+                pl.col("lieu").cast(pl.Int32, strict=False).alias("ofs_number"),
+                languages.alias("langues"),
+            )
+            .with_columns(
+                # Nothing written: the service serves the commune where it is.
+                pl.when(
+                    pl.col("communes_desservies").is_null() & pl.col("ofs_number").is_not_null()
+                )
+                .then(pl.concat_list(pl.col("ofs_number")))
+                .otherwise(pl.col("communes_desservies").fill_null(pl.lit([], pl.List(pl.Int32))))
+                .alias("communes_desservies"),
+                pl.col("tout_le_canton").fill_null(False),
+            )
+        )
+
+    def _communes_served(self, frame: pl.DataFrame, sheet: RawSheet) -> pl.DataFrame:
+        """ROW -> communes_desservies (OFS numbers) and tout_le_canton, reporting unknown names."""
+        text = pl.col("communes_desservies")
+        whole_keys = pl.Series(WHOLE_CANTON)
+        marked = frame.select(
+            ROW,
+            "communes_desservies",
+            lookup_key(text).is_in(whole_keys.implode()).alias("tout_le_canton"),
+        )
+        all_communes = self.lookups.commune_names["ofs_number"].cast(pl.Int32).sort().to_list()
+        items = (
+            marked.filter(text.is_not_null() & ~pl.col("tout_le_canton"))
+            .select(ROW, text.str.replace_all(r"[;|]", ",").str.split(",").alias("item"))
+            .explode("item")
+            .with_columns(pl.col("item").str.strip_chars())
+            .filter(pl.col("item").str.len_chars() > 0)
+        )
+        items = items.with_columns(_resolve(items, "item", self.lookups.places, "lieu", "lieu"))
+        items = items.with_columns(pl.col("lieu").cast(pl.Int32, strict=False).alias("ofs"))
+        bad = items.filter(pl.col("ofs").is_null())
+        if bad.height:
+            self.issues.add_rows(
+                bad.with_columns(pl.col("item").alias("communes_desservies")),
+                pl.lit(True),
+                sheet,
+                "communes_desservies",
+                pl.format(
+                    "« {} » n'est pas une commune genevoise reconnue. Séparez les communes par "
+                    "des virgules, ou écrivez « tout le canton ».",
+                    pl.col("item"),
+                ),
+            )
+        listed = (
+            items.filter(pl.col("ofs").is_not_null())
+            .group_by(ROW)
+            .agg(pl.col("ofs").unique().sort().alias("communes_desservies"))
+        )
+        return (
+            marked.select(ROW, "tout_le_canton")
+            .join(listed, on=ROW, how="left")
+            .with_columns(
+                pl.when(pl.col("tout_le_canton"))
+                .then(pl.lit(all_communes, pl.List(pl.Int32)))
+                .otherwise(pl.col("communes_desservies"))
+                .alias("communes_desservies")
+            )
+        )
+
+    # -- observations
+
+    def observations(self, sheet: RawSheet, member: str | None, period: str | None) -> pl.DataFrame:
+        frame = sheet.frame
+        frame = frame.with_columns(
+            _resolve(frame, "theme", self.lookups.themes, "theme", "__theme"),
+            _resolve(frame, "commune", self.lookups.places, "lieu", "lieu"),
+            _parse_date(pl.col("date")).alias("obs_date"),
+            lookup_key(pl.col("niveau"))
+            .replace_strict(LEVEL_WORDS, default=None)
+            .alias("__niveau"),
+            lookup_key(pl.col("public")).alias("__public"),
+        )
+        self._check_theme(frame, sheet)
+        self._check_place(frame, sheet, required=False)
+        self._check_observation_dates(frame, sheet, period)
+        self.issues.add_rows(
+            frame,
+            pl.col("niveau").is_null(),
+            sheet,
+            "niveau",
+            "Niveau manquant : choisissez information, vigilance ou alerte.",
+        )
+        self.issues.add_rows(
+            frame,
+            pl.col("niveau").is_not_null() & pl.col("__niveau").is_null(),
+            sheet,
+            "niveau",
+            pl.format(
+                "Niveau « {} » inconnu : choisissez "
+                + ", ".join(LEVELS[:-1])
+                + " ou "
+                + LEVELS[-1]
+                + ".",
+                pl.col("niveau"),
+            ),
+        )
+        public = pl.col("__public")
+        is_public = (
+            pl.when(public.is_in(TRUE_WORDS))
+            .then(True)
+            .when(public.is_in(FALSE_WORDS) | public.is_null())
+            .then(False)
+        )
+        self.issues.add_rows(
+            frame,
+            public.is_not_null() & is_public.is_null(),
+            sheet,
+            "public",
+            pl.format(
+                "« {} » : écrivez oui (l'observation peut être publiée) ou non (réservée au "
+                "secrétariat).",
+                pl.col("public"),
+            ),
+        )
+        self._check_text(frame, sheet)
+        return frame.with_columns(
+            pl.lit(member, pl.String).alias("member_code"),
+            pl.lit(period, pl.String).alias("period_code"),
+            pl.col("__theme").alias("theme"),
+            pl.col("lieu").cast(pl.Int32, strict=False).alias("ofs_number"),
+            pl.col("__niveau").alias("niveau"),
+            is_public.alias("is_public"),
+        )
+
+    def _check_observation_dates(
+        self, frame: pl.DataFrame, sheet: RawSheet, period: str | None
+    ) -> None:
+        date = pl.col("obs_date")
+        self.issues.add_rows(
+            frame,
+            pl.col("date").is_null(),
+            sheet,
+            "date",
+            "Date manquante : indiquez la date de l'observation (jj.mm.aaaa).",
+        )
+        self.issues.add_rows(
+            frame,
+            pl.col("date").is_not_null() & date.is_null(),
+            sheet,
+            "date",
+            pl.format(
+                "Date « {} » non reconnue : écrivez-la jj.mm.aaaa, par exemple 15.03.2025.",
+                pl.col("date"),
+            ),
+        )
+        self.issues.add_rows(
+            frame,
+            date > self.today,
+            sheet,
+            "date",
+            pl.format("La date {} est dans le futur.", date.dt.strftime("%d.%m.%Y")),
+            value=date.dt.strftime("%d.%m.%Y"),
+        )
+        if period is None:
+            return
+        bounds = self.lookups.periods.filter(pl.col("period_code") == period).row(0, named=True)
+        start, end = bounds["start_date"], bounds["end_date"]
+        outside = (date < start - OBSERVATION_MARGIN) | (date > end + OBSERVATION_MARGIN)
+        self.issues.add_rows(
+            frame,
+            outside & (date <= self.today),
+            sheet,
+            "date",
+            pl.format(
+                f"La date {{}} est en dehors de la période {period} (du "
+                f"{start:%d.%m.%Y} au {end:%d.%m.%Y}, à un mois près). Vérifiez la date ou "
+                "envoyez l'observation avec la période concernée.",
+                date.dt.strftime("%d.%m.%Y"),
+            ),
+            value=date.dt.strftime("%d.%m.%Y"),
+        )
+
+    def _check_text(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
+        text = pl.col("texte")
+        shown = _mask_personal_data(text)
+        self.issues.add_rows(
+            frame, text.is_null(), sheet, "texte", "Texte manquant : décrivez ce que vous observez."
+        )
+        self.issues.add_rows(
+            frame,
+            text.str.len_chars() > MAX_TEXT_CHARS,
+            sheet,
+            "texte",
+            pl.format(
+                f"Le texte compte {{}} caractères ; {MAX_TEXT_CHARS} au plus. Raccourcissez-le.",
+                text.str.len_chars(),
+            ),
+            value=shown,
+        )
+        for what, pattern in PERSONAL_DATA.items():
+            self.issues.add_rows(
+                frame,
+                text.str.contains(pattern),
+                sheet,
+                "texte",
+                f"Le texte contient {what} (masqué ci-contre). Les observations ne doivent contenir "
+                "aucune donnée personnelle : retirez-la ou remplacez-la par une description "
+                "générale.",
+                value=shown,
+            )
+
+
+ACTIVITY_SCHEMA = {
+    "member_code": pl.String,
+    "period_code": pl.String,
+    "year": pl.Int32,
+    "theme": pl.String,
+    "lieu": pl.String,
+    "ofs_number": pl.Int32,
+    **{column: pl.Int32 for column in ACTIVITY_COUNT_COLUMNS},
+}
+SERVICE_SCHEMA = {
+    "member_code": pl.String,
+    "period_code": pl.String,
+    "service_no": pl.Int32,
+    "nom": pl.String,
+    "theme": pl.String,
+    "type": pl.String,
+    "lieu": pl.String,
+    "ofs_number": pl.Int32,
+    "communes_desservies": pl.List(pl.Int32),
+    "tout_le_canton": pl.Boolean,
+    "adresse": pl.String,
+    "horaires": pl.String,
+    "contact": pl.String,
+    "conditions_acces": pl.String,
+    "langues": pl.List(pl.String),
+    "capacite": pl.Int32,
+}
+OBSERVATION_SCHEMA = {
+    "member_code": pl.String,
+    "period_code": pl.String,
+    "obs_date": pl.Date,
+    "theme": pl.String,
+    "lieu": pl.String,
+    "ofs_number": pl.Int32,
+    "niveau": pl.String,
+    "texte": pl.String,
+    "is_public": pl.Boolean,
+}
+
+
+def _select(frame: pl.DataFrame | None, columns: list[str], schema: dict) -> pl.DataFrame:
+    if frame is None:
+        return pl.DataFrame(schema=schema)
+    if "n_personnes" in frame.columns:  # activity: the parsed counts replace the text
+        frame = frame.drop(ACTIVITY_COUNT_COLUMNS).rename(
+            {f"n_{column}": column for column in ACTIVITY_COUNT_COLUMNS}
+        )
+    return frame.select(pl.col(column).cast(schema[column]) for column in columns)
+
+
+def validate_raw(raw: RawFile, lookups: Lookups, today: dt.date | None = None) -> ValidatedFile:
+    """Apply every rule of DESIGN §4 to one read file (no database access beyond `lookups`)."""
+    return _Validator(raw, lookups, today or dt.date.today()).run()
