@@ -153,5 +153,6 @@ def _print_counts(counts: dict[str, int]) -> None:
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
+
 # Member submissions: template, valider, charger, membres (registered on `app`).
 from etl import cli_submissions  # noqa: E402, F401
