@@ -26,6 +26,7 @@ MAP_CONFIG = {**PLOTLY_CONFIG, "topojsonURL": TOPOJSON_URL, "scrollZoom": False}
 NO_VALUE_COLOUR = "#D9D9D9"
 LAKE_COLOUR = "#C6DBEF"
 BORDER_COLOUR = "#FFFFFF"
+EMPHASIS_COLOUR = "#1A1A1A"
 LAKE_ID = "lac"
 
 
@@ -90,19 +91,30 @@ class MapValues:
     tick_values: Sequence[float] | None = None
     tick_text: Sequence[str] | None = None
     reverse_scale: bool = False
+    emphasis: Sequence[bool] | None = None  # drawn with a dark outline (e.g. under-served)
+
+
+def _outline(emphasis: list[bool]) -> dict:
+    """White borders, a dark thicker one for the communes to notice."""
+    return {
+        "line": {
+            "color": [EMPHASIS_COLOUR if flag else BORDER_COLOUR for flag in emphasis],
+            "width": [2.4 if flag else 0.8 for flag in emphasis],
+        }
+    }
 
 
 def choropleth(
     values: MapValues, shapes: Geometry, *, lake_label: str, height: int = 560
 ) -> go.Figure:
     """The communes coloured by value, the ones without value in grey, and the lake."""
-    rows = list(zip(values.ofs_numbers, values.values, values.hover, strict=True))
+    emphasis = values.emphasis or [False] * len(values.ofs_numbers)
+    rows = list(zip(values.ofs_numbers, values.values, values.hover, emphasis, strict=True))
     valued = [row for row in rows if row[1] is not None]
     missing = [row for row in rows if row[1] is None]
     common = {
         "geojson": shapes.communes,
         "featureidkey": "properties.ofs_number",
-        "marker": {"line": {"color": BORDER_COLOUR, "width": 0.8}},
         "hovertemplate": "%{text}<extra></extra>",
     }
     fig = go.Figure()
@@ -111,6 +123,7 @@ def choropleth(
             locations=[row[0] for row in valued],
             z=[row[1] for row in valued],
             text=[row[2] for row in valued],
+            marker=_outline([row[3] for row in valued]),
             colorscale=values.colorscale,
             reversescale=values.reverse_scale,
             zmid=values.zmid,
@@ -133,6 +146,7 @@ def choropleth(
                 locations=[row[0] for row in missing],
                 z=[0] * len(missing),
                 text=[row[2] for row in missing],
+                marker=_outline([row[3] for row in missing]),
                 colorscale=[[0, NO_VALUE_COLOUR], [1, NO_VALUE_COLOUR]],
                 showscale=False,
                 name="communes_sans_valeur",

@@ -8,6 +8,7 @@ only lay the results out. Pure functions take frames so that tests can feed them
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -48,8 +49,8 @@ def needs_mapping() -> pl.DataFrame:
 def with_rates_and_gaps(frame: pl.DataFrame) -> pl.DataFrame:
     """Rates per 1,000 with CI, comparison with the canton, gap ratio, unmet requests per 1,000.
 
-    `frame` has persons, population, population_status, canton_persons, canton_population,
-    unmet_requests, needs_index (and has_activity: a present row with a null count is suppressed).
+    `frame` has persons, persons_suppressed, population, population_status, canton_persons,
+    canton_population, unmet_requests, needs_index. Suppressed counts are NULL: so are their rates.
     """
     canton_rate = (
         pl.when(pl.col("canton_population") > 0)
@@ -60,7 +61,7 @@ def with_rates_and_gaps(frame: pl.DataFrame) -> pl.DataFrame:
         canton_rate,
         pl.col("needs_index").fill_null(1.0),
         pl.col("population_status").is_in(ESTIMATED_POPULATION).alias("population_estimated"),
-        (pl.col("has_activity") & pl.col("persons").is_null()).alias("suppressed"),
+        pl.col("persons_suppressed").fill_null(False).alias("suppressed"),
     )
     rated = stats.with_rate_ci(framed, "persons", "population")
     rated = stats.with_rate_ci(rated, "unmet_requests", "population", prefix="unmet_rate")
@@ -107,7 +108,8 @@ def needs_basis(theme: str, indicators: pl.DataFrame) -> pl.DataFrame:
     latest = stats.latest_indicator_values(indicators, mapped["indicator_code"].to_list())
     summary = latest.group_by("indicator_code").agg(
         pl.col("reference_year").first(),
-        pl.col("year_inferred").any(),
+        # The flag of the reference year itself; carried values are counted apart.
+        pl.col("year_inferred").filter(~pl.col("carried_forward")).any(),
         pl.len().alias("communes"),
         pl.col("carried_forward").sum().alias("carried"),
     )
@@ -231,3 +233,95 @@ def load_commune_gaps(theme: str, year: int) -> pl.DataFrame:
 
 def load_indicator_profile() -> pl.DataFrame:
     return indicator_profile(data.run("needs_indicators"), data.run("needs_population"))
+
+
+# --- one commune's brief (Fiche communale and its HTML export) --------------------------------------
+
+
+def theme_rows(
+    trends: pl.DataFrame, year: int, needs_index: pl.DataFrame, coverage: pl.DataFrame
+) -> pl.DataFrame:
+    """The commune's themes in `year`: rates with CI against the canton, gap, spread of communes.
+
+    `trends`: fiche_trends of the commune; `needs_index`: theme, needs_index for this commune;
+    `coverage`: coverage_theme_commune of the year (the 45 communes' rates give the spread).
+    """
+    of_year = trends.filter((pl.col("year") == year) & (pl.col("theme") != ALL_THEMES))
+    rated = with_rates_and_gaps(
+        of_year.join(needs_index.select("theme", "needs_index"), on="theme", how="left")
+    )
+    commune_rates = coverage.filter(~pl.col("persons_suppressed") & (pl.col("population") > 0))
+    spread = (
+        commune_rates.with_columns((pl.col("persons") / pl.col("population") * 1000).alias("r"))
+        .group_by("theme")
+        .agg(
+            pl.col("r").min().alias("spread_min"),
+            pl.col("r").quantile(0.25, "linear").alias("spread_q1"),
+            pl.col("r").quantile(0.75, "linear").alias("spread_q3"),
+            pl.col("r").max().alias("spread_max"),
+        )
+    )
+    themes = coverage.select("theme", "label_fr", "label_en", "sort_order").unique("theme")
+    return (
+        rated.join(spread, on="theme", how="left")
+        .join(themes, on="theme", how="left")
+        .sort("sort_order")
+    )
+
+
+def trend_rows(trends: pl.DataFrame) -> pl.DataFrame:
+    """All themes together, year by year: the commune's rate with CI and the canton's rate."""
+    every_theme = trends.filter(pl.col("theme") == ALL_THEMES).with_columns(
+        pl.lit(1.0).alias("needs_index")
+    )
+    return with_rates_and_gaps(every_theme).sort("year")
+
+
+def services_for(directory: pl.DataFrame, ofs_number: int) -> pl.DataFrame:
+    """Services of the directory located in the commune or serving it (or the whole canton)."""
+    located = pl.col("ofs_number") == ofs_number
+    serving = pl.col("tout_le_canton") | pl.col("communes_desservies").list.contains(ofs_number)
+    return (
+        directory.filter(located.fill_null(False) | serving.fill_null(False))
+        .with_columns(located.fill_null(False).alias("located_here"))
+        .sort("located_here", descending=True, maintain_order=True)  # keeps the directory order
+    )
+
+
+@dataclass(frozen=True)
+class CommuneBrief:
+    """Everything the brief of one commune shows, computed once for the page and the export."""
+
+    ofs_number: int
+    name: str
+    year: int
+    population: int | None
+    population_status: str | None
+    indicators: pl.DataFrame
+    themes: pl.DataFrame
+    trend: pl.DataFrame
+    services: pl.DataFrame
+
+
+def load_commune_brief(ofs_number: int, year: int) -> CommuneBrief:
+    coverage = data.run("coverage_theme_commune", year=year)
+    trends = data.run("fiche_trends", ofs=ofs_number)
+    indicators = data.run("needs_indicators")
+    population = coverage.unique("ofs_number").select("ofs_number", "population").drop_nulls()
+    theme_codes = coverage["theme"].unique().to_list()
+    index = needs_for(theme_codes, indicators, population).filter(
+        pl.col("ofs_number") == ofs_number
+    )
+    commune = coverage.filter(pl.col("ofs_number") == ofs_number).row(0, named=True)
+    profile = indicator_profile(indicators, data.run("needs_population"))
+    return CommuneBrief(
+        ofs_number=ofs_number,
+        name=commune["name"],
+        year=year,
+        population=commune["population"],
+        population_status=commune["population_status"],
+        indicators=profile.filter(pl.col("ofs_number") == ofs_number).sort("indicator_code"),
+        themes=theme_rows(trends, year, index, coverage),
+        trend=trend_rows(trends),
+        services=services_for(data.run("directory_services"), ofs_number),
+    )

@@ -1,0 +1,8 @@
+-- name: map_boundaries
+-- grain: one row per shape: the 45 communes (kind 'commune') and the lake (kind 'lac')
+-- parameters: none
+-- used by: dashboard/components/map.py (parsed once and cached)
+with boundaries as (select kind, ofs_number, name, geojson from public.boundaries)
+select kind, ofs_number, name, geojson
+from boundaries
+order by kind, ofs_number;
