@@ -62,7 +62,9 @@ def main() -> None:
     lang = state.language()  # first: the browser title is translated too
     st.set_page_config(
         page_title=t("common.app_title"),
-        page_icon=":material/query_stats:",
+        # An emoji becomes an inline SVG; a ":material/…:" favicon is fetched from fonts.gstatic.com,
+        # which the hosted site's CSP blocks (no visitor request may leave the site).
+        page_icon="📊",
         layout="wide",
         initial_sidebar_state="expanded",
     )

@@ -181,6 +181,9 @@ class DatabaseInfo:
     last_year: int | None
     latest_complete_year: int | None
     activity_rows: int
+    version: str | None = None  # of the public file (date + content hash)
+    published_at: dt.datetime | None = None
+    smallest_published_count: int = 5  # counts below it are suppressed (DESIGN §6)
 
     @property
     def years(self) -> list[int]:
@@ -199,6 +202,9 @@ def db_info() -> DatabaseInfo:
         last_year=row["last_year"],
         latest_complete_year=row["latest_complete_year"],
         activity_rows=int(row["activity_rows"]),
+        version=row["version"],
+        published_at=row["published_at"],
+        smallest_published_count=row["smallest_published_count"] or 5,
     )
 
 

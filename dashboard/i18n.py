@@ -65,6 +65,12 @@ def t(key: str, lang: str | None = None, **kwargs: object) -> str:
     return text.format(**kwargs) if kwargs else text
 
 
+def t_or(key: str, fallback: str, lang: str | None = None) -> str:
+    """The text of `key` when it exists (e.g. a known member category), else `fallback`."""
+    lang = lang or current_language()
+    return catalogue(lang).get(key) or catalogue(DEFAULT_LANGUAGE).get(key) or fallback
+
+
 def label(row: dict, lang: str | None = None) -> str:
     """The `label_fr` / `label_en` column of a reference row, in the current language."""
     lang = lang or current_language()

@@ -1,11 +1,13 @@
 -- name: overview_theme_trends
 -- grain: one row per theme × year with activity (persons served in the whole canton and beyond)
 -- parameters: none
--- used by: dashboard/views/overview.py (small trend lines by theme)
+-- used by: dashboard/views/overview.py (small trend lines by theme), dashboard/views/trends.py
+--          (default themes)
 with
     themes as (select code, label_fr, label_en, sort_order from public.themes),
     theme_cells as (
-        select year, theme, personnes, demandes_non_satisfaites, n_members
+        select year, theme, personnes, personnes_supprime, demandes_non_satisfaites,
+            demandes_non_satisfaites_supprime, n_members
         from public.activity_year_cube
         where theme <> '*' and lieu = '*' and category = '*'
     )
@@ -16,7 +18,9 @@ select
     t.sort_order,
     c.year,
     c.personnes,
+    c.personnes_supprime,
     c.demandes_non_satisfaites,
+    c.demandes_non_satisfaites_supprime,
     c.n_members
 from theme_cells as c
 join themes as t on t.code = c.theme

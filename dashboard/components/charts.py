@@ -28,7 +28,6 @@ OKABE_ITO = (
 )
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SEQUENTIAL = "Viridis"  # perceptually uniform, colour-blind safe, for maps and heat maps
-EVENT_FILL = "rgba(120, 120, 120, 0.12)"
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
@@ -48,12 +47,26 @@ class Event:
     key: str  # i18n key of its label
     start: dt.date
     end: dt.date
+    fill: str  # light tints of the palette's sky blue and orange
+    row: int  # label row above the plot, so that neighbouring labels do not overlap
 
 
 EVENTS = (
-    Event("common.event.covid", dt.date(2020, 3, 1), dt.date(2021, 12, 31)),
-    Event("common.event.inflation", dt.date(2022, 1, 1), dt.date(2023, 12, 31)),
-    Event("common.event.ukraine", dt.date(2022, 2, 24), dt.date(2022, 2, 24)),
+    Event(
+        "common.event.covid",
+        dt.date(2020, 3, 1),
+        dt.date(2021, 12, 31),
+        "rgba(86, 180, 233, 0.16)",
+        0,
+    ),
+    Event(
+        "common.event.inflation",
+        dt.date(2022, 1, 1),
+        dt.date(2023, 12, 31),
+        "rgba(230, 159, 0, 0.14)",
+        0,
+    ),
+    Event("common.event.ukraine", dt.date(2022, 2, 24), dt.date(2022, 2, 24), "#555555", 1),
 )
 
 
@@ -79,22 +92,22 @@ def add_events(fig: go.Figure, *, quarterly: bool, x_range: tuple[float, float])
     """Shade the real events that fall inside the plotted range, with their label on top."""
     position = quarter_axis_position if quarterly else year_axis_position
     low, high = x_range
-    for index, event in enumerate(EVENTS):
+    for event in EVENTS:
         x0 = max(position(event.start), low)
         x1 = min(position(event.end + dt.timedelta(days=1)), high)
         if x0 > high or x1 < low:
             continue
         if event.start == event.end:
-            fig.add_vline(x=x0, line_dash="dot", line_color="#555555", line_width=1)
+            fig.add_vline(x=x0, line_dash="dot", line_color=event.fill, line_width=1)
         else:
-            fig.add_vrect(x0=x0, x1=x1, fillcolor=EVENT_FILL, line_width=0, layer="below")
+            fig.add_vrect(x0=x0, x1=x1, fillcolor=event.fill, line_width=0, layer="below")
         fig.add_annotation(
             x=x0,
             y=1.0,
             yref="paper",
             yanchor="bottom",
             xanchor="left",
-            yshift=2 + 13 * index,
+            yshift=2 + 14 * event.row,
             text=t(event.key),
             showarrow=False,
             font={"size": 11, "color": "#444444"},

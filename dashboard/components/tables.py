@@ -7,6 +7,9 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+ROW_HEIGHT = 35  # pixels, Streamlit's default row height
+MAX_ROWS_SHOWN = 25
+
 
 def show_table(
     frame: pl.DataFrame,
@@ -16,7 +19,12 @@ def show_table(
     key: str | None = None,
     height: int | str = "auto",
 ) -> None:
-    """A read-only table with translated column headers (via column_config) and its caption."""
+    """A read-only table with translated column headers (via column_config) and its caption.
+
+    Up to MAX_ROWS_SHOWN rows are shown whole, without an inner scroll bar.
+    """
+    if height == "auto" and frame.height <= MAX_ROWS_SHOWN:
+        height = ROW_HEIGHT * (frame.height + 1) + 3
     st.dataframe(
         frame,
         hide_index=True,

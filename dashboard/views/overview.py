@@ -11,6 +11,7 @@ from dashboard.components.kpi import Kpi, kpi_row
 from dashboard.i18n import (
     current_language,
     fmt_change,
+    fmt_count,
     fmt_int,
     fmt_pct,
     fmt_signed_int,
@@ -42,7 +43,7 @@ def headline(year: int) -> None:
         cards.append(
             Kpi(
                 label=t(f"common.metric.{metric}"),
-                value=fmt_int(row["value"]),
+                value=fmt_count(row["value"], row["suppressed"]),
                 delta=delta,
                 delta_color=DELTA_COLOURS[metric],
                 help=t(f"overview.help.{metric}"),
@@ -67,8 +68,19 @@ def theme_trends(year: int, years: list[int]) -> None:
         trends.select("theme", "label_fr", "label_en", "sort_order")
         .unique()
         .join(pl.DataFrame({"year": years}, schema={"year": pl.Int32}), how="cross")
-        .join(trends.select("theme", "year", "personnes"), on=["theme", "year"], how="left")
-        .with_columns(pl.col("personnes").fill_null(0))
+        .join(
+            trends.select("theme", "year", "personnes", "personnes_supprime"),
+            on=["theme", "year"],
+            how="left",
+        )
+        # No row: no member reported the theme that year (0); suppressed: unknown (a gap).
+        .with_columns(
+            pl.when(pl.col("personnes_supprime").fill_null(False))
+            .then(None)
+            .otherwise(pl.col("personnes").fill_null(0))
+            .alias("personnes"),
+            pl.col("personnes_supprime").fill_null(False),
+        )
         .sort("sort_order", "year")
     )
     summary = (
@@ -76,6 +88,10 @@ def theme_trends(year: int, years: list[int]) -> None:
         .agg(
             pl.col("personnes").alias("trend"),
             pl.col("personnes").filter(pl.col("year") == year).first().alias("current"),
+            pl.col("personnes_supprime")
+            .filter(pl.col("year") == year)
+            .first()
+            .alias("current_suppressed"),
             pl.col("personnes").filter(pl.col("year") == year - 1).first().alias("previous"),
         )
         .with_columns(
@@ -89,7 +105,7 @@ def theme_trends(year: int, years: list[int]) -> None:
     display = pl.DataFrame(
         {
             "theme": [label(row, lang) for row in rows],
-            "current": [fmt_int(row["current"], lang) for row in rows],
+            "current": [fmt_count(row["current"], row["current_suppressed"], lang) for row in rows],
             "change": [fmt_change(row["change_pct"], lang=lang) for row in rows],
             "trend": [row["trend"] for row in rows],
         }
@@ -110,7 +126,6 @@ def theme_trends(year: int, years: list[int]) -> None:
             [t("overview.note_themes")],
         ),
         key="overview_themes",
-        height=min(38 + 35 * display.height, 680),
     )
 
 

@@ -1,0 +1,385 @@
+"""Tendances: time series by theme, commune and member category (DESIGN §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, state
+from dashboard.components import charts, tables
+from dashboard.i18n import (
+    SUPPRESSED,
+    current_language,
+    fmt_change,
+    fmt_int,
+    fmt_rate,
+    label,
+    t,
+    t_or,
+)
+
+METRICS = (
+    "personnes",
+    "prestations",
+    "nouvelles_personnes",
+    "demandes_non_satisfaites",
+    "liste_attente",
+)
+BREAKDOWNS = ("theme", "lieu", "category", "none")
+MEASURES = ("count", "rate")
+STEPS = ("year", "quarter")
+MAX_SERIES = 8  # the Okabe-Ito palette has eight colours
+ALL, CANTON = "*", "GE"
+OUTSIDE = ("hors_canton", "non_renseignee")
+
+
+# --- labels ----------------------------------------------------------------------------------------
+
+
+def theme_labeller() -> Callable[[str], str]:
+    labels = {row["code"]: label(row) for row in data.themes().to_dicts()}
+    labels[ALL] = t("common.all_themes")
+    return lambda code: labels.get(code, code)
+
+
+def place_labeller() -> Callable[[str], str]:
+    labels = {str(row["ofs_number"]): row["name"] for row in data.communes().to_dicts()}
+    labels |= {
+        ALL: t("common.all_places"),
+        CANTON: t("common.canton"),
+        "hors_canton": t("common.hors_canton"),
+        "non_renseignee": t("common.non_renseignee"),
+    }
+    return lambda code: labels.get(code, code)
+
+
+def category_label(code: str) -> str:
+    return t("common.all_members") if code == ALL else t_or(f"common.category.{code}", code)
+
+
+# --- filters ---------------------------------------------------------------------------------------
+
+
+def place_options() -> list[str]:
+    return [ALL, CANTON, *(str(n) for n in data.communes()["ofs_number"]), *OUTSIDE]
+
+
+def default_themes(year: int | None) -> list[str]:
+    """The five themes with most persons served in the latest complete year."""
+    trends = data.run("overview_theme_trends")
+    if year is None or trends.is_empty():
+        return []
+    top = trends.filter(pl.col("year") == year).sort("personnes", descending=True).head(5)
+    return top["theme"].to_list()
+
+
+def choose_filters(info: data.DatabaseInfo) -> dict:
+    theme_name, place_name = theme_labeller(), place_labeller()
+    themes = [ALL, *data.themes()["code"]]
+    places = place_options()
+    categories = [ALL, *data.member_categories()]
+
+    top = st.columns(4)
+    metric = state.select(
+        "indicateur",
+        METRICS,
+        default="personnes",
+        label=t("trends.metric"),
+        format_func=lambda m: t(f"common.metric.{m}"),
+        container=top[0],
+    )
+    breakdown = state.select(
+        "ventilation",
+        BREAKDOWNS,
+        default="theme",
+        label=t("trends.breakdown"),
+        format_func=lambda b: t(f"trends.breakdown_by.{b}"),
+        container=top[1],
+    )
+    measure = state.select(
+        "mesure",
+        MEASURES,
+        default="count",
+        label=t("trends.measure"),
+        format_func=lambda m: t(f"trends.measure_name.{m}"),
+        widget="radio",
+        container=top[2],
+        help=t("trends.measure_help"),
+    )
+    step = state.select(
+        "pas",
+        STEPS,
+        default="year",
+        label=t("trends.step"),
+        format_func=lambda s: t(f"trends.step_name.{s}"),
+        widget="radio",
+        container=top[3],
+        help=t("trends.step_help"),
+    )
+
+    compare_row = st.container()
+    # The dimensions not compared are fixed to one value each, side by side.
+    second = iter(st.columns(3))
+    chosen = {"theme": [ALL], "lieu": [ALL], "category": [ALL]}
+    if breakdown == "theme":
+        chosen["theme"] = state.multiselect(
+            "themes",
+            themes,
+            default=default_themes(info.latest_complete_year) or [ALL],
+            label=t("trends.compare_themes"),
+            format_func=theme_name,
+            max_selections=MAX_SERIES,
+            container=compare_row,
+        )
+    elif breakdown == "lieu":
+        chosen["lieu"] = state.multiselect(
+            "communes",
+            places,
+            default=[CANTON],
+            label=t("trends.compare_places"),
+            format_func=place_name,
+            max_selections=MAX_SERIES,
+            container=compare_row,
+        )
+    elif breakdown == "category":
+        chosen["category"] = state.multiselect(
+            "categories",
+            categories,
+            default=categories[1 : MAX_SERIES + 1] or [ALL],
+            label=t("trends.compare_categories"),
+            format_func=category_label,
+            max_selections=MAX_SERIES,
+            container=compare_row,
+        )
+    if breakdown != "theme":
+        chosen["theme"] = [
+            state.select(
+                "theme",
+                themes,
+                default=ALL,
+                label=t("trends.theme"),
+                format_func=theme_name,
+                container=next(second),
+            )
+        ]
+    if breakdown != "lieu":
+        chosen["lieu"] = [
+            state.select(
+                "lieu",
+                places,
+                default=ALL,
+                label=t("trends.place"),
+                format_func=place_name,
+                container=next(second),
+            )
+        ]
+    if breakdown != "category":
+        chosen["category"] = [
+            state.select(
+                "categorie",
+                categories,
+                default=ALL,
+                label=t("trends.category"),
+                format_func=category_label,
+                container=next(second),
+            )
+        ]
+    return {
+        "metric": metric,
+        "breakdown": breakdown,
+        "measure": measure,
+        "step": step,
+        "chosen": chosen,
+        "names": (theme_name, place_name),
+    }
+
+
+# --- data ------------------------------------------------------------------------------------------
+
+
+def rate_places(places: list[str]) -> list[str]:
+    """Rates need a population: 'every place' becomes the canton's 45 communes."""
+    return list(dict.fromkeys(CANTON if p == ALL else p for p in places if p not in OUTSIDE))
+
+
+def load_series(choice: dict) -> pl.DataFrame:
+    places = choice["chosen"]["lieu"]
+    if choice["measure"] == "rate":
+        places = rate_places(places)
+    query = "trends_quarterly" if choice["step"] == "quarter" else "trends_yearly"
+    return data.run(
+        query,
+        metric=choice["metric"],
+        themes=choice["chosen"]["theme"],
+        lieux=places,
+        categories=choice["chosen"]["category"],
+    )
+
+
+def series_key(breakdown: str) -> str:
+    return {"theme": "theme", "lieu": "lieu", "category": "category"}.get(breakdown, "theme")
+
+
+# --- display ---------------------------------------------------------------------------------------
+
+
+def series_name(choice: dict, code: str) -> str:
+    theme_name, place_name = choice["names"]
+    breakdown = choice["breakdown"]
+    if breakdown == "lieu":
+        return place_name(code)
+    if breakdown == "category":
+        return category_label(code)
+    return theme_name(code)
+
+
+def point_text(row: dict, measure: str, lang: str) -> str:
+    value = (
+        fmt_rate(row["rate_per_1000"], lang=lang)
+        if measure == "rate"
+        else fmt_int(row["value"], lang)
+    )
+    text = f"{row['period']} : {value}" if lang == "fr" else f"{row['period']}: {value}"
+    if row["change_pct"] is not None:
+        text += f" ({fmt_change(row['change_pct'], lang=lang)})"
+    if measure == "rate" and row["population_status"] not in (None, "publie"):
+        text += f"<br>{t('trends.estimated_population')}"
+    return text
+
+
+def with_position(frame: pl.DataFrame, quarterly: bool) -> pl.DataFrame:
+    if quarterly:
+        prefix = "T" if current_language() == "fr" else "Q"
+        return frame.with_columns(
+            (pl.col("year") + (pl.col("quarter") - 0.5) / 4).alias("x"),
+            pl.format("{}{} {}", pl.lit(prefix), "quarter", "year").alias("period"),
+        )
+    return frame.with_columns(
+        pl.col("year").cast(pl.Float64).alias("x"), pl.col("year").cast(pl.String).alias("period")
+    )
+
+
+def build_chart(frame: pl.DataFrame, choice: dict) -> None:
+    quarterly = choice["step"] == "quarter"
+    measure, lang = choice["measure"], current_language()
+    key = series_key(choice["breakdown"])
+    frame = with_position(frame, quarterly)
+    order = choice["chosen"][key]
+    series = []
+    for code in order:
+        rows = frame.filter(pl.col(key) == code).sort("x").to_dicts()
+        if not rows:
+            continue
+        y = [r["rate_per_1000"] if measure == "rate" else r["value"] for r in rows]
+        series.append(
+            charts.Series(
+                label=series_name(choice, code),
+                x=[r["x"] for r in rows],
+                y=y,
+                estimated=[
+                    measure == "rate" and r["population_status"] not in (None, "publie")
+                    for r in rows
+                ],
+                hover=[point_text(r, measure, lang) for r in rows],
+            )
+        )
+    ticks = None
+    if quarterly:
+        points = frame.select("x", "period").unique().sort("x")
+        ticks = (points["x"].to_list(), points["period"].to_list())
+    y_title = t(f"common.metric.{choice['metric']}")
+    if measure == "rate":
+        y_title = t("trends.rate_axis", metric=y_title)
+    fig = charts.line_chart(series, y_title=y_title, x_ticks=ticks, quarterly=quarterly)
+    notes = [t("trends.note_sum")]
+    if quarterly:
+        notes.append(t("trends.note_quarterly"))
+    if measure == "rate":
+        notes.append(t("trends.note_rate"))
+        if frame.filter(pl.col("population_status") != "publie").height:
+            notes.append(t("common.chart.estimated_marker"))
+    if choice["metric"] == "liste_attente":
+        notes.append(t("trends.note_stock"))
+    if frame["suppressed"].any():
+        notes.append(t("common.chart.suppressed_note"))
+    source = t(
+        "common.source.activity_population" if measure == "rate" else "common.source.activity"
+    )
+    charts.show_chart(
+        fig, source=source, years=charts.frame_years(frame), notes=notes, key="trends_chart"
+    )
+
+
+def change_table(frame: pl.DataFrame, choice: dict) -> None:
+    """Values by series and period with the change on the year before, as text cells."""
+    quarterly = choice["step"] == "quarter"
+    measure, lang = choice["measure"], current_language()
+    key = series_key(choice["breakdown"])
+    frame = with_position(frame, quarterly).sort("x")
+    periods = frame.select("x", "period").unique().sort("x")["period"].to_list()
+    rows = []
+    for code in choice["chosen"][key]:
+        cells = {r["period"]: r for r in frame.filter(pl.col(key) == code).to_dicts()}
+        if not cells:
+            continue
+        row = {"series": series_name(choice, code)}
+        for period in periods:
+            cell = cells.get(period)
+            if cell is None:
+                row[period] = "–"
+                continue
+            if cell["suppressed"]:
+                row[period] = SUPPRESSED
+                continue
+            value = (
+                fmt_rate(cell["rate_per_1000"], lang=lang)
+                if measure == "rate"
+                else fmt_int(cell["value"], lang)
+            )
+            change = cell["change_pct"]
+            row[period] = value if change is None else f"{value} ({fmt_change(change, lang=lang)})"
+        rows.append(row)
+    if not rows:
+        return
+    table = pl.DataFrame(rows)
+    tables.show_table(
+        table,
+        column_config={
+            "series": st.column_config.TextColumn(t("trends.col_series"), pinned=True),
+            **{p: st.column_config.TextColumn(p) for p in periods},
+        },
+        caption=t("trends.table_caption"),
+        key="trends_table",
+    )
+
+
+# --- page ------------------------------------------------------------------------------------------
+
+info = data.db_info()
+st.title(t("trends.title"))
+st.markdown(t("trends.intro"))
+if info.latest_complete_year is None:
+    st.info(t("common.no_activity"))
+    st.stop()
+
+choice = choose_filters(info)
+frame = load_series(choice)
+if choice["step"] == "quarter" and frame.is_empty():
+    st.info(t("trends.no_quarterly"))
+    choice["step"] = "year"
+    frame = load_series(choice)
+if choice["measure"] == "rate" and choice["chosen"]["lieu"] != rate_places(
+    choice["chosen"]["lieu"]
+):
+    st.caption(t("trends.rate_places_note"))
+
+if frame.is_empty() or frame["value"].drop_nulls().is_empty():
+    st.info(t("trends.no_data"))
+else:
+    build_chart(frame, choice)
+    st.subheader(t("trends.table_title"))
+    change_table(frame, choice)
+with st.expander(t("trends.events_title")):
+    st.markdown(t("trends.events_text"))
