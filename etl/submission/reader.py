@@ -347,12 +347,14 @@ def _data_sheet(
     return RawSheet(spec.name, title, kept, written, letters, header_row, skipped)
 
 
+def _is_header(cells, spec: Sheet) -> bool:
+    """The sheet's key columns, or at least three known titles (then a missing one is reported)."""
+    present = {canonical_column(spec, value) for value in cells} - {None}
+    return all(anchor in present for anchor in spec.anchors) or len(present) >= 3
+
+
 def _find_header(rows: list[tuple], spec: Sheet) -> int | None:
-    for index, values in enumerate(rows):
-        present = {canonical_column(spec, value) for value in values}
-        if all(anchor in present for anchor in spec.anchors):
-            return index
-    return None
+    return next((index for index, values in enumerate(rows) if _is_header(values, spec)), None)
 
 
 def _report_unknown_column(
@@ -488,8 +490,7 @@ def _find_csv_header(lines: list[str]) -> tuple[int, str] | None:
         separator = max([";", ",", "\t"], key=line.count)
         if line.count(separator) == 0:
             continue
-        present = {canonical_column(ACTIVITY, cell) for cell in _csv_header_cells(line, separator)}
-        if all(anchor in present for anchor in ACTIVITY.anchors):
+        if _is_header(_csv_header_cells(line, separator), ACTIVITY):
             return index, separator
     return None
 

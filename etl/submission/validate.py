@@ -704,6 +704,8 @@ class _Validator:
     ) -> pl.Series:
         """Parse one count column, reporting what is not a whole number ≥ 0."""
         values, kind = _parse_integers(frame, column)
+        if required_label is None:  # "-" or "n.d." in an optional column: not known, left empty
+            kind = kind.replace({"marque": None})
         if kind.null_count() < frame.height:
             checked = frame.select(
                 ROW, pl.col(column), pl.col(column).alias("__value"), kind.alias("__kind")
