@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from etl.db import SCHEMA_VERSION
@@ -135,62 +136,85 @@ def is_primary_suppressed(value: pl.Expr) -> pl.Expr:
     return value.is_between(1, SMALLEST_PUBLISHED_COUNT - 1).fill_null(False)
 
 
-def _second_cells(cells: pl.DataFrame, keys: list[str], margin: Margin) -> pl.DataFrame:
-    """Keys of the cells to suppress so that no group of `margin` keeps a single suppressed cell.
+@dataclass(frozen=True)
+class _MarginIndex:
+    """One margin's groups as integer arrays, computed once so that each round is a few numpy ops.
 
-    In each group (the members and the total) holding exactly one suppressed cell, the smallest
-    positive published member is chosen (ties broken by its label), or the total if no member is left.
+    `cells` are the row numbers of the cells in the margin, sorted by group then by preference as a
+    second cell (members before the total, smallest value first, then by label); `groups` their
+    group numbers (0…n_groups-1, ascending).
     """
-    # A constant key too, so that a one-dimensional table forms one group.
-    group_keys = ["one_group", *(key for key in keys if key != margin.column)]
-    in_margin = cells.filter(margin.members | (pl.col(margin.column) == margin.total)).with_columns(
-        is_total=pl.col(margin.column) == margin.total, one_group=pl.lit(True)
-    )
-    exposed = (
-        in_margin.group_by(group_keys)
-        .agg(
-            n_suppressed=pl.col("suppressed").sum(),
-            has_total=pl.col("is_total").any(),
-        )
-        .filter((pl.col("n_suppressed") == 1) & pl.col("has_total"))
-        .select(group_keys)
-    )
-    if exposed.is_empty():
-        return cells.select(keys).clear()
-    return (
-        in_margin.join(exposed, on=group_keys, how="semi", nulls_equal=True)
-        .filter(~pl.col("suppressed") & (pl.col("value") > 0))
-        .with_columns(tie_break=pl.col(margin.column).cast(pl.String))
-        .sort([*group_keys, "is_total", "value", "tie_break"], nulls_last=True)
-        .group_by(group_keys, maintain_order=True)
-        .first()
-        .select(keys)
-    )
+
+    cells: np.ndarray
+    groups: np.ndarray
+    n_groups: int
+    has_total: np.ndarray  # per group
+
+
+def _key_codes(cells: pl.DataFrame, keys: list[str]) -> dict[str, np.ndarray]:
+    """Each key column as dense integer codes 0…n-1 in the order of its values (labels sort)."""
+    ranks = cells.select(pl.col(k).rank("dense").cast(pl.Int64) - 1 for k in keys)
+    return {k: ranks[k].to_numpy() for k in keys}
+
+
+def _index_margin(
+    cells: pl.DataFrame, codes: dict[str, np.ndarray], value: np.ndarray, margin: Margin
+) -> _MarginIndex:
+    in_margin = cells.select(margin.members | (pl.col(margin.column) == margin.total))
+    is_total = cells.select(pl.col(margin.column) == margin.total).to_series().to_numpy()
+    rows = np.flatnonzero(in_margin.to_series().fill_null(False).to_numpy())
+    # Cells of one group share every key but the margin's column: one integer, mixed radix.
+    group_key = np.zeros(rows.size, dtype=np.int64)
+    for key, code in codes.items():
+        if key != margin.column:
+            group_key = group_key * (int(code.max()) + 1) + code[rows]
+    order = np.lexsort((codes[margin.column][rows], value[rows], is_total[rows], group_key))
+    rows, group_key = rows[order], group_key[order]
+    groups = np.cumsum(np.diff(group_key, prepend=group_key[:1]) != 0) if rows.size else rows
+    n_groups = int(groups[-1]) + 1 if rows.size else 0
+    has_total = np.zeros(n_groups, dtype=bool)
+    has_total[groups[is_total[rows]]] = True
+    return _MarginIndex(rows, groups, n_groups, has_total)
+
+
+def _second_cells(index: _MarginIndex, suppressed: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """Row numbers of the cells to suppress so that no group of the margin keeps a single one.
+
+    In each group (the members and the total) holding exactly one suppressed cell, the first
+    candidate in preference order: the smallest positive published member, else the total.
+    """
+    hidden = suppressed[index.cells]
+    n_hidden = np.bincount(index.groups, weights=hidden, minlength=index.n_groups)
+    exposed = (n_hidden == 1) & index.has_total
+    candidate = np.flatnonzero(exposed[index.groups] & ~hidden & positive[index.cells])
+    groups = index.groups[candidate]
+    first = np.flatnonzero(np.diff(groups, prepend=-1) != 0)  # sorted: first of each group
+    return index.cells[candidate[first]]
 
 
 def suppress_cells(
-    cells: pl.DataFrame, keys: Iterable[str], margins: Iterable[Margin], max_rounds: int = 100
+    cells: pl.DataFrame, keys: Iterable[str], margins: Iterable[Margin], max_rounds: int = 1000
 ) -> pl.DataFrame:
     """Add a boolean `suppressed` to a long frame of cells (`keys`…, `value`).
 
     Primary suppression first, then complementary rounds over every margin until no group of any
-    margin has exactly one suppressed cell.
+    margin has exactly one suppressed cell (each round only adds cells, so it ends).
     """
-    keys, margins = list(keys), list(margins)
-    cells = cells.with_columns(suppressed=is_primary_suppressed(pl.col("value")))
+    keys = list(keys)
+    codes = _key_codes(cells, keys)
+    # Missing values sort after every count, so they come last as candidates (and never qualify).
+    value = cells["value"].fill_null(np.iinfo(np.int64).max).to_numpy()
+    indexes = [_index_margin(cells, codes, value, margin) for margin in margins]
+    suppressed = cells.select(is_primary_suppressed(pl.col("value"))).to_series().to_numpy().copy()
+    positive = (cells["value"].fill_null(0) > 0).to_numpy()
     for _ in range(max_rounds):
         added = 0
-        for margin in margins:
-            seconds = _second_cells(cells, keys, margin)
-            if seconds.is_empty():
-                continue
-            added += seconds.height
-            cells = cells.join(
-                seconds.with_columns(second=pl.lit(True)), on=keys, how="left", nulls_equal=True
-            ).with_columns(suppressed=pl.col("suppressed") | pl.col("second").fill_null(False))
-            cells = cells.drop("second")
+        for index in indexes:
+            seconds = _second_cells(index, suppressed, positive)
+            suppressed[seconds] = True
+            added += seconds.size
         if added == 0:
-            return cells
+            return cells.with_columns(suppressed=pl.Series(suppressed, dtype=pl.Boolean))
     raise RuntimeError("La suppression complémentaire ne converge pas.")  # pragma: no cover
 
 
