@@ -1,0 +1,7 @@
+-- name: export_indicator_definitions
+-- grain: one row per needs indicator that can be joined to a commune extraction
+-- parameters: none
+-- used by: etl/exports.py (load_options), dashboard/views/donnees.py (variable labels)
+select code, label_fr, label_en, unit_fr, unit_en, source
+from public.indicator_definitions
+order by code

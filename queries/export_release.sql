@@ -1,0 +1,6 @@
+-- name: export_release
+-- grain: one row: the version and publication date of the public file
+-- parameters: none
+-- used by: etl/exports.py (citation, README, datapackage), dashboard/views/donnees.py
+select version, published_at, schema_version, smallest_published_count
+from public.release
