@@ -154,5 +154,6 @@ def main() -> None:  # pragma: no cover - console entry point
     app()
 
 
-# Member submissions: template, valider, charger, membres (registered on `app`).
-from etl import cli_submissions  # noqa: E402, F401
+# Commands registered on `app` by their modules: exporter (filtered exports, same as the Données
+# page); template, valider, charger, membres (member submissions).
+from etl import cli_exports, cli_submissions  # noqa: E402, F401
