@@ -201,6 +201,8 @@ def suppress_cells(
     margin has exactly one suppressed cell (each round only adds cells, so it ends).
     """
     keys = list(keys)
+    if cells.is_empty():
+        return cells.with_columns(suppressed=pl.lit(False))
     codes = _key_codes(cells, keys)
     # Missing values sort after every count, so they come last as candidates (and never qualify).
     value = cells["value"].fill_null(np.iinfo(np.int64).max).to_numpy()

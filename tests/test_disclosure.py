@@ -201,3 +201,11 @@ def test_public_path_sits_beside_the_raw_file(tmp_path):
 def test_a_single_small_count_is_never_published(value):
     cells = two_way({"r1": {"c1": value, "T": value}, "T": {"c1": value, "T": value}})
     assert suppressed_cells(cells) == {("r1", "c1"), ("r1", "T"), ("T", "c1"), ("T", "T")}
+
+
+def test_empty_cubes_publish_empty_tables_with_their_flags():
+    # A database holding only the reference data (observatoire init) has no activity yet.
+    empty = cube_rows([]).with_columns(quarter=pl.lit(None, dtype=pl.Int32)).clear()
+    year_out, quarter_out = public.suppress_activity_cubes(empty.drop("quarter"), empty)
+    assert year_out.is_empty() and quarter_out.is_empty()
+    assert "personnes_supprime" in year_out.columns and "personnes_supprime" in quarter_out.columns
