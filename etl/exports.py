@@ -350,6 +350,26 @@ def readme_rows(meta: Metadata, rows: int) -> list[tuple[str, str]]:
     ]
 
 
+def cli_command(selection: Selection) -> str:
+    """The `observatoire exporter` command that gives the same extraction."""
+    parts = [
+        "observatoire exporter",
+        f"--debut {selection.year_from}",
+        f"--fin {selection.year_to}",
+    ]
+    if selection.level != "commune":
+        parts.append(f"--niveau {selection.level}")
+    if selection.granularity != "annee":
+        parts.append(f"--periode {selection.granularity}")
+    parts += [f"--theme '{theme}'" for theme in selection.themes]
+    parts += [f"--commune {ofs}" for ofs in selection.communes]
+    if tuple(selection.categories) != (ALL,):
+        parts += [f"--categorie '{category}'" for category in selection.categories]
+    if tuple(selection.variables) != DEFAULT_VARIABLES:
+        parts += [f"--variable {variable}" for variable in selection.variables]
+    return " ".join(parts)
+
+
 # --- formats ------------------------------------------------------------------------------------------
 
 
