@@ -325,3 +325,26 @@ def load_commune_brief(ofs_number: int, year: int) -> CommuneBrief:
         trend=trend_rows(trends),
         services=services_for(data.run("directory_services"), ofs_number),
     )
+
+
+# --- thematic coverage ---------------------------------------------------------------------------
+
+
+def coverage_cells(coverage: pl.DataFrame) -> pl.DataFrame:
+    """coverage_theme_commune with the rate per 1,000 and its CI for each theme × commune."""
+    framed = coverage.with_columns(
+        pl.col("population_status").is_in(ESTIMATED_POPULATION).alias("population_estimated")
+    )
+    return stats.with_rate_ci(framed, "persons", "population")
+
+
+def white_zones_by_theme(coverage: pl.DataFrame) -> pl.DataFrame:
+    """Per theme: how many communes are white zones, and which (in alphabetical order)."""
+    return (
+        coverage.sort("name")
+        .group_by("theme", maintain_order=True)
+        .agg(
+            pl.col("white_zone").sum().alias("white_zones"),
+            pl.col("name").filter(pl.col("white_zone")).alias("white_communes"),
+        )
+    )

@@ -1,0 +1,240 @@
+"""Besoins et lacunes, Couverture thématique and Fiche communale in AppTest, on known figures.
+
+The database is tests/needs_data.py (real reference data, a few activity rows): the numbers the
+pages show are checked against values computed here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from needs_data import ALIMENTATION_CANTON, CAROUGE, LANCY, ONEX, THONEX, YEAR, build_needs_db
+from streamlit.testing.v1 import AppTest
+
+from dashboard import brief_export
+from dashboard.components import needs
+from dashboard.i18n import fmt_decimal
+from etl import db as etl_db
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+@pytest.fixture(scope="module")
+def needs_db(tmp_path_factory):
+    return build_needs_db(tmp_path_factory.mktemp("needs_pages") / "observatoire.duckdb")
+
+
+@pytest.fixture(autouse=True)
+def use_needs_db(needs_db, monkeypatch):
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(needs_db))
+    yield
+
+
+@pytest.fixture(scope="module")
+def populations(needs_db) -> dict[int, int]:
+    con = etl_db.open_reader(needs_db)
+    try:
+        frame = etl_db.query(
+            con,
+            "select ofs_number, population from population where year = ? and is_reference",
+            [YEAR],
+        )
+    finally:
+        con.close()
+    return dict(frame.iter_rows())
+
+
+def open_app(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    at.switch_page(f"views/{page}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def spec(at: AppTest, index: int = 0) -> dict:
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def commune_traces(figure: dict) -> dict[int, tuple[float, str]]:
+    """Every commune drawn on the map: OFS number → (value or None when grey, tooltip)."""
+    drawn = {}
+    for trace in figure["data"]:
+        if trace["name"] == "communes":
+            drawn.update(
+                {
+                    ofs: (z, text)
+                    for ofs, z, text in zip(
+                        trace["locations"], trace["z"], trace["text"], strict=True
+                    )
+                }
+            )
+        elif trace["name"] == "communes_sans_valeur":
+            drawn.update(
+                {
+                    ofs: (None, text)
+                    for ofs, text in zip(trace["locations"], trace["text"], strict=True)
+                }
+            )
+    return drawn
+
+
+# --- Besoins et lacunes -------------------------------------------------------------------------------
+
+
+def test_map_draws_every_commune_once_and_the_lake(populations):
+    at = open_app("besoins.py", annee=str(YEAR), mesure="rate")
+    figure = spec(at)
+    drawn = commune_traces(figure)
+    assert sorted(drawn) == list(range(6601, 6646))
+    lake = [trace for trace in figure["data"] if trace["name"] == "lac"]
+    assert len(lake) == 1 and lake[0]["locations"] == ["lac"]
+    # offline: the geo base map is hidden and fitted to the shapes
+    assert figure["layout"]["geo"]["visible"] is False
+    assert figure["layout"]["geo"]["fitbounds"] == "locations"
+
+
+def test_map_rates_and_tooltips(populations):
+    at = open_app("besoins.py", annee=str(YEAR), mesure="rate", theme="alimentation")
+    drawn = commune_traces(spec(at))
+    rate, tooltip = drawn[CAROUGE]
+    assert rate == pytest.approx(30 / populations[CAROUGE] * 1000)
+    assert "Carouge" in tooltip and "Personnes servies : 30" in tooltip
+    assert fmt_decimal(rate, 1, lang="fr") in tooltip and "IC 95 %" in tooltip
+    # suppressed: grey, '< 5', no rate
+    value, tooltip = drawn[ONEX]
+    assert value is None and "&lt; 5" not in tooltip and "< 5" in tooltip
+    # Thônex's 2024 population is carried forward: said in the tooltip, rate starred
+    _, tooltip = drawn[THONEX]
+    assert "population estimée" in tooltip
+    assert fmt_decimal(12 / populations[THONEX] * 1000, 1, lang="fr") + "*" in tooltip
+
+
+def test_gap_map_and_under_served_list(populations):
+    at = open_app("besoins.py", annee=str(YEAR), theme="alimentation")
+    figure = spec(at)
+    gaps = needs.load_commune_gaps("alimentation", YEAR)
+    lancy = gaps.filter(pl.col("ofs_number") == LANCY).row(0, named=True)
+    # Lancy: nobody served where some are expected, drawn at the bottom of the log scale
+    assert commune_traces(figure)[LANCY][0] == pytest.approx(-2.0)
+    assert "sous-desservie" in commune_traces(figure)[LANCY][1]
+    under = at.dataframe[0].value
+    assert "Lancy" in under["commune"].to_list()
+    expected_under = gaps.filter(pl.col("under_served")).height
+    assert len(under) == expected_under
+    row = under[under["commune"] == "Lancy"].iloc[0]
+    assert row["observed"] == "0"
+    assert row["expected"] == fmt_decimal(lancy["expected"], 1, lang="fr")
+
+
+def test_clicking_a_commune_opens_its_brief():
+    at = open_app("besoins.py", annee=str(YEAR))
+    at.session_state["besoins_map"] = {"selection": {"points": [{"location": CAROUGE}]}}
+    at.run()
+    assert not at.exception
+    assert at.query_params["commune"] in (str(CAROUGE), [str(CAROUGE)])
+    assert at.title[0].value == "Fiche communale : Carouge"
+
+
+def test_map_page_in_english():
+    at = open_app("besoins.py", annee=str(YEAR), mesure="rate", lang="en")
+    assert at.title[0].value == "Needs and gaps"
+    _, tooltip = commune_traces(spec(at))[CAROUGE]
+    assert "Persons served: 30" in tooltip and "95% CI" in tooltip
+
+
+def test_indicator_measure_shows_the_public_indicator():
+    at = open_app("besoins.py", mesure="indicator", indicateur="age_65plus_pct")
+    drawn = commune_traces(spec(at))
+    assert len(drawn) == 45
+    assert "Part des 65 ans et plus (2019)" in drawn[CAROUGE][1]
+
+
+# --- Couverture thématique ------------------------------------------------------------------------------
+
+
+def test_coverage_heatmap_white_zones_and_members(populations):
+    at = open_app("couverture.py", annee=str(YEAR))
+    figure = spec(at)
+    traces = {trace["name"]: trace for trace in figure["data"]}
+    values = traces["values"]
+    row = values["y"].index("Aide alimentaire")
+    column = values["x"].index("Carouge")
+    assert values["z"][row][column] == pytest.approx(30 / populations[CAROUGE] * 1000)
+    # white zones: housing everywhere (nobody works on it), food aid in Lancy but not in Onex
+    white = set(zip(traces["white_zones"]["x"], traces["white_zones"]["y"], strict=True))
+    assert ("Lancy", "Aide alimentaire") in white and ("Onex", "Aide alimentaire") not in white
+    assert sum(1 for _, theme in white if theme == "Logement") == 45
+    members = at.dataframe[0].value
+    food = members[members["theme"] == "Aide alimentaire"].iloc[0]
+    assert food["declared"] == 2 and food["reporting"] == 2
+    assert food["persons"] == f"{ALIMENTATION_CANTON}"
+
+
+# --- Fiche communale -------------------------------------------------------------------------------------
+
+
+def test_brief_of_a_commune_from_the_url():
+    at = open_app("fiche.py", commune=str(ONEX), annee=str(YEAR))
+    assert at.title[0].value == "Fiche communale : Onex"
+    themes = at.table[1].value  # indicators, themes, trend, services
+    food = themes[themes["Thème"] == "Aide alimentaire"].iloc[0]
+    assert food["Personnes servies"] == "< 5"
+    services = at.table[3].value
+    assert sorted(services["Service"]) == ["Accueil de nuit", "Épicerie solidaire"]
+
+
+def test_brief_accepts_a_commune_name_and_compares_with_polarity():
+    at = open_app("fiche.py", commune="carouge", annee=str(YEAR))
+    assert at.query_params["commune"] in (str(CAROUGE), [str(CAROUGE)])
+    assert at.title[0].value == "Fiche communale : Carouge"
+    indicators = at.table[0].value
+    brief = needs.load_commune_brief(CAROUGE, YEAR)
+    social = brief.indicators.filter(pl.col("indicator_code") == "social_assistance_rate_pct")
+    row = social.row(0, named=True)
+    # the social assistance rate is a needs indicator: higher than the canton is worse
+    expected = {"plus_eleve": "Moins bon", "plus_bas": "Meilleur", "similaire": "Semblable"}
+    shown = indicators[indicators["Indicateur"] == "Taux d'aide sociale"].iloc[0]
+    assert shown["Comparaison"] == expected[row["comparison"]]
+    # the spine chart colours its dot the same way
+    spine = spec(at, 0)
+    dots = [trace for trace in spine["data"] if trace["type"] == "scatter"][0]
+    position = dots["y"].index(f"Taux d'aide sociale ({row['value_year']})")
+    colour = {"Moins bon": "#D55E00", "Meilleur": "#0072B2", "Semblable": "#BDBDBD"}
+    assert dots["marker"]["color"][position] == colour[shown["Comparaison"]]
+
+
+def test_brief_in_english():
+    at = open_app("fiche.py", commune=str(CAROUGE), annee=str(YEAR), lang="en")
+    assert at.title[0].value == "Commune brief: Carouge"
+    assert "Theme" in at.table[1].value.columns
+
+
+def test_standalone_html_brief_is_self_contained():
+    brief = needs.load_commune_brief(CAROUGE, YEAR)
+    html = brief_export.render_html(brief, has_demo=True, generated_at=dt.datetime(2025, 3, 1))
+    assert html.startswith("<!DOCTYPE html>")
+    assert "Fiche communale : Carouge" in html and "<svg" in html and "<style>" in html
+    # nothing to run, nothing to fetch (the only URL is the SVG namespace, never requested)
+    assert "<script" not in html
+    assert not any(fetch in html for fetch in ("src=", "href=", "url(", "@import", "https://"))
+    assert "Épicerie solidaire" in html and "Données de démonstration" in html
+    # the food-aid row: 30 persons, the canton rate computed from the canton total
+    canton_rate = brief.themes.filter(pl.col("theme") == "alimentation")["canton_rate"].item()
+    assert f"<td>30</td><td>{fmt_decimal(30 / brief.population * 1000, 1, lang='fr')}" in html
+    assert fmt_decimal(canton_rate, 1, lang="fr") in html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(brief_export.chromium_path() is None, reason="Chromium absent")
+def test_pdf_brief_prints_with_chromium():
+    brief = needs.load_commune_brief(CAROUGE, YEAR)
+    html = brief_export.render_html(brief, has_demo=False, generated_at=dt.datetime(2025, 3, 1))
+    pdf = brief_export.render_pdf(html)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
