@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
@@ -63,6 +64,16 @@ def t(key: str, lang: str | None = None, **kwargs: object) -> str:
     lang = lang or current_language()
     text = catalogue(lang).get(key) or catalogue(DEFAULT_LANGUAGE).get(key) or key
     return text.format(**kwargs) if kwargs else text
+
+
+def labeller(prefix: str) -> Callable[[str], str]:
+    """`code -> t(f"{prefix}.{code}")` in the language of this run, for widgets' format_func.
+
+    The language is bound now: Streamlit (and AppTest) may call format_func outside the script run,
+    where the session's language cannot be read.
+    """
+    lang = current_language()
+    return lambda code: t(f"{prefix}.{code}", lang=lang)
 
 
 def t_or(key: str, fallback: str, lang: str | None = None) -> str:

@@ -16,6 +16,7 @@ from dashboard.i18n import (
     fmt_int,
     fmt_rate,
     label,
+    labeller,
     t,
     t_or,
 )
@@ -55,8 +56,10 @@ def place_labeller() -> Callable[[str], str]:
     return lambda code: labels.get(code, code)
 
 
-def category_label(code: str) -> str:
-    return t("common.all_members") if code == ALL else t_or(f"common.category.{code}", code)
+def category_labeller() -> Callable[[str], str]:
+    lang = current_language()
+    everyone = t("common.all_members", lang=lang)
+    return lambda code: everyone if code == ALL else t_or(f"common.category.{code}", code, lang)
 
 
 # --- filters ---------------------------------------------------------------------------------------
@@ -76,7 +79,7 @@ def default_themes(year: int | None) -> list[str]:
 
 
 def choose_filters(info: data.DatabaseInfo) -> dict:
-    theme_name, place_name = theme_labeller(), place_labeller()
+    theme_name, place_name, category_name = theme_labeller(), place_labeller(), category_labeller()
     themes = [ALL, *data.themes()["code"]]
     places = place_options()
     categories = [ALL, *data.member_categories()]
@@ -87,7 +90,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
         METRICS,
         default="personnes",
         label=t("trends.metric"),
-        format_func=lambda m: t(f"common.metric.{m}"),
+        format_func=labeller("common.metric"),
         container=top[0],
     )
     breakdown = state.select(
@@ -95,7 +98,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
         BREAKDOWNS,
         default="theme",
         label=t("trends.breakdown"),
-        format_func=lambda b: t(f"trends.breakdown_by.{b}"),
+        format_func=labeller("trends.breakdown_by"),
         container=top[1],
     )
     measure = state.select(
@@ -103,7 +106,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
         MEASURES,
         default="count",
         label=t("trends.measure"),
-        format_func=lambda m: t(f"trends.measure_name.{m}"),
+        format_func=labeller("trends.measure_name"),
         widget="radio",
         container=top[2],
         help=t("trends.measure_help"),
@@ -113,7 +116,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
         STEPS,
         default="year",
         label=t("trends.step"),
-        format_func=lambda s: t(f"trends.step_name.{s}"),
+        format_func=labeller("trends.step_name"),
         widget="radio",
         container=top[3],
         help=t("trends.step_help"),
@@ -149,7 +152,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
             categories,
             default=categories[1 : MAX_SERIES + 1] or [ALL],
             label=t("trends.compare_categories"),
-            format_func=category_label,
+            format_func=category_name,
             max_selections=MAX_SERIES,
             container=compare_row,
         )
@@ -182,7 +185,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
                 categories,
                 default=ALL,
                 label=t("trends.category"),
-                format_func=category_label,
+                format_func=category_name,
                 container=next(second),
             )
         ]
@@ -192,7 +195,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
         "measure": measure,
         "step": step,
         "chosen": chosen,
-        "names": (theme_name, place_name),
+        "names": (theme_name, place_name, category_name),
     }
 
 
@@ -226,12 +229,12 @@ def series_key(breakdown: str) -> str:
 
 
 def series_name(choice: dict, code: str) -> str:
-    theme_name, place_name = choice["names"]
+    theme_name, place_name, category_name = choice["names"]
     breakdown = choice["breakdown"]
     if breakdown == "lieu":
         return place_name(code)
     if breakdown == "category":
-        return category_label(code)
+        return category_name(code)
     return theme_name(code)
 
 

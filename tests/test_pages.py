@@ -1,0 +1,286 @@
+"""Every dashboard page in AppTest: it runs, shows what the database holds, keeps its state in the URL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.i18n import fmt_int
+from etl import db as etl_db
+from etl.public import public_path
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+VIEWS = sorted((APP.parent / "views").glob("*.py"))
+YEAR = 2024  # latest complete year of the demo database
+
+
+def open_app(page: str | None = None, **params: str | list[str]) -> AppTest:
+    """Run the app (optionally on `page`, a file of dashboard/views/) with URL parameters."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    if page:
+        at.switch_page(f"views/{page}").run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def raw_value(demo_db: Path, sql: str, params: list | None = None):
+    con = etl_db.open_reader(demo_db)
+    try:
+        return etl_db.query(con, sql, params).item()
+    finally:
+        con.close()
+
+
+def url(at: AppTest, name: str) -> list[str]:
+    """A URL parameter as a list, however AppTest stores it (str for one value, list for several)."""
+    value = at.query_params.get(name, [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def chart_traces(at: AppTest, index: int = 0) -> dict[str, list]:
+    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
+    return {trace["name"]: trace for trace in spec["data"] if trace.get("name")}
+
+
+# --- every page -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda p: p.stem)
+def test_page_runs_without_exception(view: Path, demo_env):
+    at = open_app(view.name)
+    assert_clean(at)
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda p: p.stem)
+def test_page_runs_in_english(view: Path, demo_env):
+    at = open_app(view.name, lang="en")
+    assert_clean(at)
+
+
+def test_demo_banner_on_every_page(demo_env):
+    at = open_app()
+    assert any("Données de démonstration" in w.value for w in at.warning)
+    for view in VIEWS:
+        at.switch_page(f"views/{view.name}").run()
+        assert any("Données de démonstration" in w.value for w in at.warning), view.name
+
+
+# --- Vue d'ensemble ---------------------------------------------------------------------------------
+
+
+def test_overview_kpis_equal_a_direct_query(demo_env, demo_db):
+    overlapping = raw_value(
+        demo_db,
+        """select count(*) from (
+               select a.member_code, a.year from activity a join periods p on p.code = a.period_code
+               group by all having count(distinct p.granularity) > 1)""",
+    )
+    assert overlapping == 0  # so a plain sum per year is the expected figure
+    persons = raw_value(
+        demo_db, "select sum(personnes)::bigint from activity where year = ?", [YEAR]
+    )
+    members = raw_value(
+        demo_db, "select count(distinct member_code) from activity where year = ?", [YEAR]
+    )
+    previous = raw_value(
+        demo_db, "select sum(personnes)::bigint from activity where year = ?", [YEAR - 1]
+    )
+    at = open_app()
+    assert_clean(at)
+    cards = {metric.label: metric for metric in at.metric}
+    assert cards["Personnes servies"].value == fmt_int(persons, lang="fr")
+    assert cards["Membres ayant transmis"].value == str(members)
+    change = 100 * (persons - previous) / previous
+    assert cards["Personnes servies"].delta.startswith(f"{'+' if change > 0 else '-'}")
+    assert f"{abs(change):.1f}".replace(".", ",") in cards["Personnes servies"].delta
+    assert str(YEAR - 1) in cards["Personnes servies"].delta
+
+
+def test_overview_year_comes_from_the_url(demo_env, demo_db):
+    persons = raw_value(
+        demo_db, "select sum(personnes)::bigint from activity where year = ?", [2021]
+    )
+    at = open_app(annee="2021", lang="en")
+    assert_clean(at)
+    assert at.selectbox(key="url_annee").value == 2021
+    cards = {metric.label: metric for metric in at.metric}
+    assert cards["Persons served"].value == fmt_int(persons, lang="en")
+    assert "2020" in cards["Persons served"].delta
+
+
+def test_overview_theme_table_and_completeness(demo_env, demo_db):
+    at = open_app()
+    themes, completeness = at.dataframe[0].value, at.dataframe[1].value
+    n_themes = raw_value(
+        demo_db, "select count(distinct theme) from activity where year <= ?", [YEAR]
+    )
+    assert len(themes) == n_themes
+    n_members = raw_value(demo_db, "select count(*) from members")
+    assert len(completeness) == n_members
+    assert "Dernier chargement" in " ".join(c.value for c in at.caption)
+
+
+# --- Tendances ----------------------------------------------------------------------------------------
+
+
+def test_trends_chart_equals_a_direct_query(demo_env, demo_db):
+    at = open_app("trends.py", ventilation="theme", themes=["alimentation", "*"])
+    assert_clean(at)
+    traces = chart_traces(at)
+    assert set(traces) == {"Aide alimentaire", "Tous les thèmes"}
+    for name, theme_filter in (
+        ("Aide alimentaire", "theme = 'alimentation'"),
+        ("Tous les thèmes", "true"),
+    ):
+        con = etl_db.open_reader(demo_db)
+        try:
+            expected = etl_db.query(
+                con,
+                f"select year, sum(personnes) as n from activity where {theme_filter} "
+                "group by year order by year",
+            )
+        finally:
+            con.close()
+        assert traces[name]["x"] == [float(y) for y in expected["year"]]
+        assert traces[name]["y"] == expected["n"].to_list()
+
+
+def test_trends_filters_are_restored_from_the_url(demo_env, demo_db):
+    at = open_app("trends.py", ventilation="lieu", communes=["6621", "6643"], mesure="rate")
+    assert_clean(at)
+    assert at.selectbox(key="url_ventilation").value == "lieu"
+    assert at.multiselect(key="url_communes").value == ["6621", "6643"]
+    assert at.radio(key="url_mesure").value == "rate"
+    traces = chart_traces(at)
+    assert list(traces) == ["Genève", "Vernier"]
+    persons = raw_value(
+        demo_db,
+        "select sum(personnes)::bigint from activity where year = ? and ofs_number = 6621",
+        [YEAR],
+    )
+    residents = raw_value(
+        demo_db,
+        "select population from population where year = ? and ofs_number = 6621 and is_reference",
+        [YEAR],
+    )
+    last = traces["Genève"]["x"].index(float(YEAR))
+    assert traces["Genève"]["y"][last] == pytest.approx(1000 * persons / residents)
+
+
+def test_trends_widgets_write_the_url(demo_env):
+    at = open_app("trends.py")
+    at.selectbox(key="url_indicateur").set_value("demandes_non_satisfaites").run()
+    at.radio(key="url_pas").set_value("quarter").run()
+    assert_clean(at)
+    assert url(at, "indicateur") == ["demandes_non_satisfaites"]
+    assert url(at, "pas") == ["quarter"]
+    at.selectbox(key="url_indicateur").set_value("personnes").run()  # the default leaves the URL
+    assert "indicateur" not in at.query_params
+
+
+def test_trends_quarterly_and_table(demo_env):
+    at = open_app("trends.py", pas="quarter", ventilation="none", indicateur="liste_attente")
+    assert_clean(at)
+    traces = chart_traces(at)
+    (trace,) = traces.values()
+    assert len(trace["x"]) == 4 * 6  # six years of quarters from the sub-annual members
+    table = at.dataframe[0].value
+    assert "T4 2024" in table.columns
+
+
+def test_unknown_url_values_are_ignored_with_a_warning(demo_env):
+    at = open_app(lang="xx", annee="1900")
+    assert_clean(at)
+    warnings = " ".join(toast.value for toast in at.toast)
+    assert "« lang = xx »" in warnings and "« annee = 1900 »" in warnings
+    assert at.title[0].value == "Vue d'ensemble"
+    assert at.selectbox(key="url_annee").value == YEAR
+    assert url(at, "lang") == [] and url(at, "annee") == []  # removed from the address
+    at.switch_page("views/trends.py")
+    at.query_params.update(ventilation="astrologie", themes=["alimentation", "nope"])
+    at.run()
+    assert_clean(at)
+    assert at.selectbox(key="url_ventilation").value == "theme"
+    assert at.multiselect(key="url_themes").value == ["alimentation"]
+    warnings = " ".join(toast.value for toast in at.toast)
+    assert "astrologie" in warnings and "nope" in warnings
+
+
+# --- language -----------------------------------------------------------------------------------------
+
+
+def test_language_switch_changes_labels_and_url(demo_env):
+    at = open_app()
+    assert at.title[0].value == "Vue d'ensemble"
+    at.radio(key="_lang_widget").set_value("en").run()
+    assert_clean(at)
+    assert at.title[0].value == "Overview"
+    assert url(at, "lang") == ["en"]
+    assert "Persons served" in [metric.label for metric in at.metric]
+    at.switch_page("views/trends.py").run()
+    assert at.title[0].value == "Trends"  # the language survives a page change
+    at.radio(key="_lang_widget").set_value("fr").run()
+    assert at.title[0].value == "Tendances"
+    assert "lang" not in at.query_params
+
+
+# --- Méthodologie ------------------------------------------------------------------------------------
+
+
+def test_methodology_states_freshness_and_rule(demo_env):
+    at = open_app("methodologie.py")
+    assert_clean(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "< 5" in text and "1 à 4" in text
+    assert "Byar" in text and "Wilson" in text
+    assert "Dernier chargement de données" in text
+    assert len(at.latex) >= 5
+    population = at.dataframe[-1].value
+    assert len(population) >= 10
+
+
+# --- the database comes and goes --------------------------------------------------------------------
+
+
+def test_missing_database_gives_a_french_message_then_recovers(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "absente.duckdb"
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(path))
+    at = open_app()
+    assert_clean(at)
+    assert "introuvable" in at.error[0].value
+    shutil.copyfile(demo_db, path)
+    shutil.copyfile(public_path(demo_db), public_path(path))
+    at.run()
+    assert_clean(at)
+    assert not at.error
+    assert at.title[0].value == "Vue d'ensemble"
+
+
+def test_corrupt_database_gives_a_french_message(tmp_path, monkeypatch, demo_db):
+    path = tmp_path / "abimee.duckdb"
+    shutil.copyfile(demo_db, path)
+    public_path(path).write_bytes(b"ceci n'est pas une base DuckDB" * 100)
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(path))
+    at = open_app()
+    assert_clean(at)
+    assert "illisible ou corrompue" in at.error[0].value
+
+
+def test_pages_hold_no_sql_and_import_no_duckdb():
+    for view in VIEWS:
+        source = view.read_text()
+        assert "import duckdb" not in source, view.name
+        assert not pl.Series([source]).str.contains(r"(?i)\bselect\b[^\n]*\bfrom\b").item(), (
+            view.name
+        )
