@@ -510,7 +510,7 @@ def _add_location(
         # HSDS requires street, city, postcode and country: an address is written only when complete.
         if row["adresse"] and postal and commune:
             street = row["adresse"].split(",")[0].strip()
-            locality = (postal.group(2) or "").strip() or commune
+            locality = re.sub(r"\(.*?\)", "", postal.group(2) or "").strip() or commune
             tables["addresses.csv"].append(
                 {
                     "id": stable_id("address", location_id),

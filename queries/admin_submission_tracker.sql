@@ -1,7 +1,8 @@
 -- name: admin_submission_tracker
--- grain: one row per member of the registry × period of the chosen granularity and year
--- parameters: $granularity ('annee', 'trimestre' or 'mois'), $year, $late_days (grace after the end
---             of a period before a missing submission is late), $today (date of the check)
+-- grain: one row per member of the registry × expected period of the year, at the member's rhythm
+--        (the granularity of its most recent submission; yearly for a member who never sent one)
+-- parameters: $year, $late_days (grace after the end of a period before a missing submission is
+--             late), $today (date of the check)
 -- used by: dashboard/views/administration.py (submission tracker; RAW database, unsuppressed)
 --
 -- A period is received when a loaded submission covers it (the period itself or a coarser one, e.g.
@@ -11,9 +12,15 @@
 with
     members as (select code, name, active_since from main.members),
     periods as (
-        select code, start_date, end_date
-        from main.periods
-        where granularity = $granularity and year = $year
+        select code, granularity, start_date, end_date from main.periods where year = $year
+    ),
+    rhythms as (
+        select s.member_code, p.granularity
+        from main.submissions as s
+        join main.periods as p on p.code = s.period_code
+        qualify row_number() over (
+            partition by s.member_code order by p.end_date desc, s.loaded_at desc
+        ) = 1
     ),
     submissions as (
         select s.member_code, s.period_code, s.loaded_at, s.file_name, p.start_date, p.end_date
@@ -32,10 +39,11 @@ with
         join main.periods as p on p.code = a.period_code
     ),
     grid as (
-        select m.code as member_code, m.name as member_name, p.code as period_code, p.start_date,
-            p.end_date
+        select m.code as member_code, m.name as member_name, coalesce(r.granularity, 'annee') as rhythm,
+            p.code as period_code, p.start_date, p.end_date
         from members as m
-        cross join periods as p
+        left join rhythms as r on r.member_code = m.code
+        join periods as p on p.granularity = coalesce(r.granularity, 'annee')
         where m.active_since is null or m.active_since <= p.end_date
     ),
     coverage as (
@@ -95,6 +103,7 @@ with
 select
     member_code,
     member_name,
+    rhythm,
     period_code,
     start_date,
     end_date,

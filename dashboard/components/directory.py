@@ -241,6 +241,16 @@ def md_escape(value: object) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
+def full_address(row: dict, place: str) -> str:
+    """The address followed by its commune, unless the address already names it."""
+    address = (row.get("adresse") or "").strip()
+    if not address:
+        return place
+    if normalise_key(place) in normalise_key(address):
+        return address
+    return f"{address}, {place}"
+
+
 def export_frame(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
     """The selection as people read it: one row per service, lists as text, stable column names."""
     label = "theme_label_en" if lang == "en" else "theme_label_fr"

@@ -39,58 +39,78 @@ def observation_card(row: dict, lang: str, *, show_commune: bool = True) -> None
             st.caption(t("field.card_commune", commune=commune))
 
 
-def monthly_counts(feed: pl.DataFrame, level: str | None) -> pl.DataFrame:
-    """Observations per month and theme (all months between the first and the last, zeros kept)."""
+MAX_MONTHLY_SPAN = 18  # months; a longer period is counted by quarter so bars stay readable
+
+
+def _bucket(feed: pl.DataFrame) -> str:
+    first, last = feed["obs_date"].min(), feed["obs_date"].max()
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    return "1mo" if months <= MAX_MONTHLY_SPAN else "1q"
+
+
+def _bucket_label(start: dt.date, bucket: str, lang: str) -> str:
+    if bucket == "1mo":
+        return f"{start:%m.%Y}"
+    quarter = (start.month - 1) // 3 + 1
+    return f"{'Q' if lang == 'en' else 'T'}{quarter} {start.year}"
+
+
+def counts_over_time(feed: pl.DataFrame, level: str | None) -> tuple[pl.DataFrame, str]:
+    """Observations per month (or quarter) and theme, every bucket in between kept with zeros."""
     chosen = feed if level is None else feed.filter(pl.col("niveau") == level)
+    schema = {"start": pl.Date, "theme": pl.String, "label": pl.String, "n": pl.UInt32}
     if chosen.is_empty():
-        return pl.DataFrame(
-            schema={"month": pl.Date, "theme": pl.String, "label": pl.String, "n": pl.UInt32}
-        )
-    lang = current_language()
-    label_column = "theme_label_en" if lang == "en" else "theme_label_fr"
+        return pl.DataFrame(schema=schema), "1mo"
+    bucket = _bucket(feed)
+    label_column = "theme_label_en" if current_language() == "en" else "theme_label_fr"
     counts = (
-        chosen.with_columns(pl.col("obs_date").dt.truncate("1mo").alias("month"))
-        .group_by("month", "theme", pl.col(label_column).alias("label"))
+        chosen.with_columns(pl.col("obs_date").dt.truncate(bucket).alias("start"))
+        .group_by("start", "theme", pl.col(label_column).alias("label"))
         .agg(pl.len().alias("n"))
     )
-    months = pl.date_range(
-        counts["month"].min(), counts["month"].max(), interval="1mo", eager=True
-    ).alias("month")
-    grid = pl.DataFrame(months).join(counts.select("theme", "label").unique(), how="cross")
-    return (
-        grid.join(counts, on=["month", "theme", "label"], how="left")
-        .with_columns(pl.col("n").fill_null(0))
-        .sort("month", "label")
+    starts = pl.date_range(
+        feed["obs_date"].min(), feed["obs_date"].max(), interval=bucket, eager=True
+    ).dt.truncate(bucket)
+    grid = pl.DataFrame({"start": starts.unique().sort()}).join(
+        counts.select("theme", "label").unique(), how="cross"
     )
+    filled = (
+        grid.join(counts, on=["start", "theme", "label"], how="left")
+        .with_columns(pl.col("n").fill_null(0))
+        .sort("start", "label")
+    )
+    return filled, bucket
 
 
 def alerts_chart(feed: pl.DataFrame, level: str | None) -> go.Figure | None:
-    """Stacked bars: observations of `level` (None = all levels) per month, one colour per theme."""
-    counts = monthly_counts(feed, level)
+    """Stacked bars: observations of `level` (None = all levels) per period, a colour per theme."""
+    counts, bucket = counts_over_time(feed, level)
     if counts.is_empty():
         return None
+    lang = current_language()
     fig = go.Figure()
     themes = counts.group_by("label").agg(pl.col("n").sum()).sort("n", descending=True)
     for index, theme in enumerate(themes["label"].to_list()):
         part = counts.filter(pl.col("label") == theme)
         fig.add_trace(
             go.Bar(
-                x=part["month"].to_list(),
+                x=[_bucket_label(start, bucket, lang) for start in part["start"].to_list()],
                 y=part["n"].to_list(),
                 name=theme,
                 marker_color=colour(index),
-                hovertemplate=f"{theme}<br>%{{x|%m.%Y}} : %{{y}}<extra></extra>",
+                hovertemplate=f"{theme}<br>%{{x}} : %{{y}}<extra></extra>",
             )
         )
-    level_text = t(f"field.level.{level}") if level else "—"
+    level_text = t(f"field.level.{level}") if level else t("field.all_levels")
+    x_title = t("field.chart_x") if bucket == "1mo" else t("field.chart_x_quarter")
     fig.update_layout(
         barmode="stack",
-        height=380,
+        height=360,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         separators=separators(),
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "y": -0.25},
         yaxis={"title": t("field.chart_y", level=level_text.lower()), "rangemode": "tozero"},
-        xaxis={"title": t("field.chart_x"), "tickformat": "%m.%Y"},
+        xaxis={"title": x_title, "type": "category"},
     )
     return fig
 

@@ -38,6 +38,7 @@ def filters(prepared: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame
             list(theme_names),
             label=t("directory.filter_theme"),
             format_func=lambda code: theme_names.get(code, code),
+            placeholder=t("directory.placeholder_all"),
             container=first[0],
         )
         chosen_communes = state.multiselect(
@@ -45,6 +46,7 @@ def filters(prepared: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame
             list(commune_names),
             label=t("directory.filter_commune"),
             format_func=lambda ofs: commune_names.get(ofs, str(ofs)),
+            placeholder=t("directory.placeholder_all"),
             container=first[1],
         )
         scope = state.select(
@@ -63,6 +65,7 @@ def filters(prepared: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame
             d.type_options(prepared),
             label=t("directory.filter_type"),
             format_func=str.capitalize,
+            placeholder=t("directory.placeholder_all"),
             container=second[0],
         )
         languages = state.multiselect(
@@ -70,6 +73,7 @@ def filters(prepared: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame
             d.language_options(prepared),
             label=t("directory.filter_language"),
             format_func=str.capitalize,
+            placeholder=t("directory.placeholder_all"),
             container=second[1],
         )
         day = state.select(
@@ -112,8 +116,7 @@ def card(row: dict, lang: str) -> None:
         )
         lines = []
         place = row["commune_name"] or t("directory.outside_canton")
-        address = f"{esc(row['adresse'])}, " if row["adresse"] else ""
-        lines.append(f"**{t('directory.card_address')}** : {address}{esc(place)}")
+        lines.append(f"**{t('directory.card_address')}** : {esc(d.full_address(row, place))}")
         lines.append(f"**{t('directory.card_served')}** : {esc(row['desservies'] or place)}")
         for key, column in (
             ("card_hours", "horaires"),
@@ -131,8 +134,12 @@ def card(row: dict, lang: str) -> None:
 
 
 def result_list(selection: pl.DataFrame, lang: str) -> None:
-    for row in selection.head(d.MAX_CARDS).iter_rows(named=True):
-        card(row, lang)
+    """Cards two by two, so that a search result fits on a screen or two."""
+    rows = list(selection.head(d.MAX_CARDS).iter_rows(named=True))
+    for pair in range(0, len(rows), 2):
+        for column, row in zip(st.columns(2), rows[pair : pair + 2], strict=False):
+            with column:
+                card(row, lang)
     if selection.height > d.MAX_CARDS:
         st.info(t("directory.more_in_table", shown=d.MAX_CARDS, n=fmt_int(selection.height, lang)))
 

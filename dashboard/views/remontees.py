@@ -41,6 +41,7 @@ def filters(first: dt.date, last: dt.date) -> dict:
             list(theme_names),
             label=t("field.filter_theme"),
             format_func=lambda code: theme_names.get(code, code),
+            placeholder=t("field.placeholder_all"),
             container=first_row[0],
         )
         chosen_communes = state.multiselect(
@@ -48,6 +49,7 @@ def filters(first: dt.date, last: dt.date) -> dict:
             list(commune_names),
             label=t("field.filter_commune"),
             format_func=lambda ofs: commune_names.get(ofs, str(ofs)),
+            placeholder=t("field.placeholder_all"),
             container=first_row[1],
         )
         levels = state.multiselect(
@@ -55,6 +57,7 @@ def filters(first: dt.date, last: dt.date) -> dict:
             obs.LEVELS,
             label=t("field.filter_level"),
             format_func=lambda level: t(f"field.level.{level}"),
+            placeholder=t("field.placeholder_all"),
             container=first_row[2],
         )
         second_row = st.columns([1, 2])

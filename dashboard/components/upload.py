@@ -1,0 +1,91 @@
+"""Receiving a member's file on the Administration page: limits, content checks, a safe temp copy.
+
+The file is written under its sanitised original name in a fresh temporary directory, so the ETL
+(`etl.submission.load.load_files`, the same code path as `observatoire charger`) records the name the
+member gave it, and nothing the visitor sends can choose where it lands.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+ALLOWED_SUFFIXES = (".xlsx", ".csv")
+MAX_UPLOAD_MB = 10
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx workbook is a zip archive
+_UNSAFE = re.compile(r"[^\w .()\-]+")
+MAX_NAME_LENGTH = 120
+TEMP_PREFIX = "observatoire-upload-"
+
+
+class UploadRefused(Exception):
+    """The file cannot be accepted; `key` is the i18n key of the reason, `values` its fields."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+def sanitise_name(name: str) -> str:
+    """'../../C:\\tmp/Rapport 2025 (v2)?.xlsx' -> 'Rapport 2025 (v2)_.xlsx': a bare, harmless name."""
+    bare = PureWindowsPath(PurePosixPath(name or "").name).name
+    bare = unicodedata.normalize("NFC", bare).strip()
+    bare = _UNSAFE.sub("_", bare).lstrip(". ")
+    stem, dot, suffix = bare.rpartition(".")
+    if not dot:
+        stem, suffix = bare, ""
+    suffix = suffix.lower()
+    stem = stem[: MAX_NAME_LENGTH - len(suffix) - 1].rstrip() or "fichier"
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def _looks_like_text(content: bytes) -> bool:
+    if b"\x00" in content[:65536]:
+        return False
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
+def check_upload(name: str, content: bytes) -> str:
+    """The sanitised name if the file may be validated; raise UploadRefused otherwise."""
+    safe = sanitise_name(name)
+    suffix = Path(safe).suffix
+    if suffix not in ALLOWED_SUFFIXES:
+        raise UploadRefused("admin.bad_type", name=name)
+    if len(content) > MAX_UPLOAD_BYTES:
+        size = f"{len(content) / 1024 / 1024:.1f}"
+        raise UploadRefused("admin.too_big", name=name, size=size, max_mb=MAX_UPLOAD_MB)
+    if suffix == ".xlsx" and not content.startswith(XLSX_MAGIC):
+        raise UploadRefused("admin.bad_content_xlsx", name=name)
+    if suffix == ".csv" and not _looks_like_text(content):
+        raise UploadRefused("admin.bad_content_csv", name=name)
+    return safe
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    directory: Path
+    path: Path
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def save_upload(name: str, content: bytes) -> SavedUpload:
+    """Check the file and write it to a new private temporary directory under its safe name."""
+    safe = check_upload(name, content)
+    directory = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    path = directory / safe
+    path.write_bytes(content)
+    return SavedUpload(directory, path)
