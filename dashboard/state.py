@@ -172,6 +172,7 @@ def multiselect(
     max_selections: int | None = None,
     container: Any = None,
     help: str | None = None,
+    placeholder: str | None = None,
 ) -> list:
     """Several values among `options`, kept in the URL as a repeated parameter (?theme=a&theme=b)."""
     options = list(options)
@@ -191,6 +192,7 @@ def multiselect(
         on_change=_sync_to_url,
         args=(name, default),
         help=help,
+        placeholder=placeholder,
     )
     value = list(st.session_state[key])
     _write_param(name, value, default)
