@@ -84,6 +84,7 @@ REVIEWED_INTEGER_COLUMNS = frozenset(
         "service_no",
         "capacite",
         "communes_desservies",
+        "smallest_published_count",
     }
 )
 

@@ -5,11 +5,16 @@ Every expectation below is worked out by hand in the comments, not copied from o
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import duckdb
 import polars as pl
 import pytest
 
-from etl import public
+from etl import build, public
+from etl import db as etl_db
 from etl.public import Margin
+from etl.publish import next_version
 
 # A two-way table rows × columns with its margins ('T' = total), as in a printed table.
 ROWS = Margin("lignes", "r", pl.col("r") != "T", "T")
@@ -209,3 +214,203 @@ def test_empty_cubes_publish_empty_tables_with_their_flags():
     year_out, quarter_out = public.suppress_activity_cubes(empty.drop("quarter"), empty)
     assert year_out.is_empty() and quarter_out.is_empty()
     assert "personnes_supprime" in year_out.columns and "personnes_supprime" in quarter_out.columns
+
+
+# --- the public file of the demo database ----------------------------------------------------------
+
+RAW_QUERIES = [
+    "select * from activity",
+    "select * from main.activity",
+    "select * from obs.main.activity",
+    "select * from main.observations",
+    "select * from main.agg_activity_year_cube",
+    "select * from main.submissions",
+]
+
+
+@pytest.fixture
+def public_connection(demo_env):
+    """The very connection the dashboard's public pages read through (dashboard.data)."""
+    from dashboard import data
+
+    path, version = data._current_version()
+    assert path == public.public_path(demo_env)
+    return data._reader(str(path), version)
+
+
+@pytest.mark.parametrize("sql", RAW_QUERIES)
+def test_the_public_connection_cannot_read_raw_tables(public_connection, sql):
+    with pytest.raises(duckdb.Error):
+        etl_db.query(public_connection, sql)
+
+
+def test_the_public_connection_cannot_attach_or_read_files(public_connection, demo_db):
+    raw = str(demo_db).replace("'", "''")
+    for sql in (
+        f"attach '{raw}' as raw (read_only)",
+        f"select * from read_csv('{raw}')",
+        "set enable_external_access = true",
+    ):
+        with pytest.raises(duckdb.Error):
+            public_connection.cursor().execute(sql)
+    # It still reads what it should.
+    assert etl_db.query(public_connection, "select count(*) as n from public.communes").item() == 45
+
+
+def test_the_public_file_holds_only_the_public_schema(demo_db):
+    con = duckdb.connect(str(public.public_path(demo_db)), read_only=True)
+    try:
+        schemas = con.sql(
+            "select distinct schema_name from duckdb_tables() union "
+            "select distinct schema_name from duckdb_views() where not internal"
+        ).fetchall()
+        views = con.sql("select count(*) from duckdb_views() where not internal").fetchall()
+    finally:
+        con.close()
+    assert {name for (name,) in schemas} == {"public"}
+    assert views == [(0,)]  # materialised: nothing refers back to a raw table
+
+
+def raw_rows(demo_db, sql: str) -> pl.DataFrame:
+    con = etl_db.open_reader(demo_db)
+    try:
+        return etl_db.query(con, sql)
+    finally:
+        con.close()
+
+
+def public_tables(demo_db) -> dict[str, pl.DataFrame]:
+    con = public.open_public_reader(public.public_path(demo_db))
+    try:
+        names = etl_db.query(
+            con, "select table_name from information_schema.tables where table_schema = 'public'"
+        )["table_name"]
+        return {name: etl_db.query(con, f'select * from public."{name}"') for name in names}
+    finally:
+        con.close()
+
+
+def test_non_public_observations_never_reach_the_public_file(tmp_path):
+    # A reference-only database, then two observations written as a load would, and a publish.
+    raw = tmp_path / "observatoire.duckdb"
+    build.init_database(raw)
+    secret = "Texte réservé au secrétariat : ne pas publier."
+    shown = "Hausse des demandes d'aide alimentaire à Onex."
+    with next_version(raw) as con:
+        con.execute(
+            """insert into observations values
+               (1, 'M1', '2024', date '2024-03-01', 'alimentation', '6631', 6631, 'alerte', ?, false,
+                false),
+               (1, 'M1', '2024', date '2024-03-02', 'alimentation', '6631', 6631, 'vigilance', ?, true,
+                false)""",
+            [secret, shown],
+        )
+        etl_db.refresh_derived(con)
+        public.publish_public(con, raw)
+    texts: set[str] = set()
+    for frame in public_tables(raw).values():
+        for name, dtype in frame.schema.items():
+            if dtype == pl.String:
+                texts |= set(frame[name].drop_nulls().to_list())
+    assert shown in texts
+    assert secret not in texts
+    # The raw file keeps both, for the Administration page.
+    assert raw_rows(raw, "select count(*) as n from main.observations").item() == 2
+
+
+def test_no_published_count_is_between_one_and_four(demo_db):
+    tables = public_tables(demo_db)
+    for name in (public.YEAR_CUBE, public.QUARTER_CUBE):
+        cube = tables[name]
+        assert cube.height > 0
+        for measure in public.CUBE_MEASURES:
+            small = cube.filter(pl.col(measure).is_between(1, 4))
+            assert small.is_empty(), (name, measure, small.head())
+            # A suppressed value is empty, and an empty flagged value was a count.
+            assert cube.filter(
+                pl.col(f"{measure}_supprime") & pl.col(measure).is_not_null()
+            ).is_empty()
+
+
+def test_every_integer_column_of_the_public_file_is_suppressed_or_reviewed(demo_db):
+    """A new public count (a view added to 090_public.sql…) must be protected or reviewed here."""
+    unreviewed = []
+    for name, frame in public_tables(demo_db).items():
+        suppressed = (
+            set(public.CUBE_MEASURES) if name in (public.YEAR_CUBE, public.QUARTER_CUBE) else set()
+        )
+        for column, dtype in frame.schema.items():
+            inner = dtype.inner if isinstance(dtype, pl.List) else dtype
+            if inner.is_integer() and column not in suppressed | public.REVIEWED_INTEGER_COLUMNS:
+                unreviewed.append(f"{name}.{column}")
+    assert not unreviewed
+
+
+def test_no_group_of_the_published_cubes_keeps_a_single_suppressed_cell(demo_db):
+    """Checked independently of etl.public: for each additive relation, group the published cells.
+
+    A hidden cell can be recovered by subtraction when it is the only hidden cell of its group and
+    the group holds a positive published cell (a group of zeros says nothing: with an exact
+    relation, a hidden count beside published zeros would make the total 1–4, itself hidden).
+    """
+    tables = public_tables(demo_db)
+    year = tables[public.YEAR_CUBE].with_columns(quarter=pl.lit(0, dtype=pl.Int32))
+    quarter = tables[public.QUARTER_CUBE].with_columns(pl.col("quarter").cast(pl.Int32))
+    keys = ["year", "quarter", "theme", "lieu", "category"]
+    measures = list(public.CUBE_MEASURES)
+    columns = [*keys, *measures, *(f"{m}_supprime" for m in measures)]
+    cells = pl.concat([year.select(columns), quarter.select(columns)])
+    values = cells.unpivot(on=measures, index=keys, variable_name="measure", value_name="value")
+    hidden = cells.unpivot(
+        on=[f"{m}_supprime" for m in measures],
+        index=keys,
+        variable_name="measure",
+        value_name="hidden",
+    ).with_columns(pl.col("measure").str.replace("_supprime$", ""))
+    long = values.join(hidden, on=[*keys, "measure"])
+    relations = [
+        ("theme", pl.col("theme") != "*", "*"),
+        ("lieu", pl.col("lieu").str.contains(r"^\d+$"), "GE"),
+        ("lieu", pl.col("lieu").is_in(["GE", "hors_canton", "non_renseignee"]), "*"),
+        ("lieu", ~pl.col("lieu").is_in(["*", "GE"]), "*"),
+        ("category", pl.col("category") != "*", "*"),
+        ("quarter", pl.col("quarter") > 0, 0),
+        ("measure", pl.col("measure").is_in(["femmes", "hommes"]), "personnes"),
+    ]
+    for column, members, total in relations:
+        others = [k for k in [*keys, "measure"] if k != column]
+        exposed = (
+            long.filter(members | (pl.col(column) == total))
+            .group_by(others)
+            .agg(
+                n_hidden=pl.col("hidden").sum(),
+                has_total=(pl.col(column) == total).any(),
+                positive_published=(~pl.col("hidden") & (pl.col("value") > 0)).any(),
+            )
+            .filter(pl.col("has_total") & (pl.col("n_hidden") == 1) & pl.col("positive_published"))
+        )
+        assert exposed.is_empty(), (column, exposed.head())
+    assert long["hidden"].sum() > 0, "the demo should need suppression somewhere"
+
+
+def test_published_cubes_keep_every_row_of_the_raw_cubes(demo_db):
+    counts = raw_rows(
+        demo_db,
+        "select (select count(*) from main.agg_activity_year_cube) as y, "
+        "(select count(*) from main.agg_activity_quarter_cube) as q",
+    ).row(0)
+    tables = public_tables(demo_db)
+    assert (tables[public.YEAR_CUBE].height, tables[public.QUARTER_CUBE].height) == counts
+
+
+def test_only_the_administration_page_reads_the_raw_file():
+    dashboard = Path(public.__file__).resolve().parent.parent / "dashboard"
+    for source_file in [
+        *(dashboard / "views").glob("*.py"),
+        *(dashboard / "components").glob("*.py"),
+    ]:
+        if source_file.name == "administration.py":
+            continue
+        source = source_file.read_text(encoding="utf-8")
+        for raw_door in ("run_admin", "open_reader", "database_path", "import duckdb"):
+            assert raw_door not in source, (source_file.name, raw_door)
