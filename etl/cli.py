@@ -155,5 +155,5 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 # Commands registered on `app` by their modules: exporter (filtered exports, same as the Données
-# page); template, valider, charger, membres (member submissions).
-from etl import cli_exports, cli_submissions  # noqa: E402, F401
+# page); template, valider, charger, membres (member submissions); motdepasse (admin sign-in).
+from etl import cli_admin, cli_exports, cli_submissions  # noqa: E402, F401
