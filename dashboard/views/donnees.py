@@ -7,6 +7,8 @@ and `observatoire exporter` all come from etl/exports.py reading the public file
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import polars as pl
 import streamlit as st
 
@@ -233,6 +235,15 @@ def show_dictionary(frame: pl.DataFrame) -> None:
     )
 
 
+def page_address() -> str:
+    """This page's address with the filters (the URL reproduces the selection), for the citation."""
+    base = str(st.context.url or "")
+    query = urlencode(
+        [(name, v) for name in st.query_params for v in st.query_params.get_all(name)]
+    )
+    return f"{base}?{query}" if base and query else base
+
+
 # --- page -------------------------------------------------------------------------------------------
 
 
@@ -250,7 +261,7 @@ def main() -> None:
         return
     try:
         frame = exports.extract(chosen, data.run, options)
-        meta = exports.metadata(chosen, data.run, options, url=str(st.context.url or ""))
+        meta = exports.metadata(chosen, data.run, options, url=page_address())
     except UserError as error:
         st.warning(str(error), icon=":material/filter_alt:")
         return
