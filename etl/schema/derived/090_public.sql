@@ -1,5 +1,9 @@
--- 090_public: the only schema public pages may read (DESIGN §6). Re-created at every publish.
--- Disclosure control (suppression of counts 1–4) is applied here; see the disclosure issue.
+-- 090_public: the shape of what may be published (DESIGN §6). Re-created at every publish.
+-- These views read raw tables and are NOT suppressed here: etl/public.py materialises each view of
+-- schema `public` into the separate public file (<base>_public.duckdb), applying disclosure control
+-- to the activity cubes on the way (counts 1–4 NULL with `<count>_supprime`, complementary cells).
+-- Public pages, downloads and exports read only that file; only the Administration page reads this one.
+-- A new integer column here must be suppressed or reviewed (etl/public.py, tests/test_disclosure.py).
 create schema if not exists public;
 
 create or replace view public.communes as select ofs_number, name, area_km2 from main.communes;
