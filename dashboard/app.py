@@ -83,4 +83,6 @@ def main() -> None:
         data.stop_if_unavailable(error)
 
 
-main()
+# `streamlit run` (and AppTest) execute this file as __main__; tests import it for PAGES.
+if __name__ == "__main__":
+    main()
