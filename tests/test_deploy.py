@@ -56,6 +56,9 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 needs_nginx = pytest.mark.skipif(
     not Path(NGINX).exists(), reason="nginx absent (apt-get install nginx-light)"
 )
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="chromium absent (apt-get install chromium)"
+)
 
 
 # --- template -------------------------------------------------------------------------------------
@@ -133,7 +136,10 @@ def test_csp_allows_streamlit_inline_scripts_and_nothing_unsafe():
 
 
 def test_nginx_body_limit_matches_streamlit_upload_limit():
+    from dashboard.components.upload import MAX_UPLOAD_MB
+
     upload_mb = tomllib.loads(PRODUCTION_CONFIG.read_text())["server"]["maxUploadSize"]
+    assert upload_mb == MAX_UPLOAD_MB  # the admin page's own check says the same
     body_limit = re.search(r"client_max_body_size (\d+)m;", NGINX_TEMPLATE.read_text())
     # A file of exactly maxUploadSize MB passes, with at most 1 MB of multipart envelope on top.
     assert upload_mb <= int(body_limit.group(1)) <= upload_mb + 1
@@ -186,22 +192,32 @@ def test_dashboard_unit_cannot_write_the_data_or_the_code():
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze absent")
 def test_systemd_units_verify(tmp_path):
     """systemd's own checker, with the install paths pointed at this checkout."""
-    for unit in SYSTEMD_DIR.iterdir():
-        text = unit.read_text().replace("/opt/observatoire", str(ROOT))
-        text = text.replace(f"{ROOT}/.venv/bin/python", sys.executable)
-        (tmp_path / unit.name).write_text(text)
+
+    def install(source: Path, target: Path) -> None:
+        text = source.read_text().replace("/opt/observatoire/.venv/bin/python", sys.executable)
+        target.write_text(text.replace("/opt/observatoire", str(ROOT)))
+
+    for unit in SYSTEMD_DIR.glob("observatoire-*"):
+        install(unit, tmp_path / unit.name)
+    # The admin replica: the template plus its drop-in, as in deploy/README.md.
+    drop_in_dir = tmp_path / "observatoire-dashboard@8503.service.d"
+    drop_in_dir.mkdir()
+    install(SYSTEMD_DIR / "admin" / "ecriture.conf", drop_in_dir / "ecriture.conf")
     units = [
-        tmp_path / "observatoire-dashboard@8501.service",
-        tmp_path / "observatoire-dashboard.target",
-        tmp_path / "observatoire-backup.service",
-        tmp_path / "observatoire-backup.timer",
+        "observatoire-dashboard@8501.service",
+        "observatoire-dashboard@8503.service",
+        "observatoire-dashboard.target",
+        "observatoire-backup.service",
+        "observatoire-backup.timer",
     ]
     result = subprocess.run(
-        ["systemd-analyze", "verify", *map(str, units)], capture_output=True, text=True, timeout=60
+        ["systemd-analyze", "verify", *(str(tmp_path / unit) for unit in units)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    # Only complaints about the missing user are acceptable on a machine that is not the server.
-    assert result.stderr.strip() == "", result.stderr
+    assert result.stderr.strip() == "", result.stderr  # no unknown key, no bad value
 
 
 # --- backups -----------------------------------------------------------------------------------------
@@ -691,19 +707,20 @@ def websocket_upstreams(stack: Stack, since: int) -> list[str]:
     ]
 
 
-@contextlib.contextmanager
-def chromium():
+@pytest.fixture(scope="module")
+def deploy_browser():
+    """Debian's chromium, resolving the test host name to 127.0.0.1 (no DNS, no /etc/hosts)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {SERVER_NAME} 127.0.0.1"],
         )
         try:
-            yield browser
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
 
 
 def load_dashboard(browser, stack: Stack, route: str) -> dict[str, list[str]]:
@@ -745,27 +762,29 @@ NO_PROBLEMS = {"pageerror": [], "csp": [], "exception": [], "menu": []}
 
 
 @needs_nginx
+@needs_chromium
 @pytest.mark.browser
-def test_dashboard_renders_through_nginx_from_each_replica(stack):
+@pytest.mark.slow
+def test_dashboard_renders_through_nginx_from_each_replica(stack, deploy_browser):
     """A full page load over HTTPS/HTTP2 + WebSocket, pinned to each replica in turn."""
-    with chromium() as browser:
-        for port in stack.backend_ports:
-            route = route_to(stack, port)
-            since = len(access_log_lines(stack))
-            assert load_dashboard(browser, stack, route) == NO_PROBLEMS
-            # Every session WebSocket went to the replica its cookie names: sessions are sticky.
-            assert set(wait_for_websocket_log(stack, since)) == {f"127.0.0.1:{port}"}
+    for port in stack.backend_ports:
+        route = route_to(stack, port)
+        since = len(access_log_lines(stack))
+        assert load_dashboard(deploy_browser, stack, route) == NO_PROBLEMS
+        # Every session WebSocket went to the replica its cookie names: sessions are sticky.
+        assert set(wait_for_websocket_log(stack, since)) == {f"127.0.0.1:{port}"}
 
 
 @needs_nginx
+@needs_chromium
 @pytest.mark.browser
-def test_dashboard_survives_one_replica_stopping(stack):
+@pytest.mark.slow
+def test_dashboard_survives_one_replica_stopping(stack, deploy_browser):
     """Stop the first replica: a browser pinned to it gets a new session on the second one."""
     stopped, survivor = stack.backend_ports
     route = route_to(stack, stopped)
     stop_process(stack.backends[stopped])
     assert fetch(stack, "/healthz").status == 200
     since = len(access_log_lines(stack))
-    with chromium() as browser:
-        assert load_dashboard(browser, stack, route) == NO_PROBLEMS
+    assert load_dashboard(deploy_browser, stack, route) == NO_PROBLEMS
     assert set(wait_for_websocket_log(stack, since)) == {f"127.0.0.1:{survivor}"}
