@@ -109,9 +109,15 @@ def indicator_spine(brief: CommuneBrief) -> list[spine.SpineRow]:
                 value=value,
                 hover=(
                     f"<b>{label(row, lang)}</b> ({row['value_year']})<br>"
-                    f"{brief.name} : {value_text} ({_interval(row['lower'], row['upper'], code)})"
-                    f"<br>{t('needs.canton')} : {canton_text}<br>"
-                    f"{needs_text.comparison(row['judgement'])}"
+                    + t(
+                        "needs.pair",
+                        name=brief.name,
+                        value=f"{value_text} ({_interval(row['lower'], row['upper'], code)})",
+                    )
+                    + "<br>"
+                    + t("needs.pair", name=t("needs.canton"), value=canton_text)
+                    + "<br>"
+                    + needs_text.comparison(row["judgement"])
                 ),
             )
         )
@@ -176,10 +182,16 @@ def theme_spine(brief: CommuneBrief) -> list[spine.SpineRow]:
                 highest=highest,
                 value=value,
                 hover=(
-                    f"<b>{label(row, lang)}</b><br>{brief.name} : {value_text} "
-                    f"({needs_text.ci(row['rate_lower'], row['rate_upper'])})<br>"
-                    f"{t('needs.canton')} : {fmt_decimal(row['canton_rate'])}<br>"
-                    f"{needs_text.comparison(row['rate_vs_canton'])}"
+                    f"<b>{label(row, lang)}</b><br>"
+                    + t(
+                        "needs.pair",
+                        name=brief.name,
+                        value=f"{value_text} ({needs_text.ci(row['rate_lower'], row['rate_upper'])})",
+                    )
+                    + "<br>"
+                    + t("needs.pair", name=t("needs.canton"), value=fmt_decimal(row["canton_rate"]))
+                    + "<br>"
+                    + needs_text.comparison(row["rate_vs_canton"])
                 ),
             )
         )

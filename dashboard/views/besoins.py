@@ -23,6 +23,7 @@ DEFAULT_THEME = "alimentation"
 DEFAULT_INDICATOR = "social_assistance_rate_pct"
 GAP_CAP = 4.0  # ratios are drawn on a log2 scale between 1/4 and 4
 GAP_TICKS = (0.25, 0.5, 1.0, 2.0, 4.0)
+MAP_HEIGHT = 560
 
 
 def open_brief(ofs_number: int) -> None:
@@ -203,7 +204,7 @@ def under_served_table(gaps: pl.DataFrame, year: int) -> None:
             "expected": [fmt_decimal(row["expected"]) for row in rows],
             "ratio": [
                 f"{fmt_decimal(row['gap_ratio'], 2)} "
-                f"({fmt_decimal(row['gap_lower'], 2)} – {fmt_decimal(row['gap_upper'], 2)})"
+                f"({fmt_decimal(row['gap_lower'], 2)}–{fmt_decimal(row['gap_upper'], 2)})"
                 for row in rows
             ],
         }
@@ -211,14 +212,15 @@ def under_served_table(gaps: pl.DataFrame, year: int) -> None:
     tables.show_table(
         display,
         column_config={
-            "rank": st.column_config.NumberColumn("#", width=40),
+            "rank": st.column_config.NumberColumn("#", width=36),
             "commune": st.column_config.TextColumn(t("besoins.col_commune")),
-            "observed": st.column_config.TextColumn(t("besoins.col_observed"), width=70),
-            "expected": st.column_config.TextColumn(t("besoins.col_expected"), width=80),
-            "ratio": st.column_config.TextColumn(t("besoins.col_ratio_ci")),
+            "observed": st.column_config.TextColumn(t("besoins.col_observed"), width=60),
+            "expected": st.column_config.TextColumn(t("besoins.col_expected"), width=72),
+            "ratio": st.column_config.TextColumn(t("besoins.col_ratio_ci"), width=140),
         },
         caption=t("besoins.under_caption"),
         key="besoins_under_served",
+        height=min(38 + 35 * display.height, MAP_HEIGHT),  # scrolls beside the map when long
     )
 
 
@@ -344,7 +346,7 @@ gaps = needs.load_commune_gaps(theme, year)
 has_activity = gaps["canton_rate"].drop_nulls().len() > 0
 shapes = commune_map.geometry()
 
-map_column, list_column = st.columns([3, 2], gap="large")
+map_column, list_column = st.columns([5, 4], gap="medium")
 with map_column:
     if measure == "indicator":
         profile = needs.load_indicator_profile()
@@ -367,7 +369,7 @@ with map_column:
     )
     if measure != "indicator" and not has_activity:
         st.info(t("besoins.no_activity_theme", year=year))
-    fig = commune_map.choropleth(values, shapes, lake_label=t("needs.lake"))
+    fig = commune_map.choropleth(values, shapes, lake_label=t("needs.lake"), height=MAP_HEIGHT)
     clicked = commune_map.show_map(fig, key="besoins_map")
     st.caption(caption)
     if clicked is not None:

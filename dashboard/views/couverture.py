@@ -47,6 +47,17 @@ def cell_tooltip(row: dict) -> str:
     return "<br>".join(lines)
 
 
+def colour_cap(values: list[list]) -> float | None:
+    """Top of the colour scale: the 95th percentile, so that one outlier does not flatten the rest.
+
+    Cells above it take the top colour; their tooltip gives the exact value.
+    """
+    flat = pl.Series([v for row in values for v in row if v is not None], dtype=pl.Float64)
+    if flat.is_empty() or flat.max() <= 0:
+        return None
+    return float(flat.quantile(0.95, "linear")) or float(flat.max())
+
+
 def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
     """Themes in rows, communes in columns; white zones marked ×, suppressed cells grey."""
     column = MEASURE_COLUMNS[measure]
@@ -93,6 +104,7 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
             xgap=1,
             ygap=1,
             zmin=0,
+            zmax=colour_cap(values),
             name="values",
         )
     )
@@ -153,14 +165,18 @@ def members_table(year: int, cells: pl.DataFrame) -> None:
         display,
         column_config={
             "theme": st.column_config.TextColumn(t("couverture.col_theme"), width="medium"),
-            "declared": st.column_config.NumberColumn(t("couverture.col_declared")),
-            "reporting": st.column_config.NumberColumn(t("couverture.col_reporting")),
+            "declared": st.column_config.NumberColumn(t("couverture.col_declared"), width="small"),
+            "reporting": st.column_config.NumberColumn(
+                t("couverture.col_reporting"), width="small"
+            ),
             "persons": st.column_config.TextColumn(t("couverture.col_persons")),
             "communes_activity": st.column_config.NumberColumn(
-                t("couverture.col_communes_activity")
+                t("couverture.col_communes_activity"), width="small"
             ),
-            "communes_service": st.column_config.NumberColumn(t("couverture.col_communes_service")),
-            "white": st.column_config.NumberColumn(t("couverture.col_white")),
+            "communes_service": st.column_config.NumberColumn(
+                t("couverture.col_communes_service"), width="small"
+            ),
+            "white": st.column_config.NumberColumn(t("couverture.col_white"), width="small"),
         },
         caption=" · ".join([t("couverture.members_note"), t("needs.double_count")]),
         key="couverture_members",
@@ -239,7 +255,7 @@ measure = state.select(
 cells = needs.coverage_cells(data.run("coverage_theme_commune", year=year))
 measure_name = t(f"couverture.measure_option.{measure}")
 st.markdown(f"**{t('couverture.heatmap_title', measure=measure_name, year=year)}**")
-notes = [t("couverture.white_note")]
+notes = [t("couverture.white_note"), t("couverture.cap_note")]
 if measure == "rate":
     notes += [t("couverture.grey_note"), t("needs.double_count"), t("needs.estimated_mark")]
 source = t("needs.source_activity") if measure == "rate" else t("needs.source_services")
