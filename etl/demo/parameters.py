@@ -18,6 +18,9 @@ WINTER_SHELTER = (1.45, 1.45, 1.3, 1.0, 0.8, 0.65, 0.6, 0.6, 0.75, 0.95, 1.2, 1.
 # The winter plan opens extra beds from November to March (capacity follows, but not fully).
 WINTER_PLAN_BEDS = (1.3, 1.3, 1.25, 1.0, 0.85, 0.8, 0.8, 0.8, 0.85, 1.0, 1.2, 1.3)
 FOOD = (1.05, 1.0, 1.0, 1.0, 1.0, 0.95, 0.85, 0.85, 1.0, 1.05, 1.1, 1.15)  # end-of-year peak
+# Distributions run at the same pace all year (fewer volunteers in summer): the December peak of
+# demand meets a flat capacity and some people are turned away (modelling choice).
+FOOD_CAPACITY = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.9, 1.0, 1.0, 1.0, 1.0)
 HYGIENE = (0.95, 0.95, 1.0, 1.0, 1.05, 1.1, 1.15, 1.1, 1.0, 0.95, 0.9, 0.95)  # showers in summer
 DAY_CENTRE = (1.2, 1.2, 1.1, 1.0, 0.95, 0.9, 0.8, 0.8, 0.95, 1.0, 1.05, 1.15)  # isolation in winter
 SCHOOL_YEAR = (1.05, 1.1, 1.1, 1.05, 1.0, 0.9, 0.6, 0.6, 1.15, 1.15, 1.1, 0.9)
@@ -101,6 +104,7 @@ THEMES: dict[str, Theme] = {
             share_new=0.25,
             headroom=1.08,
             lag_months=2,
+            capacity_season=FOOD_CAPACITY,
         ),
         Theme(
             "hebergement",
