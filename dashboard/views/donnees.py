@@ -175,7 +175,15 @@ def show_preview(frame: pl.DataFrame) -> None:
     if frame.is_empty():
         st.info(t("donnees.no_rows"), icon=":material/filter_alt_off:")
         return
-    st.dataframe(for_display(frame.head(PREVIEW_ROWS)), hide_index=True, key="apercu")
+    shown = for_display(frame.head(PREVIEW_ROWS))
+    # Counts become text (« < 5 »): keep them right-aligned like the other numbers.
+    counts = [c for c in (*CUBE_MEASURES, exports.RATE) if shown.schema.get(c) == pl.String]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="apercu",
+        column_config={c: st.column_config.TextColumn(alignment="right") for c in counts},
+    )
     if frame.height > PREVIEW_ROWS:
         st.caption(
             t("donnees.preview_cut", shown=fmt_int(PREVIEW_ROWS), total=fmt_int(frame.height))
