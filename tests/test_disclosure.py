@@ -404,13 +404,16 @@ def test_published_cubes_keep_every_row_of_the_raw_cubes(demo_db):
 
 
 def test_only_the_administration_page_reads_the_raw_file():
+    """Every dashboard module but the data module and the Administration page goes through
+    `data.run`, hence the public file: none names a door to the raw one."""
     dashboard = Path(public.__file__).resolve().parent.parent / "dashboard"
-    for source_file in [
-        *(dashboard / "views").glob("*.py"),
-        *(dashboard / "components").glob("*.py"),
-    ]:
-        if source_file.name == "administration.py":
+    allowed = {dashboard / "data.py", dashboard / "views" / "administration.py"}
+    checked = 0
+    for source_file in dashboard.rglob("*.py"):
+        if source_file in allowed:
             continue
         source = source_file.read_text(encoding="utf-8")
         for raw_door in ("run_admin", "open_reader", "database_path", "import duckdb"):
             assert raw_door not in source, (source_file.name, raw_door)
+        checked += 1
+    assert checked > 10
