@@ -205,7 +205,7 @@ def show_downloads(frame: pl.DataFrame, meta: exports.Metadata) -> None:
             icon=FORMAT_ICONS[fmt],
             on_click="ignore",
             disabled=frame.is_empty(),
-            use_container_width=True,
+            width="stretch",
         )
     st.caption(t("donnees.formats_help"))
 
