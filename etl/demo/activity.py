@@ -115,20 +115,24 @@ class DemoContext:
     first_year: int
     last_year: int
     seed: int
+    capacity_index: dict[tuple[str, int], float]  # (theme, year) -> mean capacity factor
 
     @classmethod
     def build(cls, territory: Territory, first_year: int, last_year: int, seed: int) -> DemoContext:
         population = territory.population_between(min(first_year, BASE_YEAR), last_year)
         totals = population.group_by("year").agg(pl.col("population").sum())
         base = totals.filter(pl.col("year") == BASE_YEAR)["population"][0]
+        factors = monthly_factors(first_year, last_year)
+        capacity = factors.group_by("theme", "year").agg(pl.col("capacity").mean())
         return cls(
             territory=territory,
-            factors=monthly_factors(first_year, last_year),
+            factors=factors,
             population=population,
             canton_growth=totals.select("year", (pl.col("population") / base).alias("growth")),
             first_year=first_year,
             last_year=last_year,
             seed=seed,
+            capacity_index={(theme, year): value for theme, year, value in capacity.iter_rows()},
         )
 
     def rng(self, member: Member, stream: int) -> np.random.Generator:

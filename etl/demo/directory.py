@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from etl.demo.activity import DemoContext, member_places
-from etl.demo.members import Member
+from etl.demo.members import ANTENNA_SEATS, Member
 from etl.demo.parameters import THEMES
 
 # Postcodes of Geneva's communes (the main one where a commune has several).
@@ -243,38 +243,31 @@ def _slug(name: str) -> str:
     return "-".join(part for part in keep.translate(table).split("-") if part)[:40]
 
 
-def member_services(member: Member, context: DemoContext, year: int) -> list[dict]:
-    """The member's services as listed on its `services` sheet for `year` (1 to 4 services)."""
+def member_services(
+    member: Member, context: DemoContext, year: int, served: str | None = None
+) -> list[dict]:
+    """The member's services as listed on its `services` sheet for `year` (1 to 4 services).
+
+    `served` (the communes_desservies text) can be passed when already known: it is the same
+    every year.
+    """
     rng = context.rng(member, DIRECTORY_STREAM)  # same draws every year: the same services
-    communes = context.territory.communes["name"].to_list()
-    served = _communes_served(member, context)
-    services = []
-    for position, theme in enumerate(member.themes[:3]):
-        kind = KINDS[theme]
-        services.append(
-            _service(member, theme, kind, member.seat, served, year, rng, position, context)
-        )
+    served = served or communes_served(member, context)
+    services = [
+        _service(member, theme, KINDS[theme], member.seat, served, year, rng, position, context)
+        for position, theme in enumerate(member.themes[:3])
+    ]
     if member.reach is None and member.persons_per_year >= 3000:  # a second site for big members
-        second = (
-            communes[int(rng.integers(len(communes)))] if member.seat != "Genève" else "Vernier"
-        )
+        others = [seat for seat in ANTENNA_SEATS if seat != member.seat]
+        second = others[int(rng.integers(len(others)))]
+        main_theme = member.themes[0]
         services.append(
-            _service(
-                member,
-                member.themes[0],
-                KINDS[member.themes[0]],
-                second,
-                served,
-                year,
-                rng,
-                3,
-                context,
-            )
+            _service(member, main_theme, KINDS[main_theme], second, served, year, rng, 3, context)
         )
     return services
 
 
-def _communes_served(member: Member, context: DemoContext) -> str:
+def communes_served(member: Member, context: DemoContext) -> str:
     if member.reach is None:
         return "tout le canton"
     places = member_places(member, context, member.themes[0])
@@ -322,7 +315,6 @@ def _service(
 
 def capacity_trend(theme: str, year: int, context: DemoContext) -> float:
     """Capacity that year relative to 2015: the theme's mean monthly capacity factor."""
-    factors = context.factors.filter(
-        (context.factors["theme"] == theme) & (context.factors["year"] == year)
+    return (
+        context.capacity_index.get((theme, year), THEMES[theme].headroom) / THEMES[theme].headroom
     )
-    return float(factors["capacity"].mean()) / THEMES[theme].headroom if factors.height else 1.0

@@ -10,8 +10,8 @@ Which files a member sends follows its profile:
 
 Some members are messy in the ways the loader accepts (profile column `desordre`): a title above the
 header, blank and « Total » rows, headers with accents or in another case and order, 1'234, trailing
-spaces, commune aliases or OFS numbers, theme labels, 2024-Q1. The members who rename headers
-(`entetes`) use « real Excel »: their workbooks are written with xlsxwriter (shared strings, date
+spaces, commune aliases or OFS numbers, theme labels, 2024-Q1. The year-end workbooks of the members
+who rename headers (`entetes`) are « real Excel »: written with xlsxwriter (shared strings, date
 cells, bold headers); the others with the fast writer of etl.demo.xlsx (inline strings, dates as
 text), which is ten times faster.
 """
@@ -28,7 +28,7 @@ import polars as pl
 import xlsxwriter
 
 from etl.demo.activity import HORS_CANTON, NON_RENSEIGNEE, DemoContext, period_end
-from etl.demo.directory import member_services
+from etl.demo.directory import communes_served, member_services
 from etl.demo.members import Member
 from etl.demo.observations import member_observations
 from etl.demo.parameters import COLUMN_SETS
@@ -346,6 +346,7 @@ class FileWriter:
 
     def __post_init__(self) -> None:
         self.rng = self.context.rng(self.member, FILES_STREAM)
+        self.served: str | None = None  # communes_desservies, computed at the first workbook
         self.labels = member_labels(self.member, self.context, self.theme_labels, self.rng)
         names = self.context.territory.communes.select("ofs_number", "name")
         self.seat_ofs = names.filter(pl.col("name") == self.member.seat)["ofs_number"][0]
@@ -409,7 +410,9 @@ class FileWriter:
             "activite": activity_table(rows, member, self.labels, with_member_period=False),
         }
         if planned.full:
-            services = member_services(member, self.context, planned.year)
+            if self.served is None:
+                self.served = communes_served(member, self.context)
+            services = member_services(member, self.context, planned.year, self.served)
             sheets["services"] = services_rows(member, services, self.labels)
         rate = self._observation_rate(planned)
         if rate > 0:
@@ -421,7 +424,7 @@ class FileWriter:
                 sheets["observations"] = observation_rows(
                     member, observations, self.labels, place_by_ofs
                 )
-        if "entetes" in member.mess:  # this member's Excel: see the module docstring
+        if "entetes" in member.mess and planned.full:  # « real Excel »: see the module docstring
             _write_with_xlsxwriter(path, sheets, member)
         else:
             _write_fast(path, sheets, member)
