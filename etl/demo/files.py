@@ -37,8 +37,8 @@ from etl.paths import DATA_DIR
 from etl.submission.columns import column_letter
 
 FILES_STREAM = 4
-OBSERVATIONS_PER_PERIOD = {"mois": 0.5, "trimestre": 1.5, "annee": 4.0}
-YEAR_END_OBSERVATIONS = 2.0  # CSV members write observations only in their year-end workbook
+OBSERVATIONS_PER_PERIOD = {"mois": 0.3, "trimestre": 0.8, "annee": 2.0}
+YEAR_END_OBSERVATIONS = 1.0  # CSV members write observations only in their year-end workbook
 PLACE_TEXT = {HORS_CANTON: "hors canton", NON_RENSEIGNEE: "non renseignée"}
 PLACE_TEXT_MESSY = {HORS_CANTON: "Hors canton", NON_RENSEIGNEE: "Inconnue"}
 MESSY_HEADERS = {

@@ -440,6 +440,181 @@ TEMPLATES = (
         "est très fréquenté.",
         months=WINTER,
     ),
+    # --- More routine texts, so that a member does not repeat itself every quarter
+    Template(
+        "alimentation",
+        None,
+        None,
+        "information",
+        True,
+        "Les dons de produits frais ont baissé ; les colis contiennent surtout des produits "
+        "secs ce mois-ci.",
+    ),
+    Template(
+        "alimentation",
+        None,
+        None,
+        "vigilance",
+        True,
+        "De plus en plus de personnes âgées seules viennent aux distributions, souvent "
+        "gênées de demander.",
+    ),
+    Template(
+        "hebergement",
+        None,
+        None,
+        "vigilance",
+        False,
+        "Plusieurs personnes avec des troubles psychiques graves sont hébergées faute de "
+        "place adaptée ; l'équipe de nuit est sous tension.",
+    ),
+    Template(
+        "logement",
+        None,
+        None,
+        "information",
+        True,
+        "Beaucoup de questions sur les décomptes de charges et les garanties de loyer.",
+    ),
+    Template(
+        "sante",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Des patients arrivent avec des maladies chroniques non suivies depuis des mois, "
+        "faute d'assurance ou de médecin.",
+    ),
+    Template(
+        "sante_mentale",
+        None,
+        None,
+        "information",
+        True,
+        "Les groupes de parole sont très demandés ; un deuxième groupe a été ouvert.",
+    ),
+    Template(
+        "addictions",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Consommation visible en hausse près de la gare ; les passages à l'espace d'accueil "
+        "augmentent en fin de mois.",
+    ),
+    Template(
+        "dettes",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Plus de jeunes adultes endettés par le crédit à la consommation et les achats en ligne.",
+    ),
+    Template(
+        "droits",
+        None,
+        None,
+        "information",
+        True,
+        "Les démarches en ligne excluent une partie du public : nous aidons à remplir les "
+        "formulaires sur place.",
+    ),
+    Template(
+        "droits",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Délais de traitement des demandes de prestations plus longs ; des ménages restent "
+        "plusieurs semaines sans revenu.",
+    ),
+    Template(
+        "emploi",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Les places de stage pour les plus de 50 ans sont rares ; les parcours s'allongent.",
+    ),
+    Template(
+        "formation",
+        None,
+        None,
+        "information",
+        True,
+        "Nouvelle classe de français le soir pour les personnes qui travaillent la journée.",
+    ),
+    Template(
+        "migration",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Plusieurs familles sans statut légal renoncent à demander de l'aide par peur des "
+        "conséquences sur leur séjour.",
+    ),
+    Template(
+        "famille",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Des familles avec enfants vivent à plusieurs dans une seule pièce ; demandes "
+        "d'aide au relogement en hausse.",
+    ),
+    Template(
+        "jeunesse",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Des jeunes en rupture de formation fréquentent l'accueil ; orientation vers les "
+        "dispositifs d'insertion.",
+    ),
+    Template(
+        "seniors",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Des aînés renoncent à des soins dentaires ou à des lunettes pour raisons financières.",
+    ),
+    Template(
+        "handicap",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Les délais de décision de l'assurance invalidité laissent des personnes plusieurs "
+        "mois sans revenu.",
+    ),
+    Template(
+        "violences",
+        None,
+        None,
+        "information",
+        True,
+        "Davantage de jeunes femmes nous contactent après une première information à "
+        "l'école ou sur les réseaux sociaux.",
+    ),
+    Template(
+        "hygiene",
+        None,
+        None,
+        "information",
+        True,
+        "Les cartes de lavage à prix réduit sont très demandées ; le stock est épuisé avant "
+        "la fin du mois.",
+    ),
+    Template(
+        "lien_social",
+        None,
+        None,
+        "vigilance",
+        True,
+        "Les repas communautaires affichent complet ; des personnes attendent dehors avant "
+        "l'ouverture.",
+    ),
 )
 
 
@@ -451,6 +626,21 @@ def _applies(template: Template, day: dt.date) -> bool:
     return not template.months or day.month in template.months
 
 
+EVENT_CHANCE = 0.6  # a member notes an event of its themes in a period where it happens
+
+
+def _day_in(template: Template, start: dt.date, end: dt.date, rng) -> dt.date | None:
+    """A day of [start, end] when the template applies (None if there is none)."""
+    low, high = max(start, template.start or start), min(end, template.end or end)
+    if high < low:
+        return None
+    for _ in range(12):  # seasonal texts: retry until the month fits
+        day = low + dt.timedelta(days=int(rng.integers((high - low).days + 1)))
+        if _applies(template, day):
+            return day
+    return None
+
+
 def member_observations(
     member: Member,
     context: DemoContext,
@@ -459,42 +649,43 @@ def member_observations(
     seat_ofs: int | None,
     rate: float,
 ) -> list[dict]:
-    """Observations dated inside a period (and not after `today`): about `rate` per period on
-    average, more when an event of the member's themes falls in it."""
+    """Observations dated inside a period (and not after `today`).
+
+    Each event or seasonal text of the member's themes that falls in the period is noted with
+    probability EVENT_CHANCE; about `rate` routine texts are added.
+    """
     rng = context.rng(member, OBSERVATION_STREAM * 100_000 + _period_number(period_code))
     start, end = period_start(period_code), min(period_end(period_code), today)
     if end < start:
         return []
-    days = (end - start).days + 1
-    drawn = []
+    own = [t for t in TEMPLATES if t.theme in member.themes]
+    chosen: list[tuple[dt.date, Template]] = []
+    for template in own:
+        if template.start is None and not template.months:
+            continue
+        day = _day_in(template, start, end, rng)
+        if day is not None and rng.random() < EVENT_CHANCE:
+            chosen.append((day, template))
+    routine = [t for t in own if t.start is None and not t.months]
     for _ in range(int(rng.poisson(rate))):
-        day = start + dt.timedelta(days=int(rng.integers(days)))
-        candidates = [t for t in TEMPLATES if t.theme in member.themes and _applies(t, day)]
-        dated = [t for t in candidates if t.start is not None or t.months]
-        pool = dated if dated and rng.random() < 0.8 else candidates  # events first
-        if not pool:
-            continue
-        template = pool[int(rng.integers(len(pool)))]
-        if any(row["_template"] == template.text for row in drawn):
-            continue
-        drawn.append(
-            {
-                "date": day,
-                "theme": template.theme,
-                "commune": seat_ofs if rng.random() < 0.5 else None,
-                "niveau": template.level,
-                "texte": template.text.format(
-                    commune=member.seat,
-                    pct=int(rng.integers(10, 45)),
-                    weeks=int(rng.integers(4, 12)),
-                ),
-                "public": template.public,
-                "_template": template.text,
-            }
-        )
-    for row in drawn:
-        del row["_template"]
-    return sorted(drawn, key=lambda row: row["date"])
+        template = routine[int(rng.integers(len(routine)))] if routine else None
+        day = _day_in(template, start, end, rng) if template else None
+        if day is not None and all(template is not other for _, other in chosen):
+            chosen.append((day, template))
+    rows = [
+        {
+            "date": day,
+            "theme": template.theme,
+            "commune": seat_ofs if rng.random() < 0.5 else None,
+            "niveau": template.level,
+            "texte": template.text.format(
+                commune=member.seat, pct=int(rng.integers(10, 45)), weeks=int(rng.integers(4, 12))
+            ),
+            "public": template.public,
+        }
+        for day, template in chosen
+    ]
+    return sorted(rows, key=lambda row: (row["date"], row["theme"], row["texte"]))
 
 
 def _period_number(period_code: str) -> int:
