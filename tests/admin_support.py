@@ -16,9 +16,9 @@ from etl.submission.load import load_files
 
 MEMBER = "DEMO-ALIM-01"
 PERIOD = "2025-T1"
-PUBLIC_TEXT = "Files d'attente record au marché solidaire PUBLIC-MARQUEUR-7Q"
-SECRET_TEXT = "Situation confidentielle d'une famille SECRET-MARQUEUR-9Z"
-SECRET_MARKER = "SECRET-MARQUEUR-9Z"
+PUBLIC_TEXT = "Files d'attente record au marché solidaire PUBLICMARQUEUR7Q"
+SECRET_TEXT = "Situation confidentielle d'une famille SECRETMARQUEUR9Z"
+SECRET_MARKER = "SECRETMARQUEUR9Z"
 SERVICE_NAME = "Épicerie test du samedi"
 FILE_NAME = "Paniers Solidaires 2025-T1.xlsx"
 

@@ -6,11 +6,13 @@ members' `public = non` observations never arrive).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from dashboard import data
 from dashboard.components.charts import PLOTLY_CONFIG, colour, separators
@@ -127,19 +129,21 @@ def show_alerts_chart(feed: pl.DataFrame, level: str | None, key: str) -> None:
 def latest_observations(ofs: int, n: int = 5) -> None:
     """The `n` most recent public observations about commune `ofs` (for the commune brief)."""
     lang = current_language()
-    st.subheader(t("field.latest_title"))
+    st.header(t("field.latest_title"), divider="gray")
     latest = data.run("observations_latest_commune", ofs=int(ofs), n=int(n))
     if latest.is_empty():
         st.caption(t("field.latest_none"))
         return
     for row in latest.iter_rows(named=True):
         observation_card(row, lang, show_commune=False)
-    st.page_link(
-        "views/remontees.py",
-        label=t("field.latest_link"),
-        icon=":material/campaign:",
-        query_params={"commune": str(ofs)},
-    )
+    # Outside the app's navigation (a test, an export) there is no page to link to.
+    with contextlib.suppress(StreamlitAPIException):
+        st.page_link(
+            "views/remontees.py",
+            label=t("field.latest_link"),
+            icon=":material/campaign:",
+            query_params={"commune": str(ofs)},
+        )
 
 
 def period_bounds(choice: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:

@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import brief_export, data, state
-from dashboard.components import banner, charts, needs, spine
+from dashboard.components import banner, charts, needs, observations, spine
 from dashboard.components.needs_text import ESTIMATED_MARK
 from dashboard.i18n import t
 from etl.text import normalise_key
@@ -214,3 +214,4 @@ indicators_section(brief)
 themes_section(brief)
 trend_section(brief)
 services_section(brief)
+observations.latest_observations(ofs_number, 5)
