@@ -133,6 +133,7 @@ def line_chart(
     quarterly: bool = False,
     events: bool = True,
     height: int = 440,
+    y_format: str = ",d",
 ) -> go.Figure:
     """Lines with markers; points resting on an estimated population get an open marker."""
     fig = go.Figure()
@@ -165,11 +166,19 @@ def line_chart(
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
         separators=separators(),
         legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
-        yaxis={"title": y_title, "rangemode": "tozero"},
+        # d3 formats with the language's separators: "25 000", not SI's "25k".
+        yaxis={"title": y_title, "rangemode": "tozero", "tickformat": y_format},
         hovermode="closest",
     )
     if x_ticks is not None:
         fig.update_xaxes(tickvals=list(x_ticks[0]), ticktext=list(x_ticks[1]))
+    if quarterly and xs:
+        # Labels sit mid-year; the grid marks where each year starts.
+        first, last = int(min(xs)), int(max(xs)) + 1
+        fig.update_xaxes(
+            showgrid=False,
+            minor={"tickvals": list(range(first, last + 1)), "showgrid": True, "ticks": ""},
+        )
     else:
         fig.update_xaxes(dtick=1, tickformat="d")
     return fig

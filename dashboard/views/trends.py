@@ -290,12 +290,19 @@ def build_chart(frame: pl.DataFrame, choice: dict) -> None:
         )
     ticks = None
     if quarterly:
-        points = frame.select("x", "period").unique().sort("x")
-        ticks = (points["x"].to_list(), points["period"].to_list())
+        # One label per year, in the middle of its four quarters (the hover names the quarter).
+        years = sorted(frame["year"].unique().to_list())
+        ticks = ([year + 0.5 for year in years], [str(year) for year in years])
     y_title = t(f"common.metric.{choice['metric']}")
     if measure == "rate":
         y_title = t("trends.rate_axis", metric=y_title)
-    fig = charts.line_chart(series, y_title=y_title, x_ticks=ticks, quarterly=quarterly)
+    fig = charts.line_chart(
+        series,
+        y_title=y_title,
+        x_ticks=ticks,
+        quarterly=quarterly,
+        y_format=",.1f" if measure == "rate" else ",d",
+    )
     notes = [t("trends.note_sum")]
     if quarterly:
         notes.append(t("trends.note_quarterly"))
