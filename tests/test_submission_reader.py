@@ -199,3 +199,68 @@ def test_the_template_example_row_is_skipped(base_db, tmp_path):
     assert result.issues.height == 0
     assert result.activity.select("lieu", "personnes").rows() == [("6631", 10)]
     assert result.rows_skipped == 1
+
+
+def test_a_long_csv_in_windows_1252_after_plain_first_lines(base_db, tmp_path):
+    """The first 64 KB look like UTF-8; an accent far below is Windows-1252: still read right."""
+    themes = [
+        "alimentation",
+        "hebergement",
+        "logement",
+        "sante",
+        "sante_mentale",
+        "addictions",
+        "dettes",
+        "droits",
+        "emploi",
+        "formation",
+        "migration",
+        "famille",
+        "jeunesse",
+        "seniors",
+        "handicap",
+        "violences",
+        "hygiene",
+        "lien_social",
+    ]
+    communes = [
+        "Onex",
+        "Lancy",
+        "Meyrin",
+        "Vernier",
+        "Carouge",
+        "Bernex",
+        "Versoix",
+        "Satigny",
+        "Veyrier",
+        "Plan-les-Ouates",
+    ]
+    rows = ["membre;periode;theme;commune;personnes"] + [
+        f"ALIM-01;2023-{m:02d};{t};{c};1" for m in range(1, 13) for t in themes for c in communes
+    ]
+    rows.append("ALIM-01;2023-12;Santé mentale;Chêne-Bourg;2")
+    data = ("\n".join(rows) + "\n").encode("cp1252")
+    assert len(data) > 64 * 1024 and b"\xe9" not in data[: 64 * 1024]
+    path = tmp_path / "long.csv"
+    path.write_bytes(data)
+    result = validated(path, base_db)
+    assert result.issues.height == 0, result.issues
+    assert result.activity.filter(pl.col("lieu") == "6613").select("theme", "personnes").rows() == [
+        ("sante_mentale", 2)
+    ]
+
+
+def test_spaces_around_csv_values_are_ignored(base_db, tmp_path):
+    path = tmp_path / "spaces.csv"
+    path.write_text(
+        "membre,periode,theme,commune,personnes,femmes\n"
+        " ALIM-01 , 2024 , alimentation ,  Onex , 12 ,   \n"
+        "   ,   ,   ,   ,   ,   \n",
+        encoding="utf-8",
+    )
+    result = validated(path, base_db)
+    assert result.issues.height == 0, result.issues
+    assert result.activity.select("member_code", "lieu", "personnes", "femmes").rows() == [
+        ("ALIM-01", "6631", 12, None)
+    ]
+    assert result.rows_skipped == 1

@@ -24,6 +24,7 @@ import polars as pl
 from etl.submission.columns import (
     ACTIVITY,
     IDENTIFICATION,
+    INTEGER,
     SHEETS,
     Sheet,
     canonical_column,
@@ -343,6 +344,8 @@ def _data_sheet(
         if column not in selected.columns:
             selected = selected.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     selected = selected.select(ROW, *spec.names)
+    if raw.kind == "csv":
+        selected = _tidy_csv_columns(selected, spec)
     kept, skipped = _drop_blank_and_total_rows(selected, spec)
     return RawSheet(spec.name, title, kept, written, letters, header_row, skipped)
 
@@ -398,36 +401,77 @@ def _report_unknown_column(
         )
 
 
+def _blank(column: str) -> pl.Expr:
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+
+
 def _drop_blank_and_total_rows(frame: pl.DataFrame, spec: Sheet) -> tuple[pl.DataFrame, int]:
-    data_columns = [name for name in spec.names]
-    blank = pl.all_horizontal(pl.col(data_columns).is_null())
+    """Drop rows with nothing in them, and rows whose label cells start with Total or Exemple.
+
+    Both tests look at the few label columns first (on their distinct values), so that a large
+    file pays for the other columns only on the rows that might be blank.
+    """
     labels = [c for c in spec.label_columns if c in frame.columns]
-    if labels:
-        total = pl.any_horizontal(
-            pl.col(c).str.contains(SKIPPED_ROW_PATTERN).fill_null(False) for c in labels
+    others = [c for c in spec.names if c not in labels]
+    maybe_blank = frame.filter(pl.all_horizontal(pl.col(labels).is_null())) if labels else frame
+    blank_rows = maybe_blank.filter(pl.all_horizontal(_blank(c) for c in others))[ROW]
+    distinct_labels = [frame[c].unique().drop_nulls() for c in labels]
+    skipped_labels = [
+        values.filter(values.str.contains(SKIPPED_ROW_PATTERN)) for values in distinct_labels
+    ]
+    total = (
+        pl.any_horizontal(
+            pl.col(c).is_in(values.implode()).fill_null(False)
+            for c, values in zip(labels, skipped_labels, strict=True)
         )
-    else:
-        total = pl.lit(False)
-    kept = frame.filter(~(blank | total))
+        if labels
+        else pl.lit(False)
+    )
+    kept = frame.filter(~(pl.col(ROW).is_in(blank_rows.implode()) | total))
     return kept, frame.height - kept.height
+
+
+def _tidy_csv_columns(frame: pl.DataFrame, spec: Sheet) -> pl.DataFrame:
+    """Trim the text columns (not the counts) through their distinct values; blank becomes null."""
+    text_columns = [c.name for c in spec.columns if c.kind != INTEGER and c.name in frame.columns]
+    tidied = []
+    for column in text_columns:
+        distinct = frame[column].unique().drop_nulls()
+        trimmed = distinct.str.strip_chars()
+        if (trimmed == distinct).all():
+            continue
+        tidied.append(
+            pl.col(column).replace_strict(
+                distinct, trimmed.replace("", None), default=None, return_dtype=pl.String
+            )
+        )
+    return frame.with_columns(tidied) if tidied else frame
 
 
 # ---------------------------------------------------------------- CSV files
 
 
-def _decode(data: bytes) -> bytes:
-    """UTF-8 (with or without BOM) as is; otherwise Windows-1252, what Excel writes on Windows."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:]
-    try:
-        data.decode("utf-8")
-        return data
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace").encode("utf-8")
+def _without_bom(data: bytes) -> bytes:
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 
-def _read_csv(raw: RawFile, data: bytes) -> None:
-    data = _decode(data)
+def _from_windows_1252(data: bytes) -> bytes:
+    """What Excel writes on Windows when it is not told to use UTF-8."""
+    return data.decode("cp1252", errors="replace").encode("utf-8")
+
+
+def _parse_csv(data: bytes, separator: str) -> pl.DataFrame:
+    return pl.read_csv(
+        data,
+        separator=separator,
+        infer_schema=False,
+        truncate_ragged_lines=True,
+        raise_if_empty=False,
+    )
+
+
+def _parse_from_header(raw: RawFile, data: bytes) -> tuple | str | None:
+    """(frame, header line, its index, separator); 'not utf-8'; or None with the issue raised."""
     head_lines = (
         data[: 64 * 1024].decode("utf-8", errors="replace").splitlines()[:HEADER_SEARCH_ROWS]
     )
@@ -439,35 +483,55 @@ def _read_csv(raw: RawFile, data: bytes) -> None:
             f"{HEADER_SEARCH_ROWS} premières lignes du fichier CSV. La première ligne doit "
             "contenir les titres : membre, periode, theme, commune, personnes…",
         )
-        return
+        return None
     index, separator = header
-    offset = _line_offset(data, index)
     try:
-        frame = pl.read_csv(
-            data[offset:],
-            separator=separator,
-            infer_schema=False,
-            truncate_ragged_lines=True,
-            raise_if_empty=False,
-        )
+        frame = _parse_csv(data[_line_offset(data, index) :], separator)
+    except pl.exceptions.ComputeError as exc:
+        if "utf-8" in str(exc).lower():
+            return "not utf-8"
+        return _unreadable_csv(raw, exc)
     except pl.exceptions.PolarsError as exc:
-        raw.issue(
-            "activite",
-            f"Le fichier CSV est illisible ({exc}). Enregistrez-le à nouveau "
-            "depuis Excel au format « CSV UTF-8 (délimité par des virgules) ».",
-        )
+        return _unreadable_csv(raw, exc)
+    return frame, head_lines[index], index, separator
+
+
+def _unreadable_csv(raw: RawFile, exc: Exception) -> None:
+    raw.issue(
+        "activite",
+        f"Le fichier CSV est illisible ({exc}). Enregistrez-le à nouveau "
+        "depuis Excel au format « CSV UTF-8 (délimité par des virgules) ».",
+    )
+
+
+def _looks_utf8(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # only a character cut at the end of the sample
+    return True
+
+
+def _read_csv(raw: RawFile, data: bytes) -> None:
+    data = _without_bom(data)
+    if not _looks_utf8(data[: 64 * 1024]):
+        data = _from_windows_1252(data)
+    parsed = _parse_from_header(raw, data)
+    if parsed == "not utf-8":  # the first bytes were UTF-8, a later line is not
+        parsed = _parse_from_header(raw, _from_windows_1252(data))
+    if not isinstance(parsed, tuple):
         return
+    frame, header_line, index, separator = parsed
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
     headers = pl.DataFrame(
         [
             pl.Series(f"c{i}", [name], dtype=pl.String)
-            for i, name in enumerate(_csv_header_cells(head_lines[index], separator))
+            for i, name in enumerate(_csv_header_cells(header_line, separator))
         ]
     )
     frame = pl.concat([headers, frame], how="diagonal") if frame.width else headers
-    frame = frame.with_columns(pl.all().str.strip_chars()).with_columns(
-        pl.when(pl.all().str.len_chars() > 0).then(pl.all()).name.keep()
-    )
+    # Not stripped here: a million rows are tidied column by column on their distinct values
+    # (_tidy_csv_columns), and counts with spaces are cleaned when parsed.
     grid = _Grid(frame, [None] * frame.width)  # no column letters in a CSV file
     sheet = _data_sheet(raw, ACTIVITY, "activite", grid, first_row=index + 1)
     if sheet is None:

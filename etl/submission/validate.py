@@ -234,43 +234,53 @@ def _resolve(
 # ---------------------------------------------------------------- parsers
 
 
-def _parse_integers(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series]:
-    """Parse counts written 1234, 1'234, 1 234, 1’234 or 12.0 (Excel); return (values, error kind)."""
+def _parse_integers(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series | None]:
+    """Parse counts written 1234, 1'234, 1 234, 1’234 or 12.0 (Excel); return (values, error kind).
+
+    Plain digits are cast directly; only the distinct values that are not go through the slower
+    patterns, so a million rows cost one cast and a lookup.
+    """
     text = frame[column]
     direct = text.cast(pl.Int64, strict=False)
-    if (
-        direct.null_count() == text.null_count()
-        and (direct.min() or 0) >= 0
-        and ((direct.max() or 0) <= MAX_INTEGER)
-    ):
-        return direct.cast(pl.Int32), pl.Series("kind", [None] * frame.height, dtype=pl.String)
-    col = pl.col(column)
+    unusual = (direct.is_null() & text.is_not_null()) | (direct < 0) | (direct > MAX_INTEGER)
+    if not unusual.any():
+        return direct.cast(pl.Int32), None
+    raw = pl.col("raw").str.strip_chars()
     cleaned = (
-        pl.when(col.str.contains(THOUSANDS))
-        .then(col.str.replace_all(r"[ '’\u00a0\u202f]", ""))
-        .when(col.str.contains(PLAIN_INTEGER))
-        .then(col.str.replace(r"\.0+$", "").str.replace(r"^\+", ""))
-    )
-    parsed = frame.select(
-        cleaned.cast(pl.Int64, strict=False).alias("value"),
-        pl.when(col.is_null())
-        .then(pl.lit("vide"))
-        .when(col.str.contains(EMPTY_MARKERS))
+        pl.when(raw.str.contains(THOUSANDS))
+        .then(raw.str.replace_all(r"[ '’\u00a0\u202f]", ""))
+        .when(raw.str.contains(PLAIN_INTEGER))
+        .then(raw.str.replace(r"\.0+$", "").str.replace(r"^\+", ""))
+    ).cast(pl.Int64, strict=False)
+    distinct = text.filter(unusual.fill_null(False)).unique().to_frame("raw")
+    parsed = distinct.with_columns(
+        pl.when(cleaned <= MAX_INTEGER).then(cleaned).alias("value"),
+        pl.when(raw == "")
+        .then(pl.lit(None, pl.String))  # only spaces: an empty cell
+        .when(raw.str.contains(EMPTY_MARKERS))
         .then(pl.lit("marque"))
-        .when(cleaned.is_not_null() & (cleaned.cast(pl.Int64, strict=False) > MAX_INTEGER))
+        .when(cleaned > MAX_INTEGER)
         .then(pl.lit("trop_grand"))
         .when(cleaned.is_not_null())
         .then(pl.lit(None, pl.String))
-        .when(col.str.contains(r"^-\s*\d"))
+        .when(raw.str.contains(r"^-\s*\d"))
         .then(pl.lit("negatif"))
-        .when(col.str.contains(r"^\d[\d '’]*[.,]\d+$"))
+        .when(raw.str.contains(r"^\d[\d '’]*[.,]\d+$"))
         .then(pl.lit("decimal"))
         .otherwise(pl.lit("texte"))
         .alias("kind"),
     )
-    kind = parsed["kind"]
-    value = parsed.select(pl.when(kind.is_null()).then(pl.col("value"))).to_series()
-    return value.cast(pl.Int32), kind.replace({"vide": None})
+    result = frame.select(
+        pl.col(column)
+        .replace_strict(
+            parsed["raw"], parsed["value"], default=pl.lit(direct), return_dtype=pl.Int64
+        )
+        .alias("value"),
+        pl.col(column)
+        .replace_strict(parsed["raw"], parsed["kind"], default=None, return_dtype=pl.String)
+        .alias("kind"),
+    )
+    return result["value"].cast(pl.Int32), result["kind"]
 
 
 def _integer_messages(kind: pl.Expr, label: str, required: bool) -> pl.Expr:
@@ -481,8 +491,7 @@ class _Validator:
         frame = self._periods(
             pl.DataFrame({"periode": [cell.value]}, schema={"periode": pl.String})
         )
-        problems = self._period_problems(frame)
-        message = frame.select(problems).item()
+        message = frame["__period_problem"][0]
         if message is not None:
             self.issues.add(
                 title,
@@ -517,33 +526,45 @@ class _Validator:
     # -- periods
 
     def _periods(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Add __period (canonical code) and the period's granularity, year and dates."""
-        periods = self.lookups.periods.rename({"period_code": "__period"})
-        return frame.with_columns(period_code_expr(pl.col("periode")).alias("__period")).join(
-            periods, on="__period", how="left", maintain_order="left"
+        """Add __period (the canonical code, when valid) and __period_problem (French, or null).
+
+        Worked out on the distinct values written, then mapped back onto the rows.
+        """
+        first, last = _period_range(self.lookups.periods)
+        distinct = frame.select(pl.col("periode").unique().drop_nulls().alias("periode"))
+        checked = (
+            distinct.with_columns(period_code_expr(pl.col("periode")).alias("code"))
+            .join(self.lookups.periods, left_on="code", right_on="period_code", how="left")
+            .with_columns(
+                pl.when(pl.col("granularity").is_null())
+                .then(
+                    pl.format(
+                        "Période « {} » non reconnue. Écrivez l'année (2025), le trimestre "
+                        f"(2025-T1 à 2025-T4) ou le mois (2025-03), entre {first} et {last}.",
+                        pl.col("periode"),
+                    )
+                )
+                .when(pl.col("start_date") > self.today)
+                .then(
+                    pl.format(
+                        "La période « {} » n'a pas encore commencé (elle débute le {}) : on ne "
+                        "peut déclarer qu'une période commencée.",
+                        pl.col("code"),
+                        pl.col("start_date").dt.strftime("%d.%m.%Y"),
+                    )
+                )
+                .alias("problem")
+            )
+            .with_columns(pl.when(pl.col("problem").is_null()).then(pl.col("code")).alias("code"))
         )
 
-    def _period_problems(self, frame: pl.DataFrame) -> pl.Expr:
-        """A French message where the period is unknown or has not started; null where fine."""
-        first, last = _period_range(self.lookups.periods)
-        return (
-            pl.when(pl.col("periode").is_not_null() & pl.col("granularity").is_null())
-            .then(
-                pl.format(
-                    "Période « {} » non reconnue. Écrivez l'année (2025), le trimestre (2025-T1 à "
-                    f"2025-T4) ou le mois (2025-03), entre {first} et {last}.",
-                    pl.col("periode"),
-                )
+        def mapped(column: str) -> pl.Expr:
+            return pl.col("periode").replace_strict(
+                checked["periode"], checked[column], default=None, return_dtype=pl.String
             )
-            .when(pl.col("start_date") > self.today)
-            .then(
-                pl.format(
-                    "La période « {} » n'a pas encore commencé (elle débute le {}) : on ne peut "
-                    "déclarer qu'une période commencée.",
-                    pl.col("__period"),
-                    pl.col("start_date").dt.strftime("%d.%m.%Y"),
-                )
-            )
+
+        return frame.with_columns(
+            mapped("code").alias("__period"), mapped("problem").alias("__period_problem")
         )
 
     # -- activity
@@ -616,7 +637,7 @@ class _Validator:
     ) -> pl.DataFrame:
         frame = self._periods(frame)
         given = pl.col("periode").is_not_null()
-        problems = self._period_problems(frame)
+        problems = pl.col("__period_problem")
         self.issues.add_rows(frame, given & problems.is_not_null(), sheet, "periode", problems)
         if period is not None:
             self.issues.add_rows(
@@ -645,15 +666,11 @@ class _Validator:
             .when(~given)
             .then(pl.lit(period, pl.String))
         )
-        return (
-            frame.with_columns(period_code.alias("period_code"))
-            .drop("granularity", "year", "start_date", "end_date")
-            .join(
-                self.lookups.periods.select("period_code", "year"),
-                on="period_code",
-                how="left",
-                maintain_order="left",
-            )
+        periods = self.lookups.periods
+        return frame.with_columns(period_code.alias("period_code")).with_columns(
+            pl.col("period_code")
+            .replace_strict(periods["period_code"], periods["year"], default=None)
+            .alias("year")
         )
 
     def _check_theme(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
@@ -704,9 +721,9 @@ class _Validator:
     ) -> pl.Series:
         """Parse one count column, reporting what is not a whole number ≥ 0."""
         values, kind = _parse_integers(frame, column)
-        if required_label is None:  # "-" or "n.d." in an optional column: not known, left empty
+        if kind is not None and required_label is None:  # "-" or "n.d." when optional: unknown
             kind = kind.replace({"marque": None})
-        if kind.null_count() < frame.height:
+        if kind is not None and kind.null_count() < frame.height:
             checked = frame.select(
                 ROW, pl.col(column), pl.col(column).alias("__value"), kind.alias("__kind")
             )
@@ -720,9 +737,10 @@ class _Validator:
                 ),
             )
         if required_label is not None:
+            missing = values.is_null() if kind is None else values.is_null() & kind.is_null()
             self.issues.add_rows(
-                frame,
-                pl.col(column).is_null(),
+                frame.with_columns(missing.alias("__missing")),
+                pl.col("__missing"),
                 sheet,
                 column,
                 f"Valeur manquante : indiquez le nombre de {required_label} (0 s'il n'y en a pas).",
@@ -789,12 +807,16 @@ class _Validator:
     def _check_duplicates(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
         keys = ["member_code", "period_code", "__theme", "lieu"]
         complete = frame.filter(pl.all_horizontal(pl.col(keys).is_not_null()))
+        if complete.height == 0:
+            return
+        # A 64-bit hash finds candidates cheaply; the exact keys then decide among them.
+        candidates = complete.filter(pl.struct(keys).hash().is_duplicated())
         if (
-            complete.height == 0
-            or not complete.select(pl.struct(keys).is_duplicated().any()).item()
+            candidates.height == 0
+            or not candidates.select(pl.struct(keys).is_duplicated().any()).item()
         ):
             return
-        marked = complete.with_columns(pl.col(ROW).min().over(keys).alias("__first"))
+        marked = candidates.with_columns(pl.col(ROW).min().over(keys).alias("__first"))
         self.issues.add_rows(
             marked,
             pl.col(ROW) != pl.col("__first"),

@@ -1,0 +1,1 @@
+"""Benchmarks (DESIGN §8): measured, never asserted. Run one with `python -m bench.<name>`."""

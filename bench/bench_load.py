@@ -1,0 +1,169 @@
+"""Submission loading throughput: rows/s from a CSV with full validation, beside DuckDB's own read_csv.
+
+    python -m bench.bench_load [--rows 1000000] [--members 100]
+
+Builds a scratch database (reference data + synthetic members registered through the real
+registry code), writes one CSV of valid activity rows (members × months × themes × places, with
+the spellings members use: labels, aliases, OFS numbers, thousands separators), then times, in the
+same run: `load_files` (read, validate, replace the slices, publish) and DuckDB `read_csv` of the same
+file into a table (no validation) as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.build import init_database
+from etl.publish import next_version
+from etl.steps.load_reference import default_last_year
+from etl.submission.load import load_files, validate_files
+from etl.submission.members import register
+
+THEMES_AS_WRITTEN = [
+    "alimentation",
+    "Hébergement d'urgence, sans-abrisme",
+    "logement",
+    "Santé",
+    "sante_mentale",
+    "addictions",
+    "Dettes et budget",
+    "droits",
+    "emploi",
+    "formation",
+    "migration",
+    "famille",
+    "jeunesse",
+    "seniors",
+    "handicap",
+    "violences",
+    "hygiene",
+    "lien_social",
+]
+
+
+def places(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The 45 communes written three ways (name, alias, OFS number) plus the two special places."""
+    communes = con.execute("select ofs_number, name from communes order by ofs_number").fetchall()
+    written = []
+    for index, (ofs, name) in enumerate(communes):
+        written.append([name, str(ofs), name.upper()][index % 3])
+    return [*written, "hors canton", "non renseignée"]
+
+
+def synthetic_members(count: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "code": [f"BENCH-{i:03d}" for i in range(1, count + 1)],
+            "name": [f"Association de mesure {i}" for i in range(1, count + 1)],
+            "categories": "association",
+            "themes": "alimentation|hygiene",
+            "active_since": "2015-01-01",
+            "is_demo": "true",
+        }
+    )
+
+
+def activity_csv(
+    path: Path,
+    members: list[str],
+    periods: list[str],
+    themes: list[str],
+    lieux: list[str],
+    rows: int,
+) -> int:
+    """Valid rows (breakdowns within `personnes`), cut to `rows`; returns the number written."""
+    grid = (
+        pl.DataFrame({"membre": members})
+        .join(pl.DataFrame({"periode": periods}), how="cross")
+        .join(pl.DataFrame({"theme": themes}), how="cross")
+        .join(pl.DataFrame({"commune": lieux}), how="cross")
+        .head(rows)
+    )
+    n = grid.height
+    index = pl.int_range(0, n, eager=True)
+    persons = (index * 7919 % 2000).alias("p")
+    frame = grid.with_columns(
+        # one count in ten written with a Swiss thousands separator, as members do
+        pl.when(persons % 10 == 0)
+        .then(
+            (persons // 1000).cast(pl.String) + "'" + (persons % 1000).cast(pl.String).str.zfill(3)
+        )
+        .otherwise(persons.cast(pl.String))
+        .alias("personnes"),
+        (persons * 3).alias("prestations"),
+        (persons // 4).alias("nouvelles_personnes"),
+        (persons // 2).alias("femmes"),
+        (persons // 3).alias("hommes"),
+        (persons // 5).alias("mineurs"),
+        (persons // 6).alias("seniors_65"),
+        (persons % 7).alias("demandes_non_satisfaites"),
+        pl.lit(None, pl.Int64).alias("liste_attente"),
+    )
+    frame.write_csv(path, separator=";")
+    return n
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--members", type=int, default=100)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
+        directory = Path(scratch)
+        db_path = directory / "bench.duckdb"
+        init_database(db_path)
+        registry = directory / "members.csv"
+        members = synthetic_members(args.members)
+        members.write_csv(registry)
+        with next_version(db_path) as con:
+            register(con, registry, is_demo=True)
+            lieux = places(con)
+        year = default_last_year() - 1
+        periods = [f"{year}-{month:02d}" for month in range(1, 13)]
+        csv_path = directory / "activite.csv"
+        started = time.perf_counter()
+        n = activity_csv(
+            csv_path, members["code"].to_list(), periods, THEMES_AS_WRITTEN, lieux, args.rows
+        )
+        size_mb = csv_path.stat().st_size / 1e6
+        print(
+            f"CSV : {n:,} lignes, {size_mb:.1f} Mo, écrit en {time.perf_counter() - started:.1f} s"
+        )
+
+        started = time.perf_counter()
+        [checked] = validate_files([csv_path], db_path)
+        validate_s = time.perf_counter() - started
+        assert checked.status == "valide", checked.issues[:5]
+
+        started = time.perf_counter()
+        [loaded] = load_files([csv_path], db_path, is_demo=True)
+        load_s = time.perf_counter() - started
+        assert loaded.status == "charge", loaded.issues[:5]
+
+        baseline = duckdb.connect(str(directory / "baseline.duckdb"))
+        started = time.perf_counter()
+        baseline.execute(
+            "create table activity as select * from read_csv(?, delim = ';', header = true)",
+            [str(csv_path)],
+        )
+        baseline.execute("checkpoint")
+        duckdb_s = time.perf_counter() - started
+        baseline.close()
+
+        print(f"{'étape':<48}{'secondes':>10}{'lignes/s':>14}")
+        for label, seconds in [
+            ("validation seule (validate_files)", validate_s),
+            ("chargement complet (load_files : validation, écriture, publication)", load_s),
+            ("DuckDB read_csv → table, sans validation", duckdb_s),
+        ]:
+            print(f"{label:<48}{seconds:>10.2f}{n / seconds:>14,.0f}")
+
+
+if __name__ == "__main__":
+    main()
