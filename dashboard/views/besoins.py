@@ -149,13 +149,17 @@ def activity_map_values(gaps: pl.DataFrame, measure: str, year: int) -> commune_
             emphasis=emphasis,
         )
     column = "rate" if measure == "rate" else "unmet_rate"
+    values = [row[column] for row in rows]
+    present = [value for value in values if value is not None]
     return commune_map.MapValues(
         ofs_numbers=[row["ofs_number"] for row in rows],
-        values=[row[column] for row in rows],
+        values=values,
         hover=hover,
         colour_title=t("needs.per_thousand"),
         colorscale=charts.SEQUENTIAL,
-        zmin=0.0,
+        # Rates start at 0: both ends are set, or Plotly picks its own range.
+        zmin=0.0 if present else None,
+        zmax=max(present) if present and max(present) > 0 else None,
         emphasis=emphasis,
     )
 
@@ -346,7 +350,7 @@ gaps = needs.load_commune_gaps(theme, year)
 has_activity = gaps["canton_rate"].drop_nulls().len() > 0
 shapes = commune_map.geometry()
 
-map_column, list_column = st.columns([5, 4], gap="medium")
+map_column, list_column = st.columns([1, 1], gap="medium")
 with map_column:
     if measure == "indicator":
         profile = needs.load_indicator_profile()
@@ -359,9 +363,9 @@ with map_column:
     else:
         values = activity_map_values(gaps, measure, year)
         measure_name = t(f"needs.measure.{measure}")
-        notes = [t("needs.double_count"), t("needs.estimated_mark")]
+        notes = [t("besoins.outline_note"), t("needs.double_count"), t("needs.estimated_mark")]
         if measure == "gap":
-            notes = [t("besoins.gap_scale_note"), t("besoins.outline_note"), *notes]
+            notes.insert(0, t("besoins.gap_scale_note"))
         caption = charts.chart_caption(t("needs.source_activity"), str(year), notes)
     st.markdown(
         f"**{t('besoins.map_title', measure=measure_name, theme=theme_name, year=year)}**",
