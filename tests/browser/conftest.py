@@ -9,12 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from servers import CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server
 
-# Streamlit's "done" signal: the script finished and nothing is still loading.
-SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-PLOTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                   .every(chart => chart.querySelector('svg.main-svg'))"""
+# open_page and the rest are re-exported for tests that import them from here; prefer
+# `from browser_support import …`, since several folders' conftest.py share the name "conftest".
+from browser_support import PLOTS_DRAWN, SCRIPT_DONE, open_page, wait_rendered  # noqa: F401
+from servers import CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server
 
 
 def pytest_collection_modifyitems(items):
@@ -44,18 +43,3 @@ def page_errors(page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
-
-
-def wait_rendered(page, timeout_ms: int = 60_000) -> None:
-    """Until the script has run, the skeletons are gone and every Plotly chart is drawn."""
-    page.wait_for_selector(SCRIPT_DONE, state="attached", timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout_ms)
-    page.wait_for_function(PLOTS_DRAWN, timeout=timeout_ms)
-    page.wait_for_timeout(300)
-    # A rerun may have started meanwhile (a widget writing the URL): wait for it too.
-    page.wait_for_selector(SCRIPT_DONE, state="attached", timeout=timeout_ms)
-
-
-def open_page(page, url: str) -> None:
-    page.goto(url, wait_until="domcontentloaded")
-    wait_rendered(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import open_page, wait_rendered
+from browser_support import open_page, wait_rendered
 
 from dashboard.app import PAGES, VIEWS_DIR
 
