@@ -74,7 +74,11 @@ def default_themes(year: int | None) -> list[str]:
     trends = data.run("overview_theme_trends")
     if year is None or trends.is_empty():
         return []
-    top = trends.filter(pl.col("year") == year).sort("personnes", descending=True).head(5)
+    top = (
+        trends.filter(pl.col("year") == year)
+        .sort("personnes", descending=True, nulls_last=True)
+        .head(5)
+    )
     return top["theme"].to_list()
 
 
