@@ -12,6 +12,7 @@ from pathlib import Path
 import xlsxwriter
 
 from etl import db as etl_db
+from etl.public import public_path
 from etl.submission.load import load_files
 
 MEMBER = "DEMO-ALIM-01"
@@ -83,10 +84,11 @@ def write_workbook(path: Path, *, member: str = MEMBER, period: str = PERIOD) ->
 
 
 def copy_database(source: Path, directory: Path) -> Path:
-    """A private copy of a raw database (its public file is rebuilt at the next load)."""
+    """A private copy of a raw database and of its public file (tests may write to it)."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / source.name
     shutil.copyfile(source, target)
+    shutil.copyfile(public_path(source), public_path(target))
     return target
 
 
