@@ -29,6 +29,8 @@ from etl.text import normalise_key
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 PDF_TIMEOUT_S = 60
+INDICATOR_LEGEND = ("mieux", "similaire", "moins_bien", "plus_eleve", "plus_bas", "non_compare")
+THEME_LEGEND = ("plus_eleve", "similaire", "plus_bas")
 
 
 # --- display rows -------------------------------------------------------------------------------
@@ -258,8 +260,6 @@ th { background: #f2f4f7; }
 .spine { display: flex; gap: 1rem; align-items: flex-start; }
 .spine .labels { font-size: .8rem; }
 .spine .labels div { height: 26px; line-height: 26px; white-space: nowrap; }
-.legend span { display: inline-block; width: .8rem; height: .8rem; border-radius: 50%;
-               border: 1px solid #333; margin: 0 .25rem 0 .8rem; vertical-align: middle; }
 @page { size: A4; margin: 14mm; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; }
                table, .spine { break-inside: avoid; } }
@@ -284,18 +284,17 @@ def _html_spine(rows: list[spine.SpineRow], *, neutral: bool) -> str:
     right = t("fiche.spine_right_neutral" if neutral else "fiche.spine_right")
     labels = "".join(f"<div>{escape(row.label)}</div>" for row in rows)
     return (
-        f'<div class="spine"><div class="labels"><div>&nbsp;</div>{labels}</div>'
+        f'<div class="spine"><div class="labels"><div style="height:{spine.SVG_TOP}px"></div>'
+        f"{labels}</div>"
         f"{spine.svg(rows, left_label=left, right_label=right)}</div>"
     )
 
 
 def _legend(categories: tuple[str, ...]) -> str:
-    items = "".join(
-        f'<span style="background:{needs_text.COMPARISON_COLOURS[c]}"></span>'
-        f"{escape(needs_text.comparison(c, short=True))}"
-        for c in categories
+    return (
+        f'<p class="note">{needs_text.legend_html(categories)}</p>'
+        f'<p class="note">{escape(t("fiche.legend"))}</p>'
     )
-    return f'<p class="note legend">{items}</p><p class="note">{escape(t("fiche.legend"))}</p>'
 
 
 def render_html(brief: CommuneBrief, *, has_demo: bool, generated_at: dt.datetime) -> str:
@@ -313,7 +312,7 @@ def render_html(brief: CommuneBrief, *, has_demo: bool, generated_at: dt.datetim
     parts += [
         f"<h2>{escape(t('fiche.indicators_title'))}</h2>",
         _html_spine(indicator_spine(brief), neutral=False),
-        _legend(("mieux", "similaire", "moins_bien", "plus_eleve", "plus_bas")),
+        _legend(INDICATOR_LEGEND),
         _html_table(indicator_table(brief)),
         f'<p class="note">{escape(t("fiche.indicators_note"))} '
         f"{escape(t('common.chart.source', source=t('needs.source_indicators')))}</p>",
@@ -324,7 +323,7 @@ def render_html(brief: CommuneBrief, *, has_demo: bool, generated_at: dt.datetim
     else:
         parts += [
             _html_spine(theme_spine(brief), neutral=True),
-            _legend(("plus_eleve", "similaire", "plus_bas")),
+            _legend(THEME_LEGEND),
             _html_table(theme_table(brief)),
         ]
     parts += [

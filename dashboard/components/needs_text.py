@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from dashboard.i18n import MISSING, SUPPRESSED, fmt_decimal, fmt_int, fmt_pct, label, t
 
 ESTIMATED_MARK = "*"
@@ -73,3 +75,16 @@ def theme_label(code: str, themes: list[dict]) -> str:
         if row["code"] == code:
             return label(row)
     return code
+
+
+def legend_html(categories: tuple[str, ...]) -> str:
+    """Coloured dots with their meaning (the spine charts' legend), as inline HTML."""
+    dot = (
+        "display:inline-block;width:.8rem;height:.8rem;border-radius:50%;"
+        "border:1px solid #333;margin:0 .25rem 0 .8rem;vertical-align:middle;background:{}"
+    )
+    return "".join(
+        f'<span style="{dot.format(COMPARISON_COLOURS[code])}"></span>'
+        f"{escape(comparison(code, short=True))}"
+        for code in categories
+    )

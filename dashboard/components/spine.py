@@ -21,6 +21,7 @@ from dashboard.components.needs_text import COMPARISON_COLOURS
 RANGE_COLOUR = "#E3E3E3"
 QUARTILE_COLOUR = "#A6A6A6"
 CANTON_COLOUR = "#000000"
+SVG_TOP, SVG_ROW = 22, 26  # the SVG's header and row heights (the HTML brief aligns labels on them)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def figure(rows: Sequence[SpineRow], *, left_label: str, right_label: str) -> go
 
 def svg(rows: Sequence[SpineRow], *, left_label: str, right_label: str, width: int = 360) -> str:
     """The same chart as a standalone SVG (for the printable HTML brief): no script needed."""
-    row_height, top = 26, 22
+    row_height, top = SVG_ROW, SVG_TOP
     height = top + row_height * len(rows) + 6
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

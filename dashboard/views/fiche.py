@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import brief_export, data, state
-from dashboard.components import banner, charts, needs, observations, spine
+from dashboard.components import banner, charts, needs, needs_text, observations, spine
 from dashboard.components.needs_text import ESTIMATED_MARK
 from dashboard.i18n import t
 from etl.text import normalise_key
@@ -49,6 +49,8 @@ def accept_commune_name(names: dict[int, str]) -> None:
 def spine_chart(rows: list[spine.SpineRow], *, neutral: bool, source: str, years: str, key: str):
     left = t("fiche.spine_left_neutral" if neutral else "fiche.spine_left")
     right = t("fiche.spine_right_neutral" if neutral else "fiche.spine_right")
+    legend = brief_export.THEME_LEGEND if neutral else brief_export.INDICATOR_LEGEND
+    st.markdown(needs_text.legend_html(legend), unsafe_allow_html=True)
     charts.show_chart(
         spine.figure(rows, left_label=left, right_label=right),
         source=source,
