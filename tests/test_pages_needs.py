@@ -149,10 +149,30 @@ def test_map_page_in_english():
     assert "Persons served: 30" in tooltip and "95% CI" in tooltip
 
 
-def test_indicator_measure_shows_the_public_indicator():
+def test_unmet_requests_per_thousand(populations):
+    at = open_app("besoins.py", annee=str(YEAR), mesure="unmet", theme="alimentation")
+    drawn = commune_traces(spec(at))
+    assert drawn[CAROUGE][0] == pytest.approx(6 / populations[CAROUGE] * 1000)
+    assert "Demandes non satisfaites : 6" in drawn[CAROUGE][1]
+    # no unmet requests reported for Thônex: grey, not zero
+    assert drawn[THONEX][0] is None
+
+
+def test_indicator_measure_shows_the_public_indicator(needs_db):
     at = open_app("besoins.py", mesure="indicator", indicateur="age_65plus_pct")
     drawn = commune_traces(spec(at))
     assert len(drawn) == 45
+    con = etl_db.open_reader(needs_db)
+    try:
+        expected = etl_db.query(
+            con,
+            "select value from indicators where ofs_number = ? and indicator_code = ? "
+            "order by year desc limit 1",
+            [CAROUGE, "age_65plus_pct"],
+        ).item()
+    finally:
+        con.close()
+    assert drawn[CAROUGE][0] == expected
     assert "Part des 65 ans et plus (2019)" in drawn[CAROUGE][1]
 
 
