@@ -74,6 +74,7 @@ def _result(validated: ValidatedFile, status: str, *, dry_run: bool = False) -> 
         sha256=validated.raw.sha256,
         status=status,
         member_code=next(iter(members)) if len(members) == 1 else None,
+        member_name=validated.member_names.get(next(iter(members))) if len(members) == 1 else None,
         period_code=next(iter(periods)) if len(periods) == 1 else None,
         rows_accepted=validated.rows_accepted,
         rows_rejected=validated.rows_rejected,

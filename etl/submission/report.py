@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from etl.submission.columns import canonical_sheet
 from etl.submission.results import (
     ALREADY_LOADED,
     ERROR,
@@ -85,7 +86,44 @@ def group_issues(issues: list[Issue]) -> list[GroupedIssue]:
         )
         for (severity, sheet, column, value, message), members in groups.items()
     ]
-    return sorted(grouped, key=lambda g: (g.severity != ERROR, g.sheet, min(g.rows, default=0)))
+    return sorted(
+        grouped, key=lambda g: (g.severity != ERROR, _sheet_order(g.sheet), min(g.rows, default=0))
+    )
+
+
+SHEET_ORDER = ["identification", "activite", "services", "observations"]
+
+
+def _sheet_order(title: str) -> int:
+    """File-level problems first, then the sheets in the template's order."""
+    canonical = canonical_sheet(title) if title != "—" else None
+    if title == "—":
+        return -1
+    return SHEET_ORDER.index(canonical) if canonical in SHEET_ORDER else len(SHEET_ORDER)
+
+
+def french_spacing(text: str) -> str:
+    """No line break inside « … » or before a colon (French typography, non-breaking spaces)."""
+    return (
+        text.replace("« ", "«\u00a0")
+        .replace(" »", "\u00a0»")
+        .replace(" :", "\u00a0:")
+        .replace(" ;", "\u00a0;")
+        .replace(" ?", "\u00a0?")
+    )
+
+
+def where_text(issue: GroupedIssue) -> str:
+    """'activite, ligne 7, colonne personnes (D7)' — the cell only when there is one row."""
+    where = issue.sheet
+    if issue.rows:
+        label = "ligne" if len(issue.rows) == 1 else "lignes"
+        where += f", {label} {issue.rows_text}"
+    if issue.column:
+        where += f", colonne {issue.column}"
+    if len(issue.cells) == 1:
+        where += f" ({issue.cells[0]})"
+    return where
 
 
 def status_label(result: FileResult) -> str:
@@ -96,7 +134,8 @@ def status_label(result: FileResult) -> str:
 
 def _slice_text(result: FileResult) -> str:
     if result.member_code and result.period_code:
-        return f"membre {result.member_code}, période {result.period_code}"
+        name = f" ({result.member_name})" if result.member_name else ""
+        return f"membre {result.member_code}{name}, période {result.period_code}"
     if result.slices:
         return f"{len(result.slices)} envois (membre × période)"
     return "membre et période non identifiés"
@@ -145,17 +184,12 @@ def print_results(console: Console, results: list[FileResult]) -> None:
         table.add_column("problème et correction", ratio=5, min_width=30, overflow="fold")
         for issue in grouped:
             mark = "[red]✗[/]" if issue.severity == ERROR else "[yellow]![/]"
-            where = issue.sheet
-            if issue.rows:
-                where += (
-                    f", ligne {issue.rows_text}"
-                    if len(issue.rows) == 1
-                    else f", lignes {issue.rows_text}"
-                )
-            if issue.column:
-                where += f", colonne {issue.column}"
+            where = where_text(issue)
             table.add_row(
-                mark, escape(where), escape(_shorten(issue.value or "", 60)), escape(issue.message)
+                mark,
+                escape(where),
+                escape(_shorten(issue.value or "", 60)),
+                escape(french_spacing(issue.message)),
             )
         console.print(table)
         if result.issues_total > len(result.issues):
@@ -183,9 +217,18 @@ th { background: #f6f8fa; }
 tr.erreur td:first-child { border-left: 4px solid #cf222e; }
 tr.avertissement td:first-child { border-left: 4px solid #bf8700; }
 td.value { font-family: ui-monospace, Consolas, monospace; word-break: break-word; max-width: 18rem; }
+.cell { color: #57606a; white-space: nowrap; }
 .help { background: #f6f8fa; border-radius: .4rem; padding: .6rem 1rem; }
 @media print { body { margin: 0; } h2 { break-after: avoid; } }
 """
+
+
+def _cell_html(issue: GroupedIssue) -> str:
+    return (
+        f' <span class="cell">({html.escape(issue.cells[0])})</span>'
+        if len(issue.cells) == 1
+        else ""
+    )
 
 
 def _status_class(status: str) -> str:
@@ -209,8 +252,9 @@ def render_html(
         rows = "".join(
             f'<tr class="{esc(issue.severity)}"><td>{"Erreur" if issue.severity == ERROR else "Avertissement"}'
             f"</td><td>{esc(issue.sheet)}</td><td>{esc(issue.rows_text)}</td>"
-            f'<td>{esc(issue.column or "")}</td><td class="value">{esc(issue.value or "")}</td>'
-            f"<td>{esc(issue.message)}</td></tr>"
+            f"<td>{esc(issue.column or '')}{_cell_html(issue)}</td>"
+            f'<td class="value">{esc(issue.value or "")}</td>'
+            f"<td>{esc(french_spacing(issue.message))}</td></tr>"
             for issue in grouped
         )
         table = (

@@ -46,6 +46,7 @@ class FileResult:
     sha256: str
     status: str
     member_code: str | None = None  # None when the file holds several members
+    member_name: str | None = None
     period_code: str | None = None  # None when the file holds several periods
     rows_accepted: int = 0  # rows that passed every rule (loaded unless the file is rejected)
     rows_rejected: int = 0  # rows with at least one error

@@ -113,6 +113,7 @@ class ValidatedFile:
     observations: pl.DataFrame
     slices: pl.DataFrame  # member_code, period_code: what the file replaces
     member_is_demo: dict[str, bool] = field(default_factory=dict)
+    member_names: dict[str, str] = field(default_factory=dict)
     contact: str | None = None
     date_envoi: dt.date | None = None
     issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
@@ -368,7 +369,7 @@ def _mask_personal_data(text: pl.Expr) -> pl.Expr:
     """The text with personal data hidden, shortened: reports must not spread what they refuse."""
     for pattern in PERSONAL_DATA.values():
         text = text.str.replace_all(pattern, "[masqué]")
-    return pl.when(text.str.len_chars() > 120).then(text.str.slice(0, 120) + "…").otherwise(text)
+    return pl.when(text.str.len_chars() > 80).then(text.str.slice(0, 80) + "…").otherwise(text)
 
 
 class _Validator:
@@ -419,6 +420,7 @@ class _Validator:
             observations=_select(observations, OBSERVATION_COLUMNS, OBSERVATION_SCHEMA),
             slices=slices.select("member_code", "period_code"),
             member_is_demo=self.member_flags(slices),
+            member_names=self.member_names(slices),
             contact=contact,
             date_envoi=date_envoi,
             issues=self.issues.frame(),
@@ -961,6 +963,11 @@ class _Validator:
         flags = slices.select("member_code").unique().join(members, on="member_code", how="left")
         return {code: bool(flag) for code, flag in flags.iter_rows()}
 
+    def member_names(self, slices: pl.DataFrame) -> dict[str, str]:
+        members = self.lookups.members.select("member_code", "name").unique("member_code")
+        names = slices.select("member_code").unique().join(members, on="member_code", how="left")
+        return dict(names.iter_rows())
+
     # -- services
 
     def services(self, sheet: RawSheet, member: str | None, period: str | None) -> pl.DataFrame:
@@ -1190,17 +1197,25 @@ class _Validator:
             ),
             value=shown,
         )
-        for what, pattern in PERSONAL_DATA.items():
-            self.issues.add_rows(
-                frame,
-                text.str.contains(pattern),
-                sheet,
-                "texte",
-                f"Le texte contient {what} (masqué ci-contre). Les observations ne doivent contenir "
+        found = pl.concat_list(
+            [
+                pl.when(text.str.contains(pattern)).then(pl.lit(what))
+                for what, pattern in PERSONAL_DATA.items()
+            ]
+        ).list.drop_nulls()
+        self.issues.add_rows(
+            frame.with_columns(found.alias("__found")),
+            pl.col("__found").list.len() > 0,
+            sheet,
+            "texte",
+            pl.format(
+                "Le texte contient {} (masqué ci-contre). Les observations ne doivent contenir "
                 "aucune donnée personnelle : retirez-la ou remplacez-la par une description "
                 "générale.",
-                value=shown,
-            )
+                pl.col("__found").list.join(" et "),
+            ),
+            value=shown,
+        )
 
 
 ACTIVITY_SCHEMA = {
