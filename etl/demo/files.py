@@ -439,6 +439,11 @@ def _text_dates(rows: list[list]) -> list[list]:
     return [[f"{v:%d.%m.%Y}" if isinstance(v, dt.date) else v for v in row] for row in rows]
 
 
+def _sheet_title(name: str, member: Member) -> str:
+    """Members who rename headers also write the sheet's name with its accent."""
+    return "Activité" if name == "activite" and "entetes" in member.mess else name
+
+
 def _write_fast(
     path: Path, sheets: dict[str, tuple[list[str] | None, list[list]]], member: Member
 ) -> None:
@@ -447,8 +452,10 @@ def _write_fast(
         title: list[list] = []
         if header and "titre" in member.mess and name == "activite":
             title = [[f"Statistiques – {member.name}"], []]
-            merges[name] = [f"A1:{column_letter(len(header) - 1)}1"]
-        content[name] = _text_dates(title + ([header] if header else []) + rows)
+            merges[_sheet_title(name, member)] = [f"A1:{column_letter(len(header) - 1)}1"]
+        content[_sheet_title(name, member)] = _text_dates(
+            title + ([header] if header else []) + rows
+        )
     write_workbook(path, content, merges)
 
 
@@ -464,7 +471,7 @@ def _write_with_xlsxwriter(
     bold = workbook.add_format({"bold": True})
     title_format = workbook.add_format({"bold": True, "font_size": 14})
     for name, (header, rows) in sheets.items():
-        sheet = workbook.add_worksheet("Activité" if name == "activite" else name)
+        sheet = workbook.add_worksheet(_sheet_title(name, member))
         first = 0
         if header and "titre" in member.mess and name == "activite":
             sheet.merge_range(
