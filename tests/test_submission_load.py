@@ -25,6 +25,7 @@ HEADER = ["theme", "commune", "personnes", "femmes", "hommes"]
 SERVICES = [
     ["nom", "theme", "commune", "communes_desservies", "langues"],
     ["Épicerie", "alimentation", "Onex", "Onex, Lancy", "français; arabe"],
+    ["Douches", "hygiene", "Ville de Genève", "tout le canton", None],
 ]
 OBSERVATIONS = [
     ["date", "theme", "niveau", "texte", "public"],
@@ -67,7 +68,7 @@ def test_loading_writes_the_three_sheets_and_records_the_run(fresh_db, tmp_path)
     )
     [result] = load_files([path], fresh_db, user="secretariat")
     assert result.status == "charge", messages(result)
-    assert result.counts == {"activite": 2, "services": 1, "observations": 1}
+    assert result.counts == {"activite": 2, "services": 2, "observations": 1}
     assert slice_rows(fresh_db) == [
         ("alimentation", "6631", 10, 6),
         ("hygiene", "hors_canton", 3, None),
@@ -78,9 +79,15 @@ def test_loading_writes_the_three_sheets_and_records_the_run(fresh_db, tmp_path)
     ]
     assert table(
         fresh_db,
-        """select nom, lieu, communes_desservies, tout_le_canton, langues
-                              from services""",
-    ) == [("Épicerie", "6631", [6628, 6631], False, ["français", "arabe"])]
+        """select nom, lieu, communes_desservies, tout_le_canton, langues, service_no
+                              from services where nom = 'Épicerie'""",
+    ) == [("Épicerie", "6631", [6628, 6631], False, ["français", "arabe"], 1)]
+    assert table(
+        fresh_db,
+        """select lieu, len(communes_desservies), list_min(communes_desservies),
+                  list_max(communes_desservies), tout_le_canton, langues, service_no
+           from services where nom = 'Douches'""",
+    ) == [("6621", 45, 6601, 6645, True, None, 2)]
     assert table(fresh_db, "select obs_date::varchar, niveau, is_public from observations") == [
         ("2024-02-15", "alerte", True)
     ]

@@ -138,7 +138,7 @@ def test_a_csv_row_is_numbered_as_its_line(base_db, tmp_path):
 
 
 def test_periods_are_written_in_several_ways(base_db, tmp_path):
-    from etl.submission.validate import period_code_expr
+    from etl.submission.parsing import period_code_expr
 
     written = [
         "2024",

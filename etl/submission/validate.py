@@ -14,12 +14,23 @@ import polars as pl
 
 from etl.submission.columns import ACTIVITY_COUNT_COLUMNS, BREAKDOWN_COLUMNS, LEVELS
 from etl.submission.lookups import Lookups, lookup_key
+from etl.submission.parsing import (
+    FALSE_WORDS,
+    LEVEL_WORDS,
+    PERSONAL_DATA,
+    TRUE_WORDS,
+    WHOLE_CANTON,
+    integer_messages,
+    mask_personal_data,
+    parse_date,
+    parse_integers,
+    period_code_expr,
+)
 from etl.submission.reader import ROW, RawFile, RawSheet
 from etl.submission.results import ERROR, WARNING, Issue
 
 MAX_ISSUES = 1000  # kept per file; the count of all issues is kept too
 MAX_TEXT_CHARS = 2000
-MAX_INTEGER = 2_147_483_647
 # Observations may be dated a little before or after their period (noted late, or just before).
 OBSERVATION_MARGIN = dt.timedelta(days=31)
 
@@ -69,39 +80,6 @@ OBSERVATION_COLUMNS = [
     "niveau",
     "texte",
     "is_public",
-]
-
-# Personal data that must not appear in an observation (the texts may be published).
-PERSONAL_DATA = {
-    "une adresse électronique": r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
-    "un numéro AVS": r"\b756[.\s]?\d{4}[.\s]?\d{4}[.\s]?\d{2}\b",
-    "un IBAN": r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,3})?\b",
-    "un numéro de téléphone": (
-        r"(?:\+|\b00)\s?\d{2,3}[\s./-]?(?:\(0\)\s?)?\d{2}[\s./-]?\d{3}[\s./-]?\d{2}[\s./-]?\d{2}\b"
-        r"|\b0\d{2}[\s./-]?\d{3}[\s./-]?\d{2}[\s./-]?\d{2}\b"
-    ),
-}
-EMPTY_MARKERS = r"(?i)^(-|–|—|/|\?|n\.?\s?d\.?|n\.?\s?c\.?|n/?a)$"
-THOUSANDS = r"^\d{1,3}(?:[ '’\u00a0\u202f]\d{3})+$"
-PLAIN_INTEGER = r"^\+?\d+(?:\.0+)?$"
-TRUE_WORDS = ["oui", "o", "yes", "y", "vrai", "true", "1", "x", "public", "publique"]
-FALSE_WORDS = ["non", "n", "no", "faux", "false", "0", "prive", "privee", "interne"]
-LEVEL_WORDS = {
-    "information": "information",
-    "info": "information",
-    "informations": "information",
-    "vigilance": "vigilance",
-    "alerte": "alerte",
-    "alert": "alerte",
-}
-WHOLE_CANTON = [
-    "tout le canton",
-    "tout canton",
-    "canton",
-    "canton de geneve",
-    "toutes",
-    "toutes les communes",
-    "tout le canton de geneve",
 ]
 
 
@@ -232,124 +210,6 @@ def _resolve(
     )
 
 
-# ---------------------------------------------------------------- parsers
-
-
-def _parse_integers(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series | None]:
-    """Parse counts written 1234, 1'234, 1 234, 1’234 or 12.0 (Excel); return (values, error kind).
-
-    Plain digits are cast directly; only the distinct values that are not go through the slower
-    patterns, so a million rows cost one cast and a lookup.
-    """
-    text = frame[column]
-    direct = text.cast(pl.Int64, strict=False)
-    unusual = (direct.is_null() & text.is_not_null()) | (direct < 0) | (direct > MAX_INTEGER)
-    if not unusual.any():
-        return direct.cast(pl.Int32), None
-    raw = pl.col("raw").str.strip_chars()
-    cleaned = (
-        pl.when(raw.str.contains(THOUSANDS))
-        .then(raw.str.replace_all(r"[ '’\u00a0\u202f]", ""))
-        .when(raw.str.contains(PLAIN_INTEGER))
-        .then(raw.str.replace(r"\.0+$", "").str.replace(r"^\+", ""))
-    ).cast(pl.Int64, strict=False)
-    distinct = text.filter(unusual.fill_null(False)).unique().to_frame("raw")
-    parsed = distinct.with_columns(
-        pl.when(cleaned <= MAX_INTEGER).then(cleaned).alias("value"),
-        pl.when(raw == "")
-        .then(pl.lit(None, pl.String))  # only spaces: an empty cell
-        .when(raw.str.contains(EMPTY_MARKERS))
-        .then(pl.lit("marque"))
-        .when(cleaned > MAX_INTEGER)
-        .then(pl.lit("trop_grand"))
-        .when(cleaned.is_not_null())
-        .then(pl.lit(None, pl.String))
-        .when(raw.str.contains(r"^-\s*\d"))
-        .then(pl.lit("negatif"))
-        .when(raw.str.contains(r"^\d[\d '’]*[.,]\d+$"))
-        .then(pl.lit("decimal"))
-        .otherwise(pl.lit("texte"))
-        .alias("kind"),
-    )
-    result = frame.select(
-        pl.col(column)
-        .replace_strict(
-            parsed["raw"], parsed["value"], default=pl.lit(direct), return_dtype=pl.Int64
-        )
-        .alias("value"),
-        pl.col(column)
-        .replace_strict(parsed["raw"], parsed["kind"], default=None, return_dtype=pl.String)
-        .alias("kind"),
-    )
-    return result["value"].cast(pl.Int32), result["kind"]
-
-
-def _integer_messages(kind: pl.Expr, label: str, required: bool) -> pl.Expr:
-    value = pl.col("__value")
-    return (
-        pl.when(kind == "negatif")
-        .then(
-            pl.format(
-                "« {} » : un nombre négatif n'est pas possible. Indiquez un nombre entier ≥ 0.",
-                value,
-            )
-        )
-        .when(kind == "decimal")
-        .then(pl.format("« {} » : un nombre entier est attendu, sans décimales.", value))
-        .when(kind == "trop_grand")
-        .then(pl.format("« {} » : nombre trop grand.", value))
-        .when(kind == "marque")
-        .then(
-            pl.format(
-                "« {} » : indiquez le nombre de " + label + " (0 s'il n'y en a pas)."
-                if required
-                else "« {} » : laissez la case vide si le nombre n'est pas connu.",
-                value,
-            )
-        )
-        .otherwise(
-            pl.format(
-                "« {} » n'est pas un nombre. Indiquez un nombre entier ≥ 0 (par exemple 1234 ou 1'234).",
-                value,
-            )
-        )
-    )
-
-
-def _parse_date(column: pl.Expr) -> pl.Expr:
-    """Excel dates, 31.12.2024, 31/12/2024, 2024-12-31 (4-digit years only)."""
-    return pl.coalesce(
-        pl.when(column.str.contains(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")).then(
-            column.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.date()
-        ),
-        pl.when(column.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(
-            column.str.to_date("%Y-%m-%d", strict=False)
-        ),
-        pl.when(column.str.contains(r"^\d{1,2}\.\d{1,2}\.\d{4}$")).then(
-            column.str.to_date("%d.%m.%Y", strict=False)
-        ),
-        pl.when(column.str.contains(r"^\d{1,2}/\d{1,2}/\d{4}$")).then(
-            column.str.to_date("%d/%m/%Y", strict=False)
-        ),
-    )
-
-
-def period_code_expr(column: pl.Expr) -> pl.Expr:
-    """'2024', '2024-T1', '2024-Q1', 't1 2024', '2024-3', '03.2024', Excel 01.03.2024 -> canonical."""
-    text = column.str.to_uppercase().str.replace_all(r"\s+", "")
-    for pattern, replacement in [
-        (r"^(\d{4})\.0+$", "$1"),
-        (r"^(\d{4})-(\d{2})-01(00:00:00)?$", "$1-$2"),  # an Excel date on the 1st: a month
-        (r"^(\d{4})[-/.]?[TQ]([1-4])$", "$1-T$2"),
-        (r"^[TQ]([1-4])[-/.]?(\d{4})$", "$2-T$1"),
-        (r"^(\d{4})[-/.](\d)$", "$1-0$2"),
-        (r"^(\d)[-/.](\d{4})$", "$2-0$1"),
-        (r"^(\d{2})[-/.](\d{4})$", "$2-$1"),
-    ]:
-        text = text.str.replace(pattern, replacement)
-    return text
-
-
 def _period_range(periods: pl.DataFrame) -> tuple[int, int]:
     return periods["year"].min(), periods["year"].max()
 
@@ -363,13 +223,6 @@ def _unknown_member_message(value: str) -> str:
 
 
 GRANULARITY_LABELS = {"annee": "l'année entière", "trimestre": "par trimestre", "mois": "par mois"}
-
-
-def _mask_personal_data(text: pl.Expr) -> pl.Expr:
-    """The text with personal data hidden, shortened: reports must not spread what they refuse."""
-    for pattern in PERSONAL_DATA.values():
-        text = text.str.replace_all(pattern, "[masqué]")
-    return pl.when(text.str.len_chars() > 80).then(text.str.slice(0, 80) + "…").otherwise(text)
 
 
 class _Validator:
@@ -512,7 +365,7 @@ class _Validator:
         date_envoi = None
         if "date_envoi" in cells and cells["date_envoi"].value is not None:
             cell = cells["date_envoi"]
-            date_envoi = pl.select(_parse_date(pl.lit(cell.value, pl.String))).item()
+            date_envoi = pl.select(parse_date(pl.lit(cell.value, pl.String))).item()
             if date_envoi is None:
                 self.issues.add(
                     self.raw.identification_title,
@@ -722,7 +575,7 @@ class _Validator:
         self, frame: pl.DataFrame, sheet: RawSheet, column: str, *, required_label: str | None
     ) -> pl.Series:
         """Parse one count column, reporting what is not a whole number ≥ 0."""
-        values, kind = _parse_integers(frame, column)
+        values, kind = parse_integers(frame, column)
         if kind is not None and required_label is None:  # "-" or "n.d." when optional: unknown
             kind = kind.replace({"marque": None})
         if kind is not None and kind.null_count() < frame.height:
@@ -734,7 +587,7 @@ class _Validator:
                 pl.col("__kind").is_not_null(),
                 sheet,
                 column,
-                _integer_messages(
+                integer_messages(
                     pl.col("__kind"), required_label or "", required_label is not None
                 ),
             )
@@ -1074,7 +927,7 @@ class _Validator:
         frame = frame.with_columns(
             _resolve(frame, "theme", self.lookups.themes, "theme", "__theme"),
             _resolve(frame, "commune", self.lookups.places, "lieu", "lieu"),
-            _parse_date(pl.col("date")).alias("obs_date"),
+            parse_date(pl.col("date")).alias("obs_date"),
             lookup_key(pl.col("niveau"))
             .replace_strict(LEVEL_WORDS, default=None)
             .alias("__niveau"),
@@ -1182,7 +1035,7 @@ class _Validator:
 
     def _check_text(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
         text = pl.col("texte")
-        shown = _mask_personal_data(text)
+        shown = mask_personal_data(text)
         self.issues.add_rows(
             frame, text.is_null(), sheet, "texte", "Texte manquant : décrivez ce que vous observez."
         )
