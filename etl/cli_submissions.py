@@ -22,7 +22,8 @@ from etl.submission.results import FAILED, REJECTED, FileResult
 FilesArgument = Annotated[
     list[Path],
     typer.Argument(
-        help="Fichiers des membres : classeurs .xlsx ou feuilles activité .csv.", show_default=False
+        help="Fichiers des membres : classeurs .xlsx ou feuilles activité .csv (ou un dossier).",
+        show_default=False,
     ),
 ]
 ReportOption = Annotated[
@@ -61,6 +62,27 @@ def template(
     )
 
 
+SUBMISSION_SUFFIXES = {".xlsx", ".xlsm", ".csv"}
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """A folder stands for the submission files in it (Excel's ~$ lock files left out)."""
+    expanded = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.suffix.lower() in SUBMISSION_SUFFIXES and not p.name.startswith("~$")
+            )
+            if not found:
+                raise UserError(f"Le dossier {path} ne contient aucun fichier .xlsx ou .csv.")
+            expanded += found
+        else:
+            expanded.append(path)
+    return expanded
+
+
 def _finish(results: list[FileResult], rapport: Path | None, title: str) -> None:
     report.print_results(console, results)
     path = report.write_html(results, rapport or report.default_report_path(results), title=title)
@@ -74,7 +96,8 @@ def _finish(results: list[FileResult], rapport: Path | None, title: str) -> None
 def valider(fichiers: FilesArgument, rapport: ReportOption = None, base: DbOption = None) -> None:
     """Vérifie des fichiers sans rien charger et écrit le rapport de validation."""
     path = base or database_path()
-    results = run_with_progress("Validation", lambda _p: validate_files(fichiers, path))
+    files = _expand(fichiers)
+    results = run_with_progress("Validation", lambda _p: validate_files(files, path))
     _finish(results, rapport, "Rapport de validation")
 
 
@@ -96,7 +119,7 @@ def charger(
     results = run_with_progress(
         "Chargement" if not dry_run else "Simulation",
         lambda progress: load_files(
-            fichiers, path, dry_run=dry_run, progress=progress, is_demo=demo
+            _expand(fichiers), path, dry_run=dry_run, progress=progress, is_demo=demo
         ),
     )
     _finish(results, rapport, "Rapport de chargement" if not dry_run else "Rapport de simulation")

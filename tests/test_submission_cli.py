@@ -172,3 +172,31 @@ def test_the_template_guides_the_member(fresh_db, tmp_path):
     assert len(communes) == 47 and communes[-2:] == ["hors canton", "non renseignée"]
     observation_validations = [v.type for v in book["observations"].data_validations.dataValidation]
     assert "date" in observation_validations and "textLength" in observation_validations
+
+
+def test_a_folder_stands_for_its_files(fresh_db, tmp_path):
+    folder = tmp_path / "recu"
+    folder.mkdir()
+    (folder / "a.csv").write_text(
+        "membre,periode,theme,commune,personnes\nALIM-01,2024-q3,alimentation,Onex,2\n",
+        encoding="utf-8",
+    )
+    (folder / "~$verrou.xlsx").write_bytes(b"Excel lock file")
+    (folder / "notes.txt").write_text("pas une soumission", encoding="utf-8")
+    result = invoke(
+        "valider", str(folder), "--base", str(fresh_db), "--rapport", str(tmp_path / "r.html")
+    )
+    assert result.exit_code == 0, result.output
+    assert "a.csv" in result.output and "verrou" not in result.output
+    made = invoke(
+        "template",
+        "--membre",
+        "Colis du cœur",
+        "--periode",
+        "2024-q3",
+        "-o",
+        str(tmp_path / "m.xlsx"),
+        "--base",
+        str(fresh_db),
+    )
+    assert made.exit_code == 0 and "période 2024-T3" in made.output

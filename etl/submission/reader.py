@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 import fastexcel
 import polars as pl
 
+from etl.submission import workbook_guard
 from etl.submission.columns import (
     ACTIVITY,
     IDENTIFICATION,
@@ -114,6 +115,11 @@ def read_file(path: Path, data: bytes | None = None) -> RawFile:
 
 
 def _read_workbook(raw: RawFile, data: bytes) -> None:
+    try:  # first, so that a hostile archive never reaches the native reader (workbook_guard.py)
+        workbook_guard.check_workbook(data)
+    except workbook_guard.WorkbookRefused as refused:
+        raw.issue("—", str(refused))
+        return
     try:
         reader = fastexcel.read_excel(data)
     except Exception:  # noqa: BLE001 — any reading failure means the same thing to the member

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
@@ -30,7 +31,9 @@ from etl.submission.columns import (
     Sheet,
 )
 from etl.submission.lookups import PLACE_LABELS
+from etl.submission.parsing import period_code_expr
 from etl.submission.validate import MAX_TEXT_CHARS
+from etl.text import normalise_key
 
 FILLED_ROWS = 1000  # rows prepared with dropdowns and formats below the example
 HEADER_ROW = 2  # 0-based: title, hint, then the column titles
@@ -77,8 +80,9 @@ def template_data(con: duckdb.DuckDBPyConnection, member: str, period: str) -> T
         )
         raise UserError(f"Membre « {member} » inconnu du registre.{hint}")
     code, name = found[0]
+    written = pl.select(period_code_expr(pl.lit(period.strip(), pl.String))).item()
     period_row = con.execute(
-        "select code, start_date from periods where code = upper(?)", [period.strip()]
+        "select code, start_date from periods where code = ?", [written]
     ).fetchall()
     if not period_row:
         raise UserError(f"Période « {period} » inconnue : écrivez 2025, 2025-T1 ou 2025-03.")
@@ -92,14 +96,8 @@ def template_data(con: duckdb.DuckDBPyConnection, member: str, period: str) -> T
         name,
         period_row[0][0],
         themes,
-        sorted(communes, key=_sort_key) + list(PLACE_LABELS.values()),
+        sorted(communes, key=normalise_key) + list(PLACE_LABELS.values()),
     )
-
-
-def _sort_key(name: str) -> str:
-    from etl.text import normalise_key
-
-    return normalise_key(name)
 
 
 class _Formats:
