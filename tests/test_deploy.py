@@ -742,8 +742,13 @@ def deploy_browser():
             chromium.close()
 
 
-def load_dashboard(browser, stack: Stack, route: str) -> dict[str, list[str]]:
-    """Open the dashboard in a fresh session pinned by `route`; return what went wrong, by kind."""
+def load_dashboard(
+    browser, stack: Stack, route: str, path: str = "/", drawn: str | None = None
+) -> dict[str, list[str]]:
+    """Open `path` in a fresh session pinned by `route`; return what went wrong, by kind.
+
+    `drawn`: a selector that must appear once the page is done (e.g. the map's shapes).
+    """
     # The certificate is self-signed for the test; everything else is as in production (HTTPS, h2).
     context = browser.new_context(ignore_https_errors=True)
     context.add_cookies([{"name": ROUTE_COOKIE, "value": route, "url": stack.origin}])
@@ -759,8 +764,10 @@ def load_dashboard(browser, stack: Stack, route: str) -> dict[str, list[str]]:
         ),
     )
     try:
-        page.goto(f"{stack.origin}/", wait_until="domcontentloaded", timeout=30_000)
+        page.goto(f"{stack.origin}{path}", wait_until="domcontentloaded", timeout=30_000)
         page.wait_for_selector(DONE, state="attached", timeout=60_000)
+        if drawn:
+            page.wait_for_selector(drawn, state="attached", timeout=30_000)
         problems["exception"] = page.locator('[data-testid="stException"]').all_inner_texts()
         problems["menu"] = ["visible"] * page.locator('[data-testid="stMainMenu"]').count()
     finally:
@@ -785,11 +792,16 @@ NO_PROBLEMS = {"pageerror": [], "csp": [], "exception": [], "menu": []}
 @pytest.mark.browser
 @pytest.mark.slow
 def test_dashboard_renders_through_nginx_from_each_replica(stack, deploy_browser):
-    """A full page load over HTTPS/HTTP2 + WebSocket, pinned to each replica in turn."""
-    for port in stack.backend_ports:
+    """A full page load over HTTPS/HTTP2 + WebSocket, pinned to each replica in turn.
+
+    The second replica serves the map page: the Plotly geo map must draw offline under the CSP
+    (its topojson comes from app/static/).
+    """
+    pages = [("/", None), ("/besoins-et-lacunes", "path.choroplethlocation")]
+    for port, (path, drawn) in zip(stack.backend_ports, pages, strict=True):
         route = route_to(stack, port)
         since = len(access_log_lines(stack))
-        assert load_dashboard(deploy_browser, stack, route) == NO_PROBLEMS
+        assert load_dashboard(deploy_browser, stack, route, path, drawn) == NO_PROBLEMS
         # Every session WebSocket went to the replica its cookie names: sessions are sticky.
         assert set(wait_for_websocket_log(stack, since)) == {f"127.0.0.1:{port}"}
 
