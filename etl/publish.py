@@ -79,6 +79,9 @@ def next_version(
         tmp = Path(tmp_name)
         if db_path.exists() and not from_scratch:
             shutil.copyfile(db_path, tmp)
+            # mkstemp made the copy 0600: keep the published file's mode so that a separate
+            # reader account (the dashboard) can still open every new version.
+            shutil.copymode(db_path, tmp)
         else:
             tmp.unlink()  # DuckDB must create the file itself
         con = duckdb.connect(str(tmp))

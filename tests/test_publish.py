@@ -149,3 +149,9 @@ def test_readers_are_read_only(published):
     with pytest.raises(duckdb.Error):
         con.execute("delete from obs.communes")
     con.close()
+
+
+def test_a_new_version_keeps_the_published_file_mode(published):
+    published.chmod(0o640)
+    build.reload_reference(published)
+    assert published.stat().st_mode & 0o777 == 0o640
