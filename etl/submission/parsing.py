@@ -48,9 +48,10 @@ def parse_integers(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Seri
     """
     text = frame[column]
     direct = text.cast(pl.Int64, strict=False)
-    unusual = (direct.is_null() & text.is_not_null()) | (direct < 0) | (direct > MAX_INTEGER)
-    if not unusual.any():
+    all_cast = direct.null_count() == text.null_count()
+    if all_cast and (direct.min() or 0) >= 0 and (direct.max() or 0) <= MAX_INTEGER:
         return direct.cast(pl.Int32), None
+    unusual = (direct.is_null() & text.is_not_null()) | (direct < 0) | (direct > MAX_INTEGER)
     raw = pl.col("raw").str.strip_chars()
     cleaned = (
         pl.when(raw.str.contains(THOUSANDS))
