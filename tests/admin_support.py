@@ -26,10 +26,11 @@ FILE_NAME = "Paniers Solidaires 2025-T1.xlsx"
 
 def write_workbook(path: Path, *, member: str = MEMBER, period: str = PERIOD) -> Path:
     """A valid submission: 3 activity rows, 1 service, 2 observations (one not public)."""
+    year, month = _first_month(period)
     sheets = {
         "identification": [
             ["membre", "periode", "contact", "date_envoi"],
-            [member, period, "Secrétariat du membre", "15.04.2025"],
+            [member, period, "Secrétariat du membre", f"15.{month:02d}.{year}"],
         ],
         "activite": [
             ["theme", "commune", "personnes", "prestations", "femmes", "hommes"],
@@ -67,8 +68,8 @@ def write_workbook(path: Path, *, member: str = MEMBER, period: str = PERIOD) ->
         ],
         "observations": [
             ["date", "theme", "commune", "niveau", "texte", "public"],
-            ["10.02.2025", "alimentation", "Carouge", "alerte", PUBLIC_TEXT, "oui"],
-            ["12.03.2025", "alimentation", "Carouge", "vigilance", SECRET_TEXT, "non"],
+            [f"10.{month:02d}.{year}", "alimentation", "Carouge", "alerte", PUBLIC_TEXT, "oui"],
+            [f"12.{month:02d}.{year}", "alimentation", "Carouge", "vigilance", SECRET_TEXT, "non"],
         ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +82,14 @@ def write_workbook(path: Path, *, member: str = MEMBER, period: str = PERIOD) ->
                     sheet.write(row_index, column_index, value)
     workbook.close()
     return path
+
+
+def _first_month(period: str) -> tuple[int, int]:
+    """'2025-T2' -> (2025, 4), '2025-03' -> (2025, 3), '2025' -> (2025, 1)."""
+    year, _, part = period.partition("-")
+    if part.startswith("T"):
+        return int(year), 3 * int(part[1:]) - 2
+    return int(year), int(part) if part else 1
 
 
 def copy_database(source: Path, directory: Path) -> Path:
