@@ -8,6 +8,7 @@ import pytest
 from test_submission_support import NEXT_YEAR, errors_at, messages, workbook, write_xlsx
 
 from etl.submission.load import load_files, validate_files
+from etl.submission.report import render_html
 
 pytest_plugins = ["test_submission_support"]
 
@@ -367,3 +368,15 @@ def test_one_csv_cannot_mix_a_year_and_its_months(base_db, tmp_path):
     assert all(
         "Périodicités mélangées pour le membre ALIM-01 en 2024" in i.message for i in result.errors
     )
+
+
+def test_a_column_wrong_all_the_way_down_reads_as_one_line(base_db, tmp_path):
+    rows = [HEADER] + [["alimentation", "Nulle-part", n] for n in range(1, 1201)]
+    path = workbook(tmp_path / "long.xlsx", rows, member="INCONNU")
+    result = check(base_db, path)
+    assert result.issues_total == 1201 and len(result.issues) == 1000  # capped, counted
+    assert result.issues[0].sheet == "identification"  # never hidden by the long column
+    html = render_html([result]).replace("\u00a0", " ")
+    assert html.count("Commune « Nulle-part » inconnue") == 1
+    assert "2 à 1000" in html  # the 999 rows kept, as one range
+    assert "201 autres problèmes non affichés" in html

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from etl.submission.columns import ACTIVITY_COUNT_COLUMNS, BREAKDOWN_COLUMNS, LEVELS
+from etl.submission.columns import (
+    ACTIVITY_COUNT_COLUMNS,
+    BREAKDOWN_COLUMNS,
+    LEVELS,
+    canonical_sheet,
+)
 from etl.submission.lookups import Lookups, lookup_key
 from etl.submission.parsing import (
     FALSE_WORDS,
@@ -108,12 +113,24 @@ class ValidatedFile:
         return self.rows_total - self.rows_rejected
 
     def issue_list(self) -> list[Issue]:
-        """Errors first, then warnings, in sheet and row order, at most MAX_ISSUES."""
+        """Errors first, then warnings, file-level first, then the template's sheet order and rows;
+        at most MAX_ISSUES (a column wrong on a million rows must not hide the other problems)."""
+        titles = self.issues["sheet"].unique().to_list()
+        order = {
+            title: _SHEET_ORDER.get(canonical_sheet(title) or "", -1 if title == "—" else 9)
+            for title in titles
+        }
         ordered = self.issues.sort(
-            pl.col("severity") != ERROR, "sheet", "row", nulls_last=False, maintain_order=True
+            pl.col("severity") != ERROR,
+            pl.col("sheet").replace_strict(order, return_dtype=pl.Int32),
+            "row",
+            nulls_last=False,
+            maintain_order=True,
         ).head(MAX_ISSUES)
         return [Issue(self.raw.file_name, **row) for row in ordered.iter_rows(named=True)]
 
+
+_SHEET_ORDER = {"identification": 0, "activite": 1, "services": 2, "observations": 3}
 
 # ---------------------------------------------------------------- issue helpers
 
