@@ -66,13 +66,13 @@ SUBMISSION_SUFFIXES = {".xlsx", ".xlsm", ".csv"}
 
 
 def _expand(paths: list[Path]) -> list[Path]:
-    """A folder stands for the submission files in it (Excel's ~$ lock files left out)."""
+    """A folder stands for the submission files in it and below (Excel's ~$ lock files left out)."""
     expanded = []
     for path in paths:
         if path.is_dir():
             found = sorted(
                 p
-                for p in path.iterdir()
+                for p in path.rglob("*")
                 if p.suffix.lower() in SUBMISSION_SUFFIXES and not p.name.startswith("~$")
             )
             if not found:
