@@ -50,7 +50,7 @@ def demo(
         typer.Option(
             "--echelle",
             help="Nombre de membres fictifs : 50 × échelle (antennes au-delà de 1). "
-            "1 ≈ 310 000 lignes d'activité, 30 ≈ 9 millions.",
+            "1 ≈ 324 000 lignes d'activité (2015-2025), 30 ≈ 9,6 millions.",
         ),
     ] = 1.0,
     dossier: Annotated[

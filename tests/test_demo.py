@@ -365,3 +365,25 @@ def test_cli_refuses_bad_years_without_a_traceback(tmp_path):
     assert result.exit_code == 1
     assert "--annees" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_a_rejected_demo_file_leaves_the_previous_database(tmp_path, monkeypatch):
+    import etl.demo.build as build_module
+
+    previous = tmp_path / "observatoire.duckdb"
+    previous.write_bytes(b"the previous database")
+
+    def broken_files(members, context, out_dir, today, progress):
+        path = out_dir / "2024" / "DEMO-ALIM-01_2024.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "membre,periode,theme,commune,personnes\nDEMO-ALIM-01,2024,alimentation,Atlantide,12\n",
+            encoding="utf-8",
+        )
+        return [path]
+
+    monkeypatch.setattr(build_module, "write_files", broken_files)
+    with pytest.raises(UserError, match="refusé"):
+        build_module.build_demo(previous, years=(2024, 2024), scale=0.02, out_dir=tmp_path / "f")
+    assert previous.read_bytes() == b"the previous database"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "observatoire.duckdb"]

@@ -7,12 +7,14 @@ submission files → load them with `etl.submission.load.load_files(..., is_demo
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl import db
+from etl import db, public
 from etl.build import init_database
 from etl.demo.activity import DemoContext, member_activity, member_months, period_start
 from etl.demo.files import FileWriter, plan_files, theme_labels
@@ -20,7 +22,7 @@ from etl.demo.members import Member, members_at_scale, members_frame, read_membe
 from etl.demo.territory import read_territory
 from etl.errors import UserError
 from etl.paths import DATA_DIR
-from etl.publish import next_version
+from etl.publish import TEMP_PREFIX, next_version, writer_lock
 from etl.steps.load_reference import FIRST_PERIOD_YEAR
 from etl.submission.load import load_files
 from etl.submission.members import register
@@ -62,7 +64,11 @@ def build_demo(
     out_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> DemoSummary:
-    """Create `db_path` holding only demo data; raise UserError if any demo file is rejected."""
+    """Create `db_path` holding only demo data; raise UserError if any demo file is rejected.
+
+    The database is built beside `db_path` and swapped in only when every file is loaded: a failure
+    leaves the previous database (and its public file) as it was.
+    """
     started = time.perf_counter()
     progress = progress or (lambda _: None)
     today = dt.date.today()
@@ -70,6 +76,10 @@ def build_demo(
     members = members_at_scale(read_members(), scale)
     out_dir = Path(out_dir) if out_dir is not None else DEFAULT_OUT_DIR
     db_path = Path(db_path)
+    staging = db_path.parent / f"{TEMP_PREFIX}demo-{db_path.name}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    staged = staging / db_path.name
     steps: dict[str, float] = {}
 
     def timed(name: str, work: Callable[[], object]) -> object:
@@ -78,30 +88,42 @@ def build_demo(
         steps[name] = round(time.perf_counter() - begin, 2)
         return result
 
-    timed("base", lambda: init_database(db_path, progress))
-    progress("membres de démonstration")
-    timed("membres", lambda: register_members(db_path, members, out_dir))
-    context = DemoContext.build(read_territory(db_path), first, last, seed)
-    paths = timed("fichiers", lambda: write_files(members, context, out_dir, today, progress))
-    results = timed(
-        "chargement",
-        lambda: load_files(
-            paths, db_path, is_demo=True, progress=_load_progress(progress, len(paths))
-        ),
-    )
-    rejected = [result for result in results if not result.ok]
-    if rejected:
-        raise UserError(rejection_message(rejected))
+    try:
+        timed("base", lambda: init_database(staged, progress))
+        progress("membres de démonstration")
+        timed("membres", lambda: register_members(staged, members, out_dir))
+        context = DemoContext.build(read_territory(staged), first, last, seed)
+        paths = timed("fichiers", lambda: write_files(members, context, out_dir, today, progress))
+        results = timed(
+            "chargement",
+            lambda: load_files(
+                paths, staged, is_demo=True, progress=_load_progress(progress, len(paths))
+            ),
+        )
+        rejected = [result for result in results if not result.ok]
+        if rejected:
+            raise UserError(rejection_message(rejected))
+        rows = count_rows(staged)
+        swap_in(staged, db_path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return DemoSummary(
         files_written=len(paths),
         files_loaded=sum(1 for result in results if result.ok),
-        rows=count_rows(db_path),
+        rows=rows,
         seconds=round(time.perf_counter() - started, 2),
         members=len(members),
         out_dir=out_dir,
         step_seconds=steps,
         messy_files=sum(1 for path in paths if _is_messy(path, members)),
     )
+
+
+def swap_in(staged: Path, db_path: Path) -> None:
+    """Replace the database and its public file by the staged ones (each rename is atomic)."""
+    with writer_lock(db_path):
+        os.replace(public.public_path(staged), public.public_path(db_path))
+        os.replace(staged, db_path)
 
 
 def register_members(db_path: Path, members: list[Member], out_dir: Path) -> Path:
