@@ -252,6 +252,14 @@ def test_some_files_are_messy_in_accepted_ways(written):
     identification = openpyxl.load_workbook(seniors)["identification"]
     values = [row[1] for row in identification.iter_rows(values_only=True) if len(row) > 1]
     assert any(isinstance(v, str) and re.fullmatch(r"\d{4}-Q[1-4]", v) for v in values)
+    activity = openpyxl.load_workbook(seniors)["activite"]
+    texts = [v for row in activity.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    assert any(text.endswith(" ") for text in texts)  # trailing spaces
+
+    rights = next(path for path in written if path.name.startswith("DEMO-DRO-01_"))
+    rows = list(openpyxl.load_workbook(rights)["activite"].iter_rows(values_only=True))[1:]
+    assert any(isinstance(row[1], int) and 6601 <= row[1] <= 6645 for row in rows)  # OFS numbers
+    assert any(row[0] == "Accès aux droits, information sociale et juridique" for row in rows)
 
 
 def test_file_plan_history_then_yearly_files():

@@ -234,6 +234,11 @@ def activity_table(
         rows, member, labels, with_member_period=with_member_period
     )
     body = [list(row) for row in frame.iter_rows()]
+    if "ofs" in member.mess:  # an OFS number typed in Excel is a number cell
+        at = frame.columns.index("commune")
+        for row in body:
+            if row[at].isdigit():
+                row[at] = int(row[at])
     if "totaux" in member.mess:
         body = _with_totals(body, frame.columns, counts)
     if "milliers" in member.mess:
