@@ -97,6 +97,8 @@ def found(directory: pl.DataFrame, criteria: d.Criteria) -> set[tuple[str, int]]
         ("Samedi matin", {5}),
         ("7j/7, 19h–8h", {0, 1, 2, 3, 4, 5, 6}),
         ("Tous les jours sauf dimanche", {0, 1, 2, 3, 4, 5}),
+        ("tous les soirs dès 20h", {0, 1, 2, 3, 4, 5, 6}),
+        ("me 13h–19h, ve 16h–22h", {2, 4}),
         ("ven.-lun. 18h", {4, 5, 6, 0}),
         ("week-end 10h-16h", {5, 6}),
         ("sur rendez-vous", set()),
@@ -177,8 +179,8 @@ def test_search_by_type_and_language(loaded_db, directory):
 
 
 def test_search_open_on_saturday(loaded_db, directory):
-    """Hand-checked against the demo's hours: « sa … », « lu–sa … » and « 7j/7 » are open on Saturday."""
-    expected = raw(loaded_db, r"regexp_matches(horaires, '(^|\W)sa(\W|$)|lu–sa|7j/7')")
+    """Hand-checked against the demo's hours: « sa », « lu–sa », « 7j/7 », « tous les soirs »."""
+    expected = raw(loaded_db, r"regexp_matches(horaires, '(^|\W)sa(\W|$)|7j/7|tous les soirs')")
     assert expected
     assert found(directory, d.Criteria(day=5)) == expected
 

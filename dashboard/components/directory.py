@@ -27,7 +27,10 @@ _DAY = r"(?:" + "|".join(sorted(_DAY_WORDS, key=len, reverse=True)) + r")"
 # 'lu-ve', 'lundi au vendredi', 'ma à sa' (accents are gone after normalisation: 'a' for 'à').
 _RANGE = re.compile(rf"\b({_DAY})\b\.?\s*(?:-|–|—|au|a|à)\s*\b({_DAY})\b")
 _SINGLE = re.compile(rf"\b({_DAY})\b")
-_EVERY_DAY = re.compile(r"7\s*j?\s*/\s*7|tous les jours|chaque jour|24\s*h?\s*/\s*24|quotidien")
+_EVERY_DAY = re.compile(
+    r"7\s*j?\s*/\s*7|tous les (?:jours|soirs|matins)|chaque (?:jour|soir|matin)"
+    r"|24\s*h?\s*/\s*24|quotidien"
+)
 _WEEKDAYS = re.compile(r"\ben semaine\b|\bjours ouvrables\b")
 _WEEKEND = re.compile(r"week[ -]?end|fin de semaine")
 _EXCEPT = re.compile(r"\bsauf\b([^;.\n]*)")

@@ -107,6 +107,7 @@ def filters(prepared: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame
 def card(row: dict, lang: str) -> None:
     """One service: what, who, where, when, how to reach it and on what conditions."""
     esc = d.md_escape
+    sep = ": " if lang == "en" else " : "  # French puts a space before the colon
     with st.container(border=True):
         theme = row["theme_label_en"] if lang == "en" else row["theme_label_fr"]
         kind = f" · {esc(row['type'])}" if row["type"] else ""
@@ -116,19 +117,21 @@ def card(row: dict, lang: str) -> None:
         )
         lines = []
         place = row["commune_name"] or t("directory.outside_canton")
-        lines.append(f"**{t('directory.card_address')}** : {esc(d.full_address(row, place))}")
-        lines.append(f"**{t('directory.card_served')}** : {esc(row['desservies'] or place)}")
+        lines.append(f"**{t('directory.card_address')}**{sep}{esc(d.full_address(row, place))}")
+        lines.append(f"**{t('directory.card_served')}**{sep}{esc(row['desservies'] or place)}")
         for key, column in (
             ("card_hours", "horaires"),
             ("card_contact", "contact"),
             ("card_conditions", "conditions_acces"),
         ):
             if row[column]:
-                lines.append(f"**{t('directory.' + key)}** : {esc(row[column])}")
+                lines.append(f"**{t('directory.' + key)}**{sep}{esc(row[column])}")
         if row["langues"]:
-            lines.append(f"**{t('directory.card_languages')}** : {esc(', '.join(row['langues']))}")
+            lines.append(
+                f"**{t('directory.card_languages')}**{sep}{esc(', '.join(row['langues']))}"
+            )
         if row["capacite"] is not None:
-            lines.append(f"**{t('directory.card_capacity')}** : {fmt_int(row['capacite'], lang)}")
+            lines.append(f"**{t('directory.card_capacity')}**{sep}{fmt_int(row['capacite'], lang)}")
         st.markdown("  \n".join(lines))
         st.caption(t("directory.card_period", period=row["period_code"]))
 
@@ -184,6 +187,8 @@ def result_table(selection: pl.DataFrame, lang: str) -> None:
 def result_map(selection: pl.DataFrame, communes: pl.DataFrame, lang: str) -> None:
     counts = d.services_by_commune(selection, communes)
     rows = counts.to_dicts()
+    top = max(1, max(row["desservant"] for row in rows))
+    ticks = list(range(0, top + 1)) if top <= 10 else None  # whole services, not 0,5
     values = commune_map.MapValues(
         ofs_numbers=[row["ofs_number"] for row in rows],
         values=[row["desservant"] for row in rows],
@@ -197,8 +202,11 @@ def result_map(selection: pl.DataFrame, communes: pl.DataFrame, lang: str) -> No
             for row in rows
         ],
         colour_title=t("directory.map_colour"),
-        colorscale="Blues",
+        colorscale="Greens",  # not blue: the lake is drawn in light blue
         zmin=0,
+        zmax=top,
+        tick_values=ticks,
+        tick_text=[fmt_int(tick, lang) for tick in ticks] if ticks else None,
     )
     fig = commune_map.choropleth(
         values, commune_map.geometry(), lake_label=t("directory.lake"), height=520
