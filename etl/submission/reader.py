@@ -143,7 +143,16 @@ def _read_workbook(raw: RawFile, data: bytes) -> None:
             )
             continue
         found[canonical] = title
-        grid = _sheet_grid(reader, title, merges.get(title, []))
+        try:
+            grid = _sheet_grid(reader, title, merges.get(title, []))
+        except Exception:  # noqa: BLE001 — a sheet the Excel reader cannot decode
+            raw.issue(
+                title,
+                f"La feuille « {title} » est illisible (contenu endommagé ou non standard). "
+                "Ouvrez le fichier dans Excel et enregistrez-le à nouveau au format « Classeur "
+                "Excel (.xlsx) ».",
+            )
+            continue
         if canonical == IDENTIFICATION.name:
             raw.identification_title = title
             raw.identification = _read_identification(grid)
