@@ -1,0 +1,159 @@
+"""`make bench` = `python -m bench`: every benchmark at 1×, 10× and 30× the demo volume.
+
+    python -m bench [--echelles 1,10,30] [--sections etl,pages,queries,pandas,browser]
+                    [--repetitions N] [--resultats FILE]
+
+Prints the targets (met, or the gap named), the ratios and every measurement, and writes them to
+bench/RESULTS.md (full run) or bench/out/RESULTS-<scales>.md, with bench/out/results.json. Demo
+databases are cached under bench/out/db/ (see bench/databases.py): the first run builds them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from bench import report
+from bench.databases import OUT_DIR
+from bench.machine import machine_details
+from bench.run import SECTIONS, Settings, check_targets, run_scale
+
+DEFAULT_SCALES = (1.0, 10.0, 30.0)
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+NOTES = """## How to read this
+
+- **Demo databases** are built through the front door (`etl.demo.build_demo`, the code behind
+  `observatoire demo --echelle X`: members' Excel/CSV files written, then loaded by `load_files`).
+  Generating 30× that way takes far longer than the benchmark itself, so each scale's database is
+  built once and cached under `bench/out/db/demo-<generator version>-<years>/` (gitignored); the
+  version hashes the generator's code and data and the base schema. Aggregates and the public file
+  are rebuilt whenever their code changes, so they are always current.
+- **ETL**: the scale's activity rows written back as one member CSV (communes as OFS numbers) and
+  loaded with `load_files` (read, validate, write, aggregates, disclosure control, public file,
+  atomic publish) into a database with the same members; beside DuckDB's `read_csv` of the same
+  file into a table (no validation).
+- **Queries**: every (query, parameters) the pages ran in AppTest, recorded from
+  `dashboard.data.run`. *direct*: the same SQL and parameters on a plain read-only DuckDB
+  connection, `.pl()`; *cold*: `data.run` with Streamlit's data cache cleared before each call;
+  *warm*: `data.run` answered from the cache. The three are alternated in each round so that the
+  machine's load drifts equally on all of them.
+- **The pandas way**: the raw tables `select *` into pandas once (kept in memory: the generous
+  case), the same questions filtered and grouped in Python, each answer checked against the
+  database's aggregates before it is timed, beside `data.run` cold.
+- **Pages**: AppTest, every Streamlit cache cleared before the cold render; warm = a rerun.
+- **Browser**: `streamlit run` started after Chromium; cold start = process start → first page
+  drawn (script finished, every Plotly chart has its svg); the map page is drawn when its 45
+  `path.choroplethlocation` exist. Peak memory is VmHWM of the server process after every page.
+- Percentiles interpolate between samples; with few repetitions p95 is close to the maximum.
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--echelles",
+        default=",".join(f"{s:g}" for s in DEFAULT_SCALES),
+        help="échelles de la démo, séparées par des virgules (défaut 1,10,30)",
+    )
+    parser.add_argument(
+        "--annees", default="2015-2025", help="années de la démo (défaut 2015-2025)"
+    )
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"parmi {','.join(SECTIONS)} (défaut : toutes)",
+    )
+    parser.add_argument(
+        "--repetitions",
+        type=int,
+        default=None,
+        help="répétitions de chaque mesure (défaut : 20 requêtes, 5 pandas, 2 pages, 3 carte)",
+    )
+    parser.add_argument(
+        "--resultats",
+        type=Path,
+        default=None,
+        help="fichier Markdown des résultats (défaut : bench/RESULTS.md pour 1,10,30)",
+    )
+    parser.add_argument("--sortie", type=Path, default=OUT_DIR, help="dossier de travail et cache")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    scales = tuple(float(s) for s in args.echelles.split(",") if s.strip())
+    first, last = (int(y) for y in args.annees.split("-"))
+    sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
+    unknown = set(sections) - set(SECTIONS)
+    if unknown or not scales:
+        raise SystemExit(f"Sections inconnues {sorted(unknown)} ou aucune échelle.")
+    n = args.repetitions
+    return Settings(
+        scales=scales,
+        years=(first, last),
+        sections=sections,
+        query_repeat=n or 20,
+        page_repeat=n or 2,
+        pandas_repeat=n or 5,
+        map_repeat=n or 3,
+        out_dir=args.sortie,
+    )
+
+
+def results_path(args: argparse.Namespace, settings: Settings) -> Path:
+    if args.resultats:
+        return args.resultats
+    if settings.scales == DEFAULT_SCALES and settings.sections == SECTIONS:
+        return RESULTS
+    return settings.out_dir / f"RESULTS-{'-'.join(f'{s:g}' for s in settings.scales)}.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import streamlit.logger
+
+    streamlit.logger.set_log_level(
+        "error"
+    )  # bare-mode warnings: the data layer runs without a server
+    args = parse_args(argv)
+    settings = settings_from(args)
+    started_at, started = dt.datetime.now(), time.perf_counter()
+    machine = machine_details()
+    print(
+        f"Banc d'essai — {machine['cpu']}, {machine['cores']} cœurs, {machine['ram_gib']} Gio, "
+        f"charge {machine['load_average']}",
+        flush=True,
+    )
+    runs = []
+    for scale in settings.scales:
+        print(f"\n== échelle {scale:g}× ==", flush=True)
+        runs.append(run_scale(scale, settings))
+    largest, checks = check_targets(runs)
+    seconds = time.perf_counter() - started
+    summary = report.summary(largest, checks, runs)
+    details = report.details(runs)
+    machine_text = report.machine_section(machine, settings, started_at, seconds)
+    print("\n" + summary + "\n\n" + details + "\n\n" + machine_text, flush=True)
+    path = results_path(args, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Benchmark results\n\nGenerated by `make bench` (`python -m bench`); every number below "
+        "comes from the run described at the end.\n\n"
+        + summary
+        + "\n\n"
+        + NOTES
+        + "\n"
+        + details
+        + "\n\n"
+        + machine_text
+        + "\n"
+    )
+    report.write_json(settings.out_dir / "results.json", machine, runs, checks)
+    print(f"\nRésultats écrits dans {path} ({seconds / 60:.1f} min).", flush=True)
+    return 1 if any(run.errors for run in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

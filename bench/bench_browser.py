@@ -1,0 +1,148 @@
+"""The dashboard as visitors get it: a real `streamlit run` process and Debian Chromium.
+
+One server per scale, started after Chromium is already up (the browser's own start is not the
+dashboard's), measures:
+- cold start: from the server process's start to the first page fully drawn in the browser;
+- the map page: from navigation to its 45 communes drawn (`path.choroplethlocation`), first visit
+  and later ones;
+- every page, each opened by its URL (a new session, as a shared link opens it) until drawn,
+  the Administration page signed in;
+- the server process's peak memory: VmHWM of /proc/<pid>/status once every page was visited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.timing import Timing
+from tests.servers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    start_process,
+    stop_process,
+    streamlit_command,
+    wait_for_url,
+)
+
+SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PLOTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                   .every(chart => chart.querySelector('svg.main-svg'))"""
+MAP_DRAWN = "() => document.querySelectorAll('path.choroplethlocation').length >= 45"
+MAP_PATH = "besoins-et-lacunes"
+ADMIN_PATH = "administration"
+ADMIN_PASSWORD = "banc-d-essai-observatoire"
+TIMEOUT_MS = 180_000
+
+
+@dataclass
+class BrowserResult:
+    server_ready_s: float  # process start → /_stcore/health answers
+    cold_start_s: float  # process start → first page drawn
+    first_page_s: float  # navigation → first page drawn (inside cold_start_s)
+    map_first_s: float  # navigation → 45 communes drawn, first visit of the map page
+    map_warm: Timing  # the same, later visits
+    pages: dict[str, float] = field(default_factory=dict)  # url path → navigation → drawn
+    peak_rss_bytes: int = 0  # VmHWM of the server process
+    page_errors: list[str] = field(default_factory=list)
+
+
+def peak_rss(pid: int) -> int:
+    """The process's resident-memory high-water mark (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"VmHWM absent de /proc/{pid}/status")
+
+
+def _wait_drawn(page) -> None:
+    """Until the script has finished, skeletons are gone and every Plotly chart has its svg."""
+    page.wait_for_selector(SCRIPT_DONE, state="attached", timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=TIMEOUT_MS)
+    page.wait_for_function(PLOTS_DRAWN, timeout=TIMEOUT_MS)
+
+
+def _open(page, url: str, *, map_page: bool = False) -> float:
+    """Seconds from navigation to the page drawn (the map's 45 communes for the map page)."""
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
+    if map_page:
+        page.wait_for_function(MAP_DRAWN, timeout=TIMEOUT_MS)
+    _wait_drawn(page)
+    return time.perf_counter() - started
+
+
+def _sign_in(page) -> None:
+    page.get_by_label("Mot de passe", exact=True).fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_text("Connecté·e").first.wait_for(timeout=TIMEOUT_MS)
+    _wait_drawn(page)
+
+
+def page_paths() -> list[str]:
+    """The url path of every page, in menu order (dashboard/app.py)."""
+    from dashboard.app import PAGES
+
+    return [spec.url_path for spec in PAGES]
+
+
+def measure_browser(db_path: Path, log_dir: Path, map_repeat: int) -> BrowserResult:
+    """Start the dashboard on `db_path`, drive it with Chromium, stop it (see module docstring)."""
+    from playwright.sync_api import sync_playwright
+
+    from dashboard.auth import HASH_ENV_VAR, hash_password
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    home = log_dir / f"home-{port}"
+    home.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "OBSERVATOIRE_DB": str(db_path),
+        "HOME": str(home),
+        HASH_ENV_VAR: hash_password(ADMIN_PASSWORD, iterations=1000),
+    }
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            log = log_dir / f"streamlit-{port}.log"
+            started = time.perf_counter()
+            process = start_process(streamlit_command(port), log, Path.cwd(), env)
+            try:
+                wait_for_url(f"{base}/_stcore/health", process, log, timeout=120)
+                ready = time.perf_counter() - started
+                first_page = _open(page, f"{base}/")
+                cold_start = time.perf_counter() - started
+                map_first = _open(page, f"{base}/{MAP_PATH}", map_page=True)
+                map_warm = [
+                    _open(page, f"{base}/{MAP_PATH}", map_page=True) for _ in range(map_repeat)
+                ]
+                pages = {}
+                for path in page_paths():
+                    pages[path] = _open(page, f"{base}/{path}", map_page=path == MAP_PATH)
+                    if path == ADMIN_PATH:
+                        with contextlib.suppress(Exception):
+                            _sign_in(page)
+                peak = peak_rss(process.pid)
+            finally:
+                stop_process(process)
+        finally:
+            browser.close()
+    return BrowserResult(
+        server_ready_s=ready,
+        cold_start_s=cold_start,
+        first_page_s=first_page,
+        map_first_s=map_first,
+        map_warm=Timing(tuple(map_warm)),
+        pages=pages,
+        peak_rss_bytes=peak,
+        page_errors=errors,
+    )

@@ -1,0 +1,227 @@
+"""One benchmark run: every section at every scale, the targets checked at the largest scale."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import bench_browser, bench_etl, bench_pages, bench_pandas, bench_queries
+from bench.bench_load import LoadMeasurement
+from bench.databases import DemoDatabase, demo_database, file_sizes, scale_label
+from bench.targets import Check, evaluate
+
+SECTIONS = ("etl", "pages", "queries", "pandas", "browser")
+
+
+@dataclass(frozen=True)
+class Settings:
+    scales: tuple[float, ...]
+    years: tuple[int, int]
+    sections: tuple[str, ...]
+    query_repeat: int  # rounds per query (direct, cold, warm alternated)
+    page_repeat: int  # AppTest visits per page (each: one cold, one warm render)
+    pandas_repeat: int
+    map_repeat: int  # later visits of the map page in Chromium
+    out_dir: Path
+
+
+@dataclass
+class ScaleRun:
+    database: DemoDatabase
+    sizes: dict[str, int]
+    load: LoadMeasurement | None = None
+    pages: list[bench_pages.PageResult] = field(default_factory=list)
+    queries: list[bench_queries.QueryResult] = field(default_factory=list)
+    pandas: bench_pandas.PandasResult | None = None
+    browser: bench_browser.BrowserResult | None = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return scale_label(self.database.scale)
+
+
+@contextlib.contextmanager
+def stderr_to(path: Path) -> Iterator[None]:
+    """Send this process's stderr (DuckDB's progress bars, Streamlit's bare-mode warnings) to a
+    file while a section runs, so the console shows the benchmark's own lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextlib.contextmanager
+def database_env(path: Path) -> Iterator[None]:
+    """$OBSERVATOIRE_DB names `path` for the dashboard's data module while the block runs."""
+    previous = os.environ.get("OBSERVATOIRE_DB")
+    os.environ["OBSERVATOIRE_DB"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("OBSERVATOIRE_DB", None)
+        else:
+            os.environ["OBSERVATOIRE_DB"] = previous
+
+
+def _section(run: ScaleRun, name: str, work: Callable[[], None], log: Path) -> None:
+    """Run one section; an exception is recorded (and printed) without stopping the others."""
+    try:
+        with stderr_to(log):
+            work()
+    except Exception as exc:  # noqa: BLE001 — reported in the results, the run goes on
+        message = f"{run.label} {name}: {type(exc).__name__}: {exc}"
+        run.errors.append(message)
+        print(f"  ERREUR {message}", flush=True)
+        with open(log, "a") as handle:
+            traceback.print_exc(file=handle)
+    finally:
+        gc.collect()
+
+
+def run_scale(scale: float, settings: Settings, progress=print) -> ScaleRun:
+    log = settings.out_dir / "logs" / f"x{scale:g}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    with stderr_to(log):
+        database = demo_database(
+            scale, years=settings.years, out_dir=settings.out_dir, progress=progress
+        )
+    run = ScaleRun(database, file_sizes(database))
+    progress(
+        f"  base {run.label} : {database.activity_rows:,} lignes d'activité, "
+        f"{database.files} fichiers ({'cache' if database.cached else 'construite maintenant'})"
+    )
+    sections = settings.sections
+
+    if "etl" in sections:
+        progress("  ETL : activité réécrite en un CSV de membre, rechargée par load_files")
+
+        def etl() -> None:
+            run.load = bench_etl.measure_demo_load(
+                database.raw, settings.out_dir / "scratch" / f"x{scale:g}"
+            )
+            progress(
+                f"    {run.load.rows:,} lignes : load_files {run.load.rate(run.load.load_s):,.0f} "
+                f"lignes/s, DuckDB read_csv {run.load.rate(run.load.duckdb_s):,.0f} lignes/s"
+            )
+
+        _section(run, "etl", etl, log)
+
+    with database_env(database.raw):
+        if {"pages", "queries", "pandas"} & set(sections):
+            progress("  pages (AppTest) : rendu côté serveur, requêtes enregistrées")
+
+            def pages() -> None:
+                run.pages = bench_pages.visit_all(settings.page_repeat, progress=progress)
+                for page in run.pages:
+                    if page.error:
+                        run.errors.append(f"{run.label} page {page.visit.label}: {page.error}")
+
+            _section(run, "pages", pages, log)
+        cases = bench_queries.distinct_cases(run.pages)
+        if "queries" in sections and cases:
+            progress(f"  requêtes : {len(cases)} requêtes distinctes des pages")
+
+            def queries() -> None:
+                run.queries = bench_queries.measure_cases(
+                    cases, database.raw, database.public, settings.query_repeat
+                )
+
+            _section(run, "queries", queries, log)
+        if "pandas" in sections and cases:
+            progress("  la manière pandas : tables brutes en mémoire, filtrées et groupées")
+
+            def pandas() -> None:
+                run.pandas = bench_pandas.measure_questions(
+                    database.raw, cases, settings.pandas_repeat, progress=progress
+                )
+
+            _section(run, "pandas", pandas, log)
+    if "browser" in sections:
+        progress("  navigateur : streamlit run + Chromium")
+
+        def browser() -> None:
+            run.browser = bench_browser.measure_browser(
+                database.raw, settings.out_dir / "logs", settings.map_repeat
+            )
+            progress(
+                f"    démarrage à froid {run.browser.cold_start_s:.1f} s, carte "
+                f"{run.browser.map_first_s:.1f} s, mémoire max "
+                f"{run.browser.peak_rss_bytes / 1e6:,.0f} Mo"
+            )
+            if run.browser.page_errors:
+                run.errors.append(f"{run.label} navigateur: {run.browser.page_errors[:3]}")
+
+        _section(run, "browser", browser, log)
+    return run
+
+
+# --- the targets, read from the largest scale ------------------------------------------------------
+
+
+def target_measures(run: ScaleRun) -> dict[str, tuple[float, str]]:
+    measures: dict[str, tuple[float, str]] = {}
+    if run.queries:
+        direct = sum(q.direct.p50 for q in run.queries)
+        cold = sum(q.cold.p50 for q in run.queries)
+        worst_ratio = max(run.queries, key=lambda q: q.ratio)
+        measures["layer_ratio"] = (
+            cold / direct,
+            f"sum of medians over {len(run.queries)} queries; highest single: "
+            f"{worst_ratio.case.name} {worst_ratio.ratio:.2f}× "
+            f"({worst_ratio.cold.p50 * 1000:.1f} vs {worst_ratio.direct.p50 * 1000:.1f} ms)",
+        )
+        slowest = max(run.queries, key=lambda q: q.cold.p95)
+        measures["query_p95"] = (
+            slowest.cold.p95,
+            f"{slowest.case.name} {slowest.case.params_text}".strip(),
+        )
+    if run.pandas and run.pandas.questions:
+        weakest = min(run.pandas.questions, key=lambda q: q.speedup)
+        measures["pandas_speedup"] = (
+            weakest.speedup,
+            f"{weakest.question.label} ({weakest.pandas.p50 * 1000:.0f} vs "
+            f"{weakest.layer.p50 * 1000:.1f} ms)",
+        )
+    if run.load:
+        load = run.load
+        measures["etl_rate"] = (
+            load.rate(load.load_s),
+            f"{load.rows:,} rows; read+validate+write {load.rate(load.own_s):,.0f} rows/s, "
+            f"aggregates+publish {load.derived_s:.1f} s; DuckDB read_csv "
+            f"{load.rate(load.duckdb_s):,.0f} rows/s",
+        )
+    if run.browser:
+        measures["peak_memory"] = (
+            float(run.browser.peak_rss_bytes),
+            f"streamlit run, {len(run.browser.pages)} pages visited",
+        )
+        measures["cold_start"] = (
+            run.browser.cold_start_s,
+            f"server up {run.browser.server_ready_s:.1f} s, then first page "
+            f"{run.browser.first_page_s:.1f} s",
+        )
+    return measures
+
+
+def check_targets(runs: list[ScaleRun]) -> tuple[ScaleRun | None, list[Check]]:
+    """The checks at the largest scale measured (the targets are set at 30×)."""
+    if not runs:
+        return None, []
+    largest = max(runs, key=lambda run: run.database.scale)
+    return largest, evaluate(target_measures(largest))
