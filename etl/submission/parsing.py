@@ -66,8 +66,8 @@ def parse_integers(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Seri
         .then(pl.lit(None, pl.String))  # only spaces: an empty cell
         .when(raw.str.contains(EMPTY_MARKERS))
         .then(pl.lit("marque"))
-        .when(cleaned > MAX_INTEGER)
-        .then(pl.lit("trop_grand"))
+        .when((cleaned > MAX_INTEGER) | raw.str.contains(r"^\+?\d{11,}(?:\.0+)?$"))
+        .then(pl.lit("trop_grand"))  # 1E+300 from Excel has too many digits to be cast
         .when(cleaned.is_not_null())
         .then(pl.lit(None, pl.String))
         .when(raw.str.contains(r"^-\s*\d"))
@@ -103,7 +103,7 @@ def integer_messages(kind: pl.Expr, label: str, required: bool) -> pl.Expr:
         .when(kind == "decimal")
         .then(pl.format("« {} » : un nombre entier est attendu, sans décimales.", value))
         .when(kind == "trop_grand")
-        .then(pl.format("« {} » : nombre trop grand.", value))
+        .then(pl.format("« {} » : nombre trop grand (au plus 2'147'483'647).", value))
         .when(kind == "marque")
         .then(
             pl.format(

@@ -37,6 +37,7 @@ from etl.submission.results import ERROR, WARNING, Issue
 
 ROW = "_row"  # the Excel row number of each data row
 HEADER_SEARCH_ROWS = 30
+MAX_FORMULAS_REPORTED = 20
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt"}
 # Rows whose label cells start with these words are totals or the template's example: not data.
@@ -95,7 +96,13 @@ def read_file(path: Path, data: bytes | None = None) -> RawFile:
     data = path.read_bytes() if data is None else data
     raw = RawFile(path.name, hashlib.sha256(data).hexdigest(), kind="csv")
     suffix = path.suffix.lower()
-    if suffix in EXCEL_SUFFIXES:
+    if not data:
+        raw.issue(
+            "—",
+            "Le fichier est vide (0 octet). Vérifiez que vous envoyez le bon fichier, "
+            "enregistré depuis Excel.",
+        )
+    elif suffix in EXCEL_SUFFIXES:
         raw.kind = "xlsx"
         _read_workbook(raw, data)
     elif suffix in CSV_SUFFIXES:
@@ -130,6 +137,7 @@ def _read_workbook(raw: RawFile, data: bytes) -> None:
         )
         return
     merges = _merged_ranges(data)
+    formulas = workbook_guard.formulas_without_result(data)
     found: dict[str, str] = {}
     for title in reader.sheet_names:
         canonical = canonical_sheet(title)
@@ -153,6 +161,7 @@ def _read_workbook(raw: RawFile, data: bytes) -> None:
                 "Excel (.xlsx) ».",
             )
             continue
+        _report_formulas(raw, title, formulas.get(title, []))
         if canonical == IDENTIFICATION.name:
             raw.identification_title = title
             raw.identification = _read_identification(grid)
@@ -168,6 +177,20 @@ def _read_workbook(raw: RawFile, data: bytes) -> None:
             "—",
             f"Feuille « activite » introuvable (feuilles du fichier : {names}). "
             "Utilisez le modèle de la CAPAS ou renommez la feuille des chiffres « activite ».",
+        )
+
+
+def _report_formulas(raw: RawFile, title: str, cells: list[tuple[str, str]]) -> None:
+    for cell, formula in cells[:MAX_FORMULAS_REPORTED]:
+        raw.issue(
+            title,
+            f"La cellule {cell} contient une formule (={formula}) dont le résultat n'est pas "
+            "enregistré dans le fichier (fichier produit par un programme, jamais ouvert dans "
+            "Excel). Ouvrez-le dans Excel ou LibreOffice et enregistrez-le, ou remplacez la "
+            "formule par sa valeur.",
+            row=_cell_position(cell)[0] + 1,
+            value=f"={formula}",
+            cell=cell,
         )
 
 
@@ -528,6 +551,8 @@ def _looks_utf8(head: bytes) -> bool:
 
 
 def _read_csv(raw: RawFile, data: bytes) -> None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, Excel's « Texte Unicode »
+        data = data.decode("utf-16", errors="replace").encode("utf-8")
     data = _without_bom(data)
     if not _looks_utf8(data[: 64 * 1024]):
         data = _from_windows_1252(data)

@@ -35,6 +35,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted .xlsx, or an old .x
 WORKBOOK_PART = "xl/workbook.xml"
 CELL_REFERENCE = re.compile(r"^\$?([A-Za-z]{1,7})\$?(\d{1,12})$")
 MAX_TAG_BYTES = 1024 * 1024
+# Office files never declare a document type; one that does may define entities (expansion bombs)
+# that the reader would handle differently from expat.
+DOCUMENT_TYPE = b"<!DOCTYPE"
 MAX_MERGES = 100_000
 # Fast path of the worksheet scan, for sheets whose every cell tag starts with its position, as
 # Excel, LibreOffice and the usual libraries write them. Any `r` attribute counts (cells and rows;
@@ -48,6 +51,10 @@ FAR_POSITION = re.compile(
     rb"r\s*=\s*[\"']\$?(?:([A-Za-z]{2,7})\$?(\d{1,12})|([A-Za-z]?)\$?(\d{6,12}))"
 )
 MERGE_REFERENCE = re.compile(rb"mergeCell\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
+FORMULA_WITHOUT_RESULT = re.compile(
+    rb"<c\s[^>]*?\br\s*=\s*[\"']\$?([A-Za-z]{1,3}\$?\d{1,7})[\"'][^>]*>\s*"
+    rb"<f(?:\s[^>]*)?(?:/>|>([^<]*)</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
+)
 SHARED_STRINGS_TAG = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
 UNIQUE_COUNT = re.compile(rb"\buniqueCount\s*=\s*[\"'](\d{1,20})[\"']")
 
@@ -76,6 +83,14 @@ def _damaged(part: str) -> str:
         f"Le fichier est endommagé : la partie « {part} » de l'archive .xlsx est incomplète ou "
         "corrompue. Ouvrez-le dans Excel : s'il s'ouvre, enregistrez-le à nouveau ; sinon, "
         "renvoyez le fichier d'origine."
+    )
+
+
+def _not_standard(part: str) -> str:
+    return (
+        f"Le fichier n'est pas un classeur Excel standard : la partie « {part} » déclare un type de "
+        "document XML, ce qu'Excel ne fait jamais. Ouvrez-le dans Excel et enregistrez-le à nouveau "
+        "au format « Classeur Excel (.xlsx) »."
     )
 
 
@@ -142,6 +157,30 @@ def check_workbook(data: bytes) -> None:
             scanner.check(size)
 
 
+def formulas_without_result(data: bytes) -> dict[str, list[tuple[str, str]]]:
+    """Formula cells holding no result, per sheet title: (cell, formula without its '=').
+
+    A workbook written by a program and never opened in Excel stores formulas without computing
+    them; the reader would see empty cells. Call it once `check_workbook` has passed.
+    """
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    titles = _sheet_titles(archive)
+    found: dict[str, list[tuple[str, str]]] = {}
+    for part in archive.namelist():
+        if not (part.startswith("xl/worksheets/") and part.endswith(".xml")):
+            continue
+        xml = archive.read(part)
+        if b"<f" not in xml:
+            continue
+        cells = [
+            (cell.decode().upper(), (formula or b"").decode("utf-8", errors="replace"))
+            for cell, formula in FORMULA_WITHOUT_RESULT.findall(xml)
+        ]
+        if cells:
+            found[titles.get(part, part)] = cells
+    return found
+
+
 def _guarded(part: str, function, *args):
     """Run `function`; a broken member (bad CRC, truncated, not XML) is reported as damaged."""
     try:
@@ -154,12 +193,15 @@ def _guarded(part: str, function, *args):
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, scanner, inflated: int) -> int:
     """Inflate one member in chunks (zipfile checks its size and CRC), feeding `scanner`."""
-    size = 0
+    size, previous = 0, b""
     with archive.open(info) as member:
         while chunk := member.read(CHUNK_BYTES):
             size += len(chunk)
             if inflated + size > MAX_UNCOMPRESSED_BYTES:
                 raise WorkbookRefused(_too_large(inflated + size))
+            if DOCUMENT_TYPE in previous[-len(DOCUMENT_TYPE) :] + chunk:
+                raise WorkbookRefused(_not_standard(info.filename))
+            previous = chunk
             if scanner is not None:
                 scanner.feed(chunk)
     if scanner is not None:
