@@ -464,3 +464,20 @@ def test_tracker_counts_quarters_toward_the_year(tracked_db):
     for (member,) in received:
         member_rows = [row for key, row in year_2024.items() if key[0] == member]
         assert member_rows and all(row["status"] in ("recu", "partiel") for row in member_rows)
+
+
+def test_tracker_can_show_only_the_submissions_to_chase(tracked_db, admin_hash, monkeypatch):
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(tracked_db))
+    at = sign_in(open_admin())
+    at.selectbox(key="url_annee").set_value(2025).run()
+    assert at.query_params["annee"] in ("2025", ["2025"])
+    every = next(df.value for df in at.dataframe if "rhythm" in df.value.columns)
+    at.toggle(key="url_a_relancer").set_value(True).run()
+    chased = next(df.value for df in at.dataframe if "rhythm" in df.value.columns)
+    assert set(chased["status"]) <= {"partiel", "refusé (à renvoyer)", "en retard"}
+    # The test member's refused 2025-T2 is among them; its received 2025-T1 is not.
+    mine = chased[
+        chased["period"].isin(["2025-T1", "2025-T2"]) & chased["member"].str.contains("Rhône")
+    ]
+    assert list(mine["period"]) == ["2025-T2"]
+    assert len(chased) < len(every)

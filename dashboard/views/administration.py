@@ -29,6 +29,7 @@ HISTORY_ROWS = 200
 OBSERVATION_ROWS = 500
 GRACE_DAYS = (30, 45, 60, 90, 120)
 TRACKER_STATUSES = ("recu", "partiel", "refuse", "en_retard", "attendu", "en_cours")
+TO_FOLLOW_UP = ("partiel", "refuse", "en_retard")  # what the secretariat chases members for
 
 
 # --- sign-in ----------------------------------------------------------------------------------------
@@ -285,6 +286,8 @@ def tracker_tab() -> None:
     by_status = dict(zip(counts["status"], counts["len"], strict=True))
     for column, status in zip(st.columns(len(TRACKER_STATUSES)), TRACKER_STATUSES, strict=True):
         column.metric(t(f"admin.tracker_status.{status}"), fmt_int(by_status.get(status, 0)))
+    if state.toggle("a_relancer", default=False, label=t("admin.tracker_only_problems")):
+        tracker = tracker.filter(pl.col("status").is_in(TO_FOLLOW_UP))
     column = st.column_config.TextColumn
     tables.show_table(
         tracker_display(tracker),
