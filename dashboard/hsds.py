@@ -19,6 +19,7 @@ import zipfile
 import polars as pl
 
 from dashboard.components.directory import ical_days, open_days
+from etl.exports import neutralise_formulas
 from etl.text import normalise_key
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://www.capas-ge.ch/observatoire-social/hsds")
@@ -625,7 +626,8 @@ def build_zip(
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, frame in tables.items():
-            archive.writestr(name, frame.write_csv())
+            # Opened in a spreadsheet, a member's text starting with = + - @ would run.
+            archive.writestr(name, neutralise_formulas(frame).write_csv())
         descriptor = json.dumps(datapackage(tables, created), ensure_ascii=False, indent=2)
         archive.writestr("datapackage.json", descriptor)
     return buffer.getvalue()

@@ -13,6 +13,7 @@ from dashboard.components import directory as d
 from dashboard.components import map as commune_map
 from dashboard.components import tables
 from dashboard.i18n import current_language, fmt_int, label, t
+from etl.exports import neutralise_formulas
 
 ANY_DAY = "tous"
 _PENDING_COMMUNE = "_directory_clicked_commune"
@@ -221,7 +222,7 @@ def result_map(selection: pl.DataFrame, communes: pl.DataFrame, lang: str) -> No
 
 def excel_bytes(frame: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
-    frame.write_excel(buffer, worksheet="services", autofit=True)
+    neutralise_formulas(frame).write_excel(buffer, worksheet="services", autofit=True)
     return buffer.getvalue()
 
 
@@ -229,7 +230,8 @@ def exports(
     selection: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame, lang: str
 ) -> None:
     st.subheader(t("directory.exports"))
-    frame = d.export_frame(selection, lang)
+    # Members' texts: one starting with = + - @ would run as a formula in a spreadsheet.
+    frame = neutralise_formulas(d.export_frame(selection, lang))
     stamp = dt.date.today().isoformat()
     columns = st.columns(3)
     columns[0].download_button(
