@@ -11,9 +11,11 @@ select
     o.niveau,
     o.lieu,
     o.ofs_number,
+    coalesce(c.name, o.lieu) as commune_name,
     o.is_public,
     o.texte
 from main.observations as o
 left join main.members as m on m.code = o.member_code
+left join main.communes as c on c.ofs_number = o.ofs_number
 order by o.obs_date desc, o.member_code
 limit $limit

@@ -481,3 +481,32 @@ def test_tracker_can_show_only_the_submissions_to_chase(tracked_db, admin_hash, 
     ]
     assert list(mine["period"]) == ["2025-T2"]
     assert len(chased) < len(every)
+
+
+OIDC_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "observatoire",
+        "client_secret": "secret",
+        "server_metadata_url": "http://127.0.0.1:1/.well-known/openid-configuration",
+    },
+    "admin": {"allowed_emails": ["secretariat@capas-ge.ch"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("email", "allowed"), [("Secretariat@CAPAS-ge.ch", True), ("eve@example.com", False)]
+)
+def test_oidc_sign_in_admits_only_the_allow_list(demo_env, monkeypatch, email, allowed):
+    monkeypatch.delenv(auth.HASH_ENV_VAR, raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.secrets = OIDC_SECRETS
+    at.user = {"is_logged_in": True, "email": email, "name": "Secrétariat"}
+    at.run()
+    at.switch_page("views/administration.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert signed_in(at) == allowed
+    assert bool(at.get("file_uploader")) == allowed
+    if not allowed:
+        assert any("n'est pas autorisé" in w.value for w in at.warning)

@@ -386,13 +386,15 @@ def observations_tab() -> None:
     rows = data.run_admin("admin_observations", limit=OBSERVATION_ROWS)
     column = st.column_config.TextColumn
     tables.show_table(
-        rows.select("obs_date", "member_name", "theme", "niveau", "lieu", "is_public", "texte"),
+        rows.select(
+            "obs_date", "member_name", "theme", "niveau", "commune_name", "is_public", "texte"
+        ),
         column_config={
             "obs_date": st.column_config.DateColumn(t("admin.col_date"), format="DD.MM.YYYY"),
             "member_name": column(t("admin.col_member_name")),
             "theme": column(t("admin.col_theme")),
             "niveau": column(t("admin.col_level")),
-            "lieu": column(t("admin.col_commune")),
+            "commune_name": column(t("admin.col_commune")),
             "is_public": st.column_config.CheckboxColumn(t("admin.col_public")),
             "texte": column(t("admin.col_text"), width="large"),
         },
