@@ -7,11 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-# The demo database every dashboard and query test reads (built once, through the real ETL).
-DEMO_SEED = 7
-DEMO_YEARS = (2019, 2024)
-DEMO_SCALE = 0.1
+from demo_settings import DEMO_SCALE, DEMO_SEED, DEMO_YEARS
 
 
 @pytest.fixture(autouse=True)

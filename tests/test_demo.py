@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
-from conftest import DEMO_SCALE, DEMO_SEED, DEMO_YEARS
+from demo_settings import DEMO_SCALE, DEMO_SEED, DEMO_YEARS
 from typer.testing import CliRunner
 
 from etl import db

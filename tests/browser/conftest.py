@@ -9,10 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-# open_page and the rest are re-exported for tests that import them from here; prefer
-# `from browser_support import …`, since several folders' conftest.py share the name "conftest".
-from browser_support import PLOTS_DRAWN, SCRIPT_DONE, open_page, wait_rendered  # noqa: F401
 from servers import CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server
 
 

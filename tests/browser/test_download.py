@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import polars as pl
-from conftest import open_page
+from browser_support import open_page
 from typer.testing import CliRunner
 
 from etl import exports

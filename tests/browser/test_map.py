@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from conftest import open_page, wait_rendered
+from browser_support import open_page, wait_rendered
 
 CAROUGE = 6608
 COMMUNES = set(range(6601, 6646))
