@@ -48,6 +48,12 @@ def _check_inputs(paths: list[Path], db_path: Path) -> list[Path]:
     paths = [Path(path) for path in paths]
     if not paths:
         raise UserError("Aucun fichier indiqué.")
+    folders = [str(path) for path in paths if path.is_dir()]
+    if folders:
+        raise UserError(
+            f"Dossier(s) indiqué(s) au lieu de fichiers : {', '.join(folders)}. Indiquez les "
+            "fichiers eux-mêmes (par exemple dossier/*.xlsx)."
+        )
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         raise UserError(f"Fichier(s) introuvable(s) : {', '.join(missing)}.")
