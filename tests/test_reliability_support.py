@@ -117,3 +117,29 @@ def load_runs(db_path: Path) -> list[tuple]:
         ).fetchall()
     finally:
         con.close()
+
+
+def table_fingerprints(db_path: Path, *, skip: tuple[str, ...] = ("load_runs",)) -> dict:
+    """Row count and an order-free hash of every raw table (cheaper than `data_tables`), and the
+    public file's tables but `release`."""
+    prints = {}
+    for path, opener, schema in (
+        (db_path, etl_db.open_reader, "main"),
+        (public.public_path(db_path), public.open_public_reader, "public"),
+    ):
+        con = opener(path)
+        try:
+            names = con.execute(
+                """select table_name from information_schema.tables
+                   where table_catalog = 'obs' and table_schema = ? and table_type = 'BASE TABLE'""",
+                [schema],
+            ).fetchall()
+            for (name,) in names:
+                if name in (*skip, "release"):
+                    continue
+                prints[f"{schema}.{name}"] = con.execute(
+                    f'select count(*), sum(hash(t)::hugeint), bit_xor(hash(t)) from {schema}."{name}" t'
+                ).fetchall()[0]
+        finally:
+            con.close()
+    return prints
