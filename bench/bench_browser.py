@@ -44,6 +44,7 @@ class BrowserResult:
     server_ready_s: float  # process start → /_stcore/health answers
     cold_start_s: float  # process start → first page drawn
     first_page_s: float  # navigation → first page drawn (inside cold_start_s)
+    cold_start_cpu_s: float  # CPU the server process used until then (steadier on a busy machine)
     map_first_s: float  # navigation → 45 communes drawn, first visit of the map page
     map_warm: Timing  # the same, later visits
     pages: dict[str, float] = field(default_factory=dict)  # url path → navigation → drawn
@@ -57,6 +58,12 @@ def peak_rss(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"VmHWM absent de /proc/{pid}/status")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_drawn(page) -> None:
@@ -121,6 +128,7 @@ def measure_browser(db_path: Path, log_dir: Path, map_repeat: int) -> BrowserRes
                 ready = time.perf_counter() - started
                 first_page = _open(page, f"{base}/")
                 cold_start = time.perf_counter() - started
+                cold_start_cpu = cpu_seconds(process.pid)
                 map_first = _open(page, f"{base}/{MAP_PATH}", map_page=True)
                 map_warm = [
                     _open(page, f"{base}/{MAP_PATH}", map_page=True) for _ in range(map_repeat)
@@ -140,6 +148,7 @@ def measure_browser(db_path: Path, log_dir: Path, map_repeat: int) -> BrowserRes
         server_ready_s=ready,
         cold_start_s=cold_start,
         first_page_s=first_page,
+        cold_start_cpu_s=cold_start_cpu,
         map_first_s=map_first,
         map_warm=Timing(tuple(map_warm)),
         pages=pages,

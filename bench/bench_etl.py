@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from bench.bench_load import LoadMeasurement, measure_load
+from bench.databases import PLACE_AS_WRITTEN
 from etl.build import init_database
 from etl.publish import next_version
 from etl.submission.members import register
@@ -29,7 +30,6 @@ ACTIVITY_COLUMNS = (
     "demandes_non_satisfaites",
     "liste_attente",
 )
-PLACE_AS_WRITTEN = {"hors_canton": "hors canton", "non_renseignee": "non renseignée"}
 
 
 def _literal(path: Path) -> str:

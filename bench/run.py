@@ -214,7 +214,7 @@ def target_measures(run: ScaleRun) -> dict[str, tuple[float, str]]:
         measures["cold_start"] = (
             run.browser.cold_start_s,
             f"server up {run.browser.server_ready_s:.1f} s, then first page "
-            f"{run.browser.first_page_s:.1f} s",
+            f"{run.browser.first_page_s:.1f} s; server CPU {run.browser.cold_start_cpu_s:.1f} s",
         )
     return measures
 
