@@ -48,7 +48,9 @@ class Event:
     start: dt.date
     end: dt.date
     fill: str  # light tints of the palette's sky blue and orange
-    row: int  # label row above the plot, so that neighbouring labels do not overlap
+    # Label row above the plot: one per event, so that labels never overlap, even on a phone where
+    # the COVID and inflation bands are a few pixels apart.
+    row: int
 
 
 EVENTS = (
@@ -64,9 +66,9 @@ EVENTS = (
         dt.date(2022, 1, 1),
         dt.date(2023, 12, 31),
         "rgba(230, 159, 0, 0.14)",
-        0,
+        1,
     ),
-    Event("common.event.ukraine", dt.date(2022, 2, 24), dt.date(2022, 2, 24), "#555555", 1),
+    Event("common.event.ukraine", dt.date(2022, 2, 24), dt.date(2022, 2, 24), "#555555", 2),
 )
 
 
@@ -92,6 +94,7 @@ def add_events(fig: go.Figure, *, quarterly: bool, x_range: tuple[float, float])
     """Shade the real events that fall inside the plotted range, with their label on top."""
     position = quarter_axis_position if quarterly else year_axis_position
     low, high = x_range
+    middle = (low + high) / 2
     for event in EVENTS:
         x0 = max(position(event.start), low)
         x1 = min(position(event.end + dt.timedelta(days=1)), high)
@@ -99,14 +102,17 @@ def add_events(fig: go.Figure, *, quarterly: bool, x_range: tuple[float, float])
             continue
         if event.start == event.end:
             fig.add_vline(x=x0, line_dash="dot", line_color=event.fill, line_width=1)
+            x1 = x0
         else:
             fig.add_vrect(x0=x0, x1=x1, fillcolor=event.fill, line_width=0, layer="below")
+        # A label in the right half ends at its event, so that it stays inside a narrow chart.
+        right_half = x0 > middle
         fig.add_annotation(
-            x=x0,
+            x=x1 if right_half else x0,
             y=1.0,
             yref="paper",
             yanchor="bottom",
-            xanchor="left",
+            xanchor="right" if right_half else "left",
             yshift=2 + 14 * event.row,
             text=t(event.key),
             showarrow=False,
@@ -158,9 +164,15 @@ def line_chart(
             )
         )
     xs = [x for one in series for x in one.x]
-    if events and xs:
+    x_range = None
+    if xs:
         margin = 0.5 / 4 if quarterly else 0.5
-        add_events(fig, quarterly=quarterly, x_range=(min(xs) - margin, max(xs) + margin))
+        x_range = (min(xs) - margin, max(xs) + margin)
+        # A fixed range: Plotly's autorange makes room for the event labels, which on a phone
+        # stretched a 2015–2025 axis to 2029.
+        fig.update_xaxes(range=list(x_range))
+    if events and x_range is not None:
+        add_events(fig, quarterly=quarterly, x_range=x_range)
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
