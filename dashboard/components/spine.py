@@ -10,6 +10,7 @@ always on the left. The geometry is computed once here and drawn in Plotly (page
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -22,6 +23,8 @@ RANGE_COLOUR = "#E3E3E3"
 QUARTILE_COLOUR = "#A6A6A6"
 CANTON_COLOUR = "#000000"
 SVG_TOP, SVG_ROW = 22, 26  # the SVG's header and row heights (the HTML brief aligns labels on them)
+# Long labels wrap on two lines: unwrapped, they took 290 of a phone's 360 pixels, leaving the bars 60.
+LABEL_WRAP = 30
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def positions(
 
 def figure(rows: Sequence[SpineRow], *, left_label: str, right_label: str) -> go.Figure:
     """The spine chart in Plotly: ranges as horizontal bars, the canton line, the commune dots."""
-    labels = [row.label for row in rows]
+    labels = ["<br>".join(textwrap.wrap(row.label, LABEL_WRAP)) or row.label for row in rows]
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
@@ -111,8 +114,8 @@ def figure(rows: Sequence[SpineRow], *, left_label: str, right_label: str) -> go
     fig.add_vline(x=0.5, line_color=CANTON_COLOUR, line_width=2)
     fig.update_layout(
         barmode="overlay",
-        height=70 + 34 * len(rows),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=86 + 34 * len(rows),
+        margin={"l": 10, "r": 10, "t": 46, "b": 10},
         xaxis={"range": [-0.02, 1.02], "visible": False, "fixedrange": True},
         yaxis={"autorange": "reversed", "fixedrange": True, "automargin": True},
         plot_bgcolor="white",
@@ -135,6 +138,8 @@ def figure(rows: Sequence[SpineRow], *, left_label: str, right_label: str) -> go
                 "yref": "paper",
                 "yanchor": "bottom",
                 "xanchor": "right",
+                # One line above the left label, so that the two never overlap on a narrow screen.
+                "yshift": 16,
                 "text": right_label,
                 "showarrow": False,
                 "font": {"size": 12},
