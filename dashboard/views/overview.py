@@ -113,7 +113,10 @@ def theme_trends(year: int, years: list[int]) -> None:
     tables.show_table(
         display,
         column_config={
-            "theme": st.column_config.TextColumn(t("overview.col_theme"), width="large"),
+            # Medium and pinned: on a phone the figures stay in view beside the theme.
+            "theme": st.column_config.TextColumn(
+                t("overview.col_theme"), width="medium", pinned=True
+            ),
             "current": st.column_config.TextColumn(t("overview.col_persons", year=year)),
             "change": st.column_config.TextColumn(t("overview.col_change", year=year - 1)),
             "trend": st.column_config.LineChartColumn(
@@ -169,7 +172,9 @@ def completeness(year: int) -> None:
     tables.show_table(
         display,
         column_config={
-            "name": st.column_config.TextColumn(t("overview.col_member"), width="large"),
+            "name": st.column_config.TextColumn(
+                t("overview.col_member"), width="medium", pinned=True
+            ),
             "status": st.column_config.TextColumn(t("overview.col_status")),
             "granularity": st.column_config.TextColumn(t("overview.col_granularity")),
             "periods": st.column_config.TextColumn(t("overview.col_periods")),
