@@ -271,6 +271,7 @@ def needs_index_note(theme: str, theme_name: str) -> str:
     if basis.is_empty():
         return t("besoins.index_none")
     lang = current_language()
+    separator = " ; " if lang == "fr" else "; "  # French puts a space before the semicolon
     items = []
     for row in basis.to_dicts():
         flags = []
@@ -287,7 +288,7 @@ def needs_index_note(theme: str, theme_name: str) -> str:
                 "besoins.index_item",
                 label=label(row, lang),
                 year=row["reference_year"],
-                flags="".join(f" ; {flag}" for flag in flags),
+                flags="".join(f"{separator}{flag}" for flag in flags),
             )
         )
     return t("besoins.index_basis", theme=theme_name, indicators=", ".join(items))
