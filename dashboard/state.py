@@ -8,6 +8,7 @@ warning, never an exception.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,10 +20,22 @@ LANG_PARAM = "lang"
 _LANG_STATE = "_lang"
 _LANG_WIDGET = "_lang_widget"
 EMPTY_LIST = ""  # how an emptied multiselect is written in the URL (?theme=)
+SHOWN_VALUE_CHARS = 40
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def _shown(value: str) -> str:
+    """An address value as the warning shows it: cut short, unprintable characters replaced and
+    Markdown escaped, so that a crafted link (?theme=[…](http://…)) never renders as one."""
+    short = value if len(value) <= SHOWN_VALUE_CHARS else f"{value[:SHOWN_VALUE_CHARS]}…"
+    printable = "".join(char if char.isprintable() else "\ufffd" for char in short)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", printable)
 
 
 def _warn_ignored(name: str, value: str) -> None:
-    st.toast(t("common.state.ignored", name=name, value=value), icon=":material/info:")
+    st.toast(
+        t("common.state.ignored", name=_shown(name), value=_shown(value)), icon=":material/info:"
+    )
 
 
 # --- language -------------------------------------------------------------------------------------
@@ -103,13 +116,14 @@ def url_values(name: str, options: Sequence, default: Sequence) -> list:
     if raws == [EMPTY_LIST]:
         return []
     by_text = _options_by_text(options)
-    kept = []
+    kept, ignored = [], []
     for raw in raws:
-        if raw in by_text:
-            if by_text[raw] not in kept:
-                kept.append(by_text[raw])
-        else:
-            _warn_ignored(name, raw)
+        if raw not in by_text:
+            ignored.append(raw)
+        elif by_text[raw] not in kept:
+            kept.append(by_text[raw])
+    if ignored:  # one warning per parameter, however long the list in the address
+        _warn_ignored(name, ", ".join(ignored))
     return kept
 
 
