@@ -35,7 +35,7 @@ with
     ),
     activity as (
         select a.member_code, p.start_date, p.end_date, a.personnes
-        from main.activity as a
+        from main.agg_member_period as a
         join main.periods as p on p.code = a.period_code
     ),
     grid as (

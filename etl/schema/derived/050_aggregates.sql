@@ -120,6 +120,13 @@ from sub_annual as s
 join last_in_quarter as l using (member_code, year, quarter)
 group by s.year, s.quarter, s.member_code, s.theme, s.lieu;
 
+-- Persons per member and period as loaded: the submission tracker of the Administration page reads
+-- this instead of every activity row (10 million at 30 times the demo volume).
+create or replace table agg_member_period as
+select member_code, period_code, cast(sum(personnes) as bigint) as personnes
+from main.activity
+group by member_code, period_code;
+
 -- The cubes are built in two steps, for speed (a publish re-creates them every time):
 --   1. member_cells: one row per member × cell of the theme and place levels (grouping sets; 'GE'
 --      gathers the rows of the 45 communes), so that a member counts once in a cell;
