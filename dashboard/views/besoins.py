@@ -372,6 +372,8 @@ with map_column:
         f"**{t('besoins.map_title', measure=measure_name, theme=theme_name, year=year)}**",
         help=t("besoins.map_help"),
     )
+    if any(value is None for value in values.values):
+        caption += " · " + t("besoins.grey_note")
     if measure != "indicator" and not has_activity:
         st.info(t("besoins.no_activity_theme", year=year))
     fig = commune_map.choropleth(values, shapes, lake_label=t("needs.lake"), height=MAP_HEIGHT)
