@@ -163,20 +163,18 @@ def members_table(year: int, cells: pl.DataFrame) -> None:
     )
     tables.show_table(
         display,
+        # No fixed widths: "small" cut the headers ("Membres (thèm…"); the grid sizes each column
+        # to its header and figures, and the pinned theme stays in view when a phone scrolls.
         column_config={
-            "theme": st.column_config.TextColumn(t("couverture.col_theme"), width="medium"),
-            "declared": st.column_config.NumberColumn(t("couverture.col_declared"), width="small"),
-            "reporting": st.column_config.NumberColumn(
-                t("couverture.col_reporting"), width="small"
-            ),
+            "theme": st.column_config.TextColumn(t("couverture.col_theme"), pinned=True),
+            "declared": st.column_config.NumberColumn(t("couverture.col_declared")),
+            "reporting": st.column_config.NumberColumn(t("couverture.col_reporting")),
             "persons": st.column_config.TextColumn(t("couverture.col_persons")),
             "communes_activity": st.column_config.NumberColumn(
-                t("couverture.col_communes_activity"), width="small"
+                t("couverture.col_communes_activity")
             ),
-            "communes_service": st.column_config.NumberColumn(
-                t("couverture.col_communes_service"), width="small"
-            ),
-            "white": st.column_config.NumberColumn(t("couverture.col_white"), width="small"),
+            "communes_service": st.column_config.NumberColumn(t("couverture.col_communes_service")),
+            "white": st.column_config.NumberColumn(t("couverture.col_white")),
         },
         caption=" · ".join([t("couverture.members_note"), t("needs.double_count")]),
         key="couverture_members",
