@@ -234,7 +234,8 @@ def show_dictionary(frame: pl.DataFrame) -> None:
         entries.select(
             pl.col("colonne").alias(t("donnees.dict.column")),
             pl.col("type").alias(t("donnees.dict.type")),
-            pl.col(f"unite_{lang}").alias(t("donnees.dict.unit")),
+            # A column without unit: blank, not the grid's grey "None".
+            pl.col(f"unite_{lang}").fill_null("").alias(t("donnees.dict.unit")),
             pl.col(f"definition_{lang}").alias(t("donnees.dict.definition")),
             pl.col("source").alias(t("donnees.dict.source")),
         ),
