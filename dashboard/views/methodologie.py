@@ -39,20 +39,20 @@ def sources(info: data.DatabaseInfo) -> None:
         },
         schema={name: pl.String for name in ("indicator", "unit", "source", "years", "communes")},
     )
-    tables.show_table(
-        table,
-        column_config={
-            "indicator": st.column_config.TextColumn(
-                t("methodology.col_indicator"), width="medium"
-            ),
-            "unit": st.column_config.TextColumn(t("methodology.col_unit")),
-            "source": st.column_config.TextColumn(t("methodology.col_source"), width="large"),
-            "years": st.column_config.TextColumn(t("methodology.col_years")),
-            "communes": st.column_config.TextColumn(t("methodology.col_communes")),
-        },
-        caption=t("methodology.indicators_caption"),
-        key="methodology_indicators",
+    # A static table: long indicator names and sources wrap instead of being cut (and it prints).
+    st.table(
+        table.rename(
+            {
+                "indicator": t("methodology.col_indicator"),
+                "unit": t("methodology.col_unit"),
+                "source": t("methodology.col_source"),
+                "years": t("methodology.col_years"),
+                "communes": t("methodology.col_communes"),
+            }
+        ),
+        hide_index=True,
     )
+    st.caption(t("methodology.indicators_caption"))
     st.markdown(t("methodology.licences_text"))
     document = data.sources_markdown()
     if document:
