@@ -121,6 +121,7 @@ def trend_section(brief: needs.CommuneBrief) -> None:
         ],
         y_title=t("fiche.trend_axis"),
         height=380,
+        y_format=",.1~f",  # rates: a small commune's axis runs 0, 0.5, 1… (",d" rounded 0.5 to 1)
     )
     charts.show_chart(
         fig,

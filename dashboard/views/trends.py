@@ -305,7 +305,7 @@ def build_chart(frame: pl.DataFrame, choice: dict) -> None:
         y_title=y_title,
         x_ticks=ticks,
         quarterly=quarterly,
-        y_format=",.1f" if measure == "rate" else ",d",
+        y_format=",.1~f" if measure == "rate" else ",d",
     )
     notes = [t("trends.note_sum")]
     if quarterly:
