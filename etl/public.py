@@ -154,22 +154,63 @@ class _MarginIndex:
 
 def _key_codes(cells: pl.DataFrame, keys: list[str]) -> dict[str, np.ndarray]:
     """Each key column as dense integer codes 0…n-1 in the order of its values (labels sort)."""
-    ranks = cells.select(pl.col(k).rank("dense").cast(pl.Int64) - 1 for k in keys)
-    return {k: ranks[k].to_numpy() for k in keys}
+    codes = {}
+    for key in keys:
+        column = cells[key]
+        if column.dtype == pl.String and column.null_count() == 0:
+            # A few distinct labels: an Enum of the sorted labels numbers every row in that order
+            # without sorting a million strings (what ranking them costs).
+            labels = column.unique().sort().to_list()
+            codes[key] = column.cast(pl.Enum(labels)).to_physical().cast(pl.Int64).to_numpy()
+        else:
+            codes[key] = (column.rank("dense").cast(pl.Int64) - 1).to_numpy()
+    return codes
+
+
+def _preference_order(
+    group_key: np.ndarray,
+    is_total: np.ndarray,
+    value_rank: np.ndarray,
+    n_values: int,
+    code: np.ndarray,
+) -> np.ndarray:
+    """The order of `np.lexsort((code, value_rank, is_total, group_key))`, computed as one sort of
+    a single integer key when it fits in 63 bits (one pass instead of four)."""
+    n_groups = int(group_key.max()) + 1 if group_key.size else 1
+    n_codes = int(code.max()) + 1 if code.size else 1
+    n_values = max(n_values, 1)
+    if n_groups * 2 * n_values * n_codes >= 2**62:
+        return np.lexsort((code, value_rank, is_total, group_key))
+    composite = ((group_key * 2 + is_total) * n_values + value_rank) * n_codes + code
+    return np.argsort(composite, kind="stable")
 
 
 def _index_margin(
-    cells: pl.DataFrame, codes: dict[str, np.ndarray], value: np.ndarray, margin: Margin
+    cells: pl.DataFrame,
+    codes: dict[str, np.ndarray],
+    value_rank: np.ndarray,
+    n_values: int,
+    positive: np.ndarray,
+    margin: Margin,
 ) -> _MarginIndex:
     in_margin = cells.select(margin.members | (pl.col(margin.column) == margin.total))
     is_total = cells.select(pl.col(margin.column) == margin.total).to_series().to_numpy()
-    rows = np.flatnonzero(in_margin.to_series().fill_null(False).to_numpy())
+    # A zero or missing member can neither be suppressed nor chosen as a second cell: leaving it out
+    # changes no group's outcome (the total stays in, whatever its value) and halves the work.
+    keep = in_margin.to_series().fill_null(False).to_numpy() & (is_total | positive)
+    rows = np.flatnonzero(keep)
     # Cells of one group share every key but the margin's column: one integer, mixed radix.
     group_key = np.zeros(rows.size, dtype=np.int64)
     for key, code in codes.items():
         if key != margin.column:
             group_key = group_key * (int(code.max()) + 1) + code[rows]
-    order = np.lexsort((codes[margin.column][rows], value[rows], is_total[rows], group_key))
+    order = _preference_order(
+        group_key,
+        is_total[rows].astype(np.int64),
+        value_rank[rows],
+        n_values,
+        codes[margin.column][rows],
+    )
     rows, group_key = rows[order], group_key[order]
     groups = np.cumsum(np.diff(group_key, prepend=group_key[:1]) != 0) if rows.size else rows
     n_groups = int(groups[-1]) + 1 if rows.size else 0
@@ -207,9 +248,13 @@ def suppress_cells(
     codes = _key_codes(cells, keys)
     # Missing values sort after every count, so they come last as candidates (and never qualify).
     value = cells["value"].fill_null(np.iinfo(np.int64).max).to_numpy()
-    indexes = [_index_margin(cells, codes, value, margin) for margin in margins]
-    suppressed = cells.select(is_primary_suppressed(pl.col("value"))).to_series().to_numpy().copy()
+    distinct, value_rank = np.unique(value, return_inverse=True)
     positive = (cells["value"].fill_null(0) > 0).to_numpy()
+    indexes = [
+        _index_margin(cells, codes, value_rank.astype(np.int64), distinct.size, positive, margin)
+        for margin in margins
+    ]
+    suppressed = cells.select(is_primary_suppressed(pl.col("value"))).to_series().to_numpy().copy()
     for _ in range(max_rounds):
         added = 0
         for index in indexes:
@@ -219,6 +264,9 @@ def suppress_cells(
         if added == 0:
             return cells.with_columns(suppressed=pl.Series(suppressed, dtype=pl.Boolean))
     raise RuntimeError("La suppression complémentaire ne converge pas.")  # pragma: no cover
+
+
+_ROW = "__ligne_du_tableau"  # row number carried through the long form of a table
 
 
 def suppressed_flag(column: str) -> str:
@@ -234,19 +282,18 @@ def suppress_table(
     """Apply disclosure control to a wide table: each suppressed measure becomes NULL and gets a
     companion `<measure>_supprime` flag; other columns are kept as they are."""
     keys, measures = list(keys), list(measures)
-    long = frame.select(*keys, *[pl.col(m).cast(pl.Int64) for m in measures]).unpivot(
-        on=measures, index=keys, variable_name="measure", value_name="value"
+    long = (
+        frame.with_row_index(_ROW)
+        .select(_ROW, *keys, *[pl.col(m).cast(pl.Int64) for m in measures])
+        .unpivot(on=measures, index=[_ROW, *keys], variable_name="measure", value_name="value")
     )
-    flags = suppress_cells(long, [*keys, "measure"], margins).pivot(
-        on="measure", index=keys, values="suppressed"
-    )
-    # An empty table pivots to no measure column at all.
-    flags = flags.with_columns(
-        pl.lit(False).alias(m) for m in measures if m not in flags.columns
-    ).rename({m: suppressed_flag(m) for m in measures})
-    published = frame.join(flags, on=keys, how="left", nulls_equal=True)
-    return published.with_columns(
-        *[pl.col(suppressed_flag(m)).fill_null(False) for m in measures]
+    cells = suppress_cells(long, [*keys, "measure"], margins)
+    # Back to one flag per row and measure by position (no pivot and join on the keys).
+    flags = np.zeros((len(measures), frame.height), dtype=bool)
+    measure_number = cells["measure"].cast(pl.Enum(measures)).to_physical().to_numpy()
+    flags[measure_number, cells[_ROW].to_numpy()] = cells["suppressed"].to_numpy()
+    return frame.with_columns(
+        pl.Series(suppressed_flag(m), flags[i], dtype=pl.Boolean) for i, m in enumerate(measures)
     ).with_columns(
         *[
             pl.when(pl.col(suppressed_flag(m))).then(None).otherwise(pl.col(m)).alias(m)
