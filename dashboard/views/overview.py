@@ -113,10 +113,7 @@ def theme_trends(year: int, years: list[int]) -> None:
     tables.show_table(
         display,
         column_config={
-            # Medium and pinned: on a phone the figures stay in view beside the theme.
-            "theme": st.column_config.TextColumn(
-                t("overview.col_theme"), width="medium", pinned=True
-            ),
+            "theme": st.column_config.TextColumn(t("overview.col_theme"), width="large"),
             "current": st.column_config.TextColumn(t("overview.col_persons", year=year)),
             "change": st.column_config.TextColumn(t("overview.col_change", year=year - 1)),
             "trend": st.column_config.LineChartColumn(
@@ -172,9 +169,7 @@ def completeness(year: int) -> None:
     tables.show_table(
         display,
         column_config={
-            "name": st.column_config.TextColumn(
-                t("overview.col_member"), width="medium", pinned=True
-            ),
+            "name": st.column_config.TextColumn(t("overview.col_member"), width="large"),
             "status": st.column_config.TextColumn(t("overview.col_status")),
             "granularity": st.column_config.TextColumn(t("overview.col_granularity")),
             "periods": st.column_config.TextColumn(t("overview.col_periods")),
