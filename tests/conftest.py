@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from demo_settings import DEMO_SCALE, DEMO_SEED, DEMO_YEARS
 
+from etl.db import file_version
+
 
 @pytest.fixture(autouse=True)
 def clear_streamlit_caches():
@@ -38,7 +40,22 @@ def demo_db(tmp_path_factory) -> Path:
     build_demo(
         path, seed=DEMO_SEED, years=DEMO_YEARS, scale=DEMO_SCALE, out_dir=directory / "files"
     )
+    _SHARED_DATABASES[path] = file_version(path)
     return path
+
+
+# The session's shared databases and their file identity: a test that writes into one of them
+# (instead of a copy) would silently change what every later test sees.
+_SHARED_DATABASES: dict[Path, tuple[int, int, int]] = {}
+
+
+@pytest.fixture(autouse=True)
+def shared_databases_stay_untouched():
+    yield
+    for path, version in _SHARED_DATABASES.items():
+        assert file_version(path) == version, (
+            f"this test wrote into the shared database {path}: load into a copy instead"
+        )
 
 
 @pytest.fixture

@@ -727,19 +727,20 @@ def websocket_upstreams(stack: Stack, since: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def deploy_browser():
-    """Debian's chromium, resolving the test host name to 127.0.0.1 (no DNS, no /etc/hosts)."""
-    from playwright.sync_api import sync_playwright
+def deploy_browser(playwright):
+    """Debian's chromium, resolving the test host name to 127.0.0.1 (no DNS, no /etc/hosts).
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {SERVER_NAME} 127.0.0.1"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    It is launched from pytest-playwright's session Playwright: a second `sync_playwright()` in the
+    same process fails once the browser tests have started theirs.
+    """
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {SERVER_NAME} 127.0.0.1"],
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 def load_dashboard(
