@@ -66,9 +66,24 @@ def run_with_progress(title: str, work: Callable[[Callable[[str], None]], dict])
 
 @app.command()
 @user_errors
-def init(base: DbOption = None) -> None:
-    """Crée la base de données avec les données de référence (remplace la base existante)."""
+def init(
+    base: DbOption = None,
+    remplacer: Annotated[
+        bool,
+        typer.Option(
+            "--remplacer", help="Recrée la base même si elle existe (soumissions perdues)."
+        ),
+    ] = False,
+) -> None:
+    """Crée la base de données avec les données de référence."""
     path = base or database_path()
+    if path.exists() and not remplacer:
+        # A new base would drop every submission loaded so far: make that a deliberate choice.
+        raise UserError(
+            f"La base {path} existe déjà. Pour recharger seulement les données de référence, "
+            "utilisez « observatoire reference » ; pour la recréer vide (les soumissions chargées "
+            "seront perdues), ajoutez --remplacer."
+        )
     counts = run_with_progress("Création de la base", lambda p: build.init_database(path, p))
     console.print(f"[green]Base créée :[/] {path}")
     _print_counts(counts)

@@ -34,3 +34,16 @@ def test_info_on_a_missing_database_is_one_french_sentence(tmp_path):
     assert result.exit_code == 1
     assert "n'existe pas" in result.output and "observatoire init" in result.output
     assert "Traceback" not in result.output
+
+
+def test_init_never_replaces_an_existing_database_by_accident(tmp_path):
+    path = tmp_path / "cli.duckdb"
+    runner.invoke(app, ["init", "--base", str(path)])
+    before = path.read_bytes()
+    again = runner.invoke(app, ["init", "--base", str(path)])
+    assert again.exit_code == 1
+    message = " ".join(again.output.split())  # rich wraps long lines
+    assert "existe déjà" in message and "--remplacer" in message
+    assert path.read_bytes() == before
+    replaced = runner.invoke(app, ["init", "--base", str(path), "--remplacer"])
+    assert replaced.exit_code == 0, replaced.output
