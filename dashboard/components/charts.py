@@ -177,7 +177,8 @@ def line_chart(
         height=height,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
         separators=separators(),
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        # Low enough to clear the year labels that a phone turns upright (-0.12 hid them).
+        legend={"orientation": "h", "yanchor": "top", "y": -0.17, "x": 0},
         # d3 formats with the language's separators: "25 000", not SI's "25k".
         yaxis={"title": y_title, "rangemode": "tozero", "tickformat": y_format},
         hovermode="closest",
