@@ -164,9 +164,9 @@ def members_table(year: int, cells: pl.DataFrame) -> None:
     tables.show_table(
         display,
         # No fixed widths: "small" cut the headers ("Membres (thèm…"); the grid sizes each column
-        # to its header and figures, and the pinned theme stays in view when a phone scrolls.
+        # to its header and figures. Not pinned: a pinned theme would fill a phone and never scroll.
         column_config={
-            "theme": st.column_config.TextColumn(t("couverture.col_theme"), pinned=True),
+            "theme": st.column_config.TextColumn(t("couverture.col_theme")),
             "declared": st.column_config.NumberColumn(t("couverture.col_declared")),
             "reporting": st.column_config.NumberColumn(t("couverture.col_reporting")),
             "persons": st.column_config.TextColumn(t("couverture.col_persons")),
