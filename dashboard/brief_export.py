@@ -70,16 +70,22 @@ def indicator_table(brief: CommuneBrief) -> list[dict[str, str]]:
     return rows
 
 
+# A no-break space before the dash: a narrow column breaks after it, never leaves it alone on a line.
+DASH = "\u00a0– "
+
+
 def _interval(lower: float | None, upper: float | None, code: str) -> str:
     if lower is None or upper is None:
         return MISSING
-    return f"{needs_text.indicator_value(lower, code)} – {needs_text.indicator_value(upper, code)}"
+    return (
+        f"{needs_text.indicator_value(lower, code)}{DASH}{needs_text.indicator_value(upper, code)}"
+    )
 
 
 def _interval_decimal(lower: float | None, upper: float | None, digits: int = 1) -> str:
     if lower is None or upper is None:
         return MISSING
-    return f"{fmt_decimal(lower, digits)} – {fmt_decimal(upper, digits)}"
+    return f"{fmt_decimal(lower, digits)}{DASH}{fmt_decimal(upper, digits)}"
 
 
 def indicator_spine(brief: CommuneBrief) -> list[spine.SpineRow]:
