@@ -125,6 +125,12 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: tuple, path: str) 
             f"La base de données ({path}) ne contient pas ce que la page attend ({exc}). "
             "Reconstruisez-la avec la version actuelle de l'ETL."
         ) from exc
+    except duckdb.IOException as exc:
+        # A file that opens but cannot be read to the end (truncated copy, damaged disk).
+        raise DatabaseUnavailable(
+            f"La base de données ({path}) est illisible ou corrompue ({exc}). "
+            "Restaurez la dernière sauvegarde ou republiez-la avec l'ETL."
+        ) from exc
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
