@@ -191,10 +191,10 @@ def test_coverage_heatmap_white_zones_and_members(populations):
     white = set(zip(traces["white_zones"]["x"], traces["white_zones"]["y"], strict=True))
     assert ("Lancy", "Aide alimentaire") in white and ("Onex", "Aide alimentaire") not in white
     assert sum(1 for _, theme in white if theme == "Logement") == 45
-    members = at.dataframe[0].value
-    food = members[members["theme"] == "Aide alimentaire"].iloc[0]
-    assert food["declared"] == 2 and food["reporting"] == 2
-    assert food["persons"] == f"{ALIMENTATION_CANTON}"
+    members = at.table[0].value
+    food = members[members["Thème"] == "Aide alimentaire"].iloc[0]
+    assert food["Membres (thème déclaré)"] == 2 and food["Membres ayant transmis"] == 2
+    assert food["Personnes servies (canton)"] == f"{ALIMENTATION_CANTON}"
 
 
 # --- Fiche communale -------------------------------------------------------------------------------------

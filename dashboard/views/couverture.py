@@ -161,25 +161,23 @@ def members_table(year: int, cells: pl.DataFrame) -> None:
             "white": [row["white_zones"] for row in rows],
         }
     )
-    tables.show_table(
-        display,
-        # No fixed widths: "small" cut the headers ("Membres (thèm…"); the grid sizes each column
-        # to its header and figures. Not pinned: a pinned theme would fill a phone and never scroll.
-        column_config={
-            "theme": st.column_config.TextColumn(t("couverture.col_theme")),
-            "declared": st.column_config.NumberColumn(t("couverture.col_declared")),
-            "reporting": st.column_config.NumberColumn(t("couverture.col_reporting")),
-            "persons": st.column_config.TextColumn(t("couverture.col_persons")),
-            "communes_activity": st.column_config.NumberColumn(
-                t("couverture.col_communes_activity")
-            ),
-            "communes_service": st.column_config.NumberColumn(t("couverture.col_communes_service")),
-            "white": st.column_config.NumberColumn(t("couverture.col_white")),
-        },
-        caption=" · ".join([t("couverture.members_note"), t("needs.double_count")]),
-        key="couverture_members",
-        height=38 + 35 * display.height,
+    # A static table: its seven long headers wrap instead of being cut or pushed out of view, and
+    # it prints whole.
+    st.table(
+        display.rename(
+            {
+                "theme": t("couverture.col_theme"),
+                "declared": t("couverture.col_declared"),
+                "reporting": t("couverture.col_reporting"),
+                "persons": t("couverture.col_persons"),
+                "communes_activity": t("couverture.col_communes_activity"),
+                "communes_service": t("couverture.col_communes_service"),
+                "white": t("couverture.col_white"),
+            }
+        ),
+        hide_index=True,
     )
+    st.caption(" · ".join([t("couverture.members_note"), t("needs.double_count")]))
 
 
 def white_zones_list(year: int, cells: pl.DataFrame) -> None:
