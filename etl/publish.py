@@ -62,6 +62,14 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def _unreadable(db_path: Path, error: Exception) -> str:
+    return (
+        f"La base de données {db_path} n'a pas pu être lue ou écrite ({error}) : fichier "
+        "corrompu ou disque plein. Rien n'a été modifié. Restaurez la dernière sauvegarde "
+        "(deploy/README.md) ou libérez de la place, puis recommencez."
+    )
+
+
 @contextlib.contextmanager
 def next_version(
     db_path: Path, *, from_scratch: bool = False
@@ -84,7 +92,11 @@ def next_version(
             shutil.copymode(db_path, tmp)
         else:
             tmp.unlink()  # DuckDB must create the file itself
-        con = duckdb.connect(str(tmp))
+        try:
+            con = duckdb.connect(str(tmp))
+        except duckdb.Error as exc:
+            tmp.unlink(missing_ok=True)
+            raise UserError(_unreadable(db_path, exc)) from exc
         try:
             yield con
             con.execute("checkpoint")
@@ -93,6 +105,8 @@ def next_version(
                 os.fsync(handle.fileno())
             os.replace(tmp, db_path)
             _fsync_directory(directory)
+        except duckdb.IOException as exc:  # the copy cannot be read to the end, or disk full
+            raise UserError(_unreadable(db_path, exc)) from exc
         finally:
             with contextlib.suppress(duckdb.Error):
                 con.close()

@@ -477,3 +477,22 @@ def test_the_admin_page_refuses_big_and_foreign_files_and_strips_paths(published
         upload.check_upload("outil.exe", b"MZ\x90\x00")
     assert refused.value.key == "admin.bad_type"
     assert [published_db.read_bytes(), public_path(published_db).read_bytes()] == before
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_database_is_one_french_sentence_and_stays_as_it_was(
+    damage, published_db, tmp_path
+):
+    """The loader's own database broken (a bad restore, a full disk): no traceback, no copy left."""
+    good = published_db.read_bytes()
+    broken = b"pas une base DuckDB " * 200 if damage == "garbage" else good[: len(good) // 2]
+    published_db.write_bytes(broken)
+    with pytest.raises(UserError, match="n'a pas pu être lue ou écrite .* Rien n'a été modifié"):
+        load_files([corpus_path("accepte_bom.csv")], published_db)
+    assert published_db.read_bytes() == broken
+    assert [p.name for p in published_db.parent.iterdir() if p.name.startswith(".obs-next-")] == []
+    result = CliRunner().invoke(
+        cli_app, ["charger", str(corpus_path("accepte_bom.csv")), "--base", str(published_db)]
+    )
+    assert result.exit_code == 1 and "Rien n'a été" in result.output
+    assert "Traceback" not in result.output
