@@ -62,8 +62,7 @@ NO_ROWS = "Le fichier ne contient aucune ligne de données"
 NO_HEADER = "Ligne des titres de colonnes introuvable"
 TOO_FAR = "s'étend jusqu'à la cellule XFD1048576"
 
-REFUSED = {
-    # broken or disguised files
+BROKEN_OR_DISGUISED = {
     "tronque.xlsx": Expected(UNREADABLE),
     "octets_corrompus.xlsx": Expected("Le fichier est endommagé : la partie « xl/"),
     "page_web.xls": Expected(f"{NOT_SUPPORTED} (.xls)"),
@@ -75,7 +74,8 @@ REFUSED = {
     "sans_extension": Expected(f"{NOT_SUPPORTED} (sans extension)"),
     "tableur_libreoffice.ods": Expected(f"{NOT_SUPPORTED} (.ods)"),
     "octets_aleatoires.csv": Expected(NO_HEADER, "activite"),
-    # sheets and columns
+}
+SHEETS_AND_COLUMNS = {
     "sans_feuille_activite.xlsx": Expected(
         "Feuille « activite » introuvable (feuilles du fichier : « identification », « Feuil1 »)"
     ),
@@ -105,7 +105,8 @@ REFUSED = {
     "noms_de_feuilles_hostiles.xlsx": Expected(
         "« beaucoup » n'est pas un nombre", "activite", 2, "personnes", "beaucoup", "C2"
     ),
-    # values
+}
+VALUES = {
     "nombre_enorme.xlsx": Expected(
         "« 3000000000 » : nombre trop grand (au plus 2'147'483'647)",
         "activite",
@@ -150,7 +151,9 @@ REFUSED = {
     "texte_trop_long.xlsx": Expected(
         "Le texte compte 2001 caractères ; 2000 au plus", "observations", 2, "texte", cell="E2"
     ),
-    # archives that would exhaust the Excel reader's memory (and abort the process)
+}
+# Archives that would make the Excel reader exhaust memory and abort the whole process.
+MEMORY_BOMBS = {
     "cellule_lointaine.xlsx": Expected(TOO_FAR),
     "ligne_lointaine_sans_position.xlsx": Expected(TOO_FAR),
     "attribut_position_double.xlsx": Expected(
@@ -161,7 +164,8 @@ REFUSED = {
     ),
     "fusions_geantes.xlsx": Expected("« activite » contient des cellules fusionnées couvrant"),
     "entites_xml.xlsx": Expected("déclare un type de document XML"),
-    # CSV files
+}
+CSV_FILES = {
     "csv_entete_seul.csv": Expected(NO_ROWS),
     "csv_colonnes_en_double.csv": Expected(
         "La colonne « personnes » apparaît deux fois", "activite", 1, "personnes", "personnes"
@@ -172,6 +176,14 @@ REFUSED = {
     "csv_formule.csv": Expected("« =1+1 » n'est pas un nombre", "activite", 2, "personnes", "=1+1"),
     "csv_lignes_courtes.csv": Expected("Commune manquante", "activite", 2, "commune"),
 }
+CATEGORIES = {
+    "fichiers abîmés ou déguisés": BROKEN_OR_DISGUISED,
+    "feuilles et colonnes": SHEETS_AND_COLUMNS,
+    "valeurs (injection, balises, nombres, dates)": VALUES,
+    "bombes mémoire (xlsx)": MEMORY_BOMBS,
+    "CSV": CSV_FILES,
+}
+REFUSED = {name: expected for group in CATEGORIES.values() for name, expected in group.items()}
 
 # Accepted, with what must be loaded: (member, period, theme, OFS number, persons) by hand.
 ACCEPTED = {
@@ -217,7 +229,9 @@ def test_the_corpus_is_what_the_generator_writes():
         path.name for path in CORPUS_DIR.iterdir() if path.suffix != ".py" and path.is_file()
     }
     assert on_disk == set(corpus.corpus()) == {*REFUSED, *ACCEPTED}
-    assert len(REFUSED) >= 30
+    assert len(REFUSED) == sum(len(group) for group in CATEGORIES.values()) >= 30
+    counts = ", ".join(f"{name} {len(group)}" for name, group in CATEGORIES.items())
+    print(f"\nFIGURE | corpus : {len(REFUSED)} refusés ({counts}), {len(ACCEPTED)} acceptés")
 
 
 @pytest.mark.parametrize("name", REFUSED)
@@ -389,7 +403,10 @@ def test_a_100_mb_file_and_zip_bombs_are_refused_without_inflating(published_db,
     assert "endommagé" in statuses["bombe_zip_taille_mensongere.xlsx"][1]
     assert outcome["peak_mb"] < 512, outcome  # the 100 MB files are read, the bombs never inflated
     assert data_tables(published_db) == before
-    print(f"\nfichiers générés : pic mémoire du chargeur {outcome['peak_mb']:.0f} Mo")
+    print(
+        "\nFIGURE | générés : 2 fichiers de 100 Mo, 2 bombes zip de 512 Mo (l'une à taille "
+        f"mensongère), refusés ; pic mémoire du chargeur {outcome['peak_mb']:.0f} Mo"
+    )
 
 
 def test_a_directory_is_named_as_such(published_db, tmp_path):

@@ -314,7 +314,7 @@ def test_visitors_never_see_a_half_loaded_state_while_the_etl_publishes(load_tes
     assert recovered == base_total + LOADS * STEP
     page_runs = sum(tally.runs.values())
     print(
-        f"\ncharge : {VISITORS} visiteurs, {page_runs} pages servies ({dict(tally.runs)}), "
+        f"\nFIGURE | charge : {VISITORS} visiteurs, {page_runs} pages servies ({dict(tally.runs)}), "
         f"{sum(tally.http.values())} requêtes HTTP ({dict(tally.http)}), 2 pages Chromium, "
         f"{LOADS} chargements publiés + 1 tué en cours, {duration:.0f} s, "
         f"{len(tally.problems)} erreur, versions vues {len(tally.totals)}/{LOADS + 1}"

@@ -224,7 +224,7 @@ def test_random_bytes_are_refused_cleanly(published_base):
         assert all(issue.message for issue in validated.issue_list())
 
     check()
-    print(f"\noctets aléatoires : {dict(outcomes)}")
+    print(f"\nFIGURE | fuzz, octets aléatoires : {dict(outcomes)}")
     assert outcomes["refusé"] > 0
 
 
@@ -250,7 +250,7 @@ def test_mutated_files_are_validated_without_exception(published_base):
             assert all((value or 0) >= 0 for value in counts.min().row(0))
 
     check()
-    print(f"\nfichiers mutés (validation) : {dict(outcomes)}")
+    print(f"\nFIGURE | fuzz, fichiers mutés validés : {dict(outcomes)}")
     assert outcomes["refusé"] > 0 and outcomes["valide"] > 0
 
 
@@ -283,7 +283,7 @@ def test_mutated_files_load_whole_or_not_at_all(published_base, tmp_path_factory
         _assert_whole_file_loaded(db_path, slices_before, result)
 
     check()
-    print(f"\nfichiers mutés (chargement) : {dict(outcomes)}")
+    print(f"\nFIGURE | fuzz, fichiers mutés chargés : {dict(outcomes)}")
     assert outcomes["chargé"] > 0 and outcomes["refusé"] > 0
 
 

@@ -203,6 +203,12 @@ def test_numbers_out_of_range_fall_back_to_the_defaults(demo_env):
 def test_every_page_of_the_app_is_covered():
     views = {path.name for path in (Path(APP).parent / "views").glob("*.py")}
     assert views - set(PAGE_PARAMETERS) == {"administration.py"}  # tested below, signed in
+    parameters = sum(map(len, PAGE_PARAMETERS.values())) + len(ADMIN_PARAMETERS)
+    print(
+        f"\nFIGURE | adresses : {len(views)} pages, {parameters} paramètres, chacun avec "
+        f"{len(HOSTILE)} valeurs hostiles, une de {len(LONG_VALUE)} caractères et une liste de "
+        f"{len(HUGE_LIST)} valeurs, + lang et 2 paramètres inconnus"
+    )
 
 
 def test_the_administration_page_ignores_hostile_parameters_once_signed_in(
