@@ -236,10 +236,15 @@ def show_dictionary(frame: pl.DataFrame) -> None:
             pl.col("type").alias(t("donnees.dict.type")),
             # A column without unit: blank, not the grid's grey "None".
             pl.col(f"unite_{lang}").fill_null("").alias(t("donnees.dict.unit")),
-            pl.col(f"definition_{lang}").alias(t("donnees.dict.definition")),
             pl.col("source").alias(t("donnees.dict.source")),
+            # Last: the long definitions run to the right edge instead of hiding the source.
+            pl.col(f"definition_{lang}").alias(t("donnees.dict.definition")),
         ),
         hide_index=True,
+        column_config={
+            t("donnees.dict.unit"): st.column_config.TextColumn(width=110),
+            t("donnees.dict.source"): st.column_config.TextColumn(width=240),
+        },
         key="dictionnaire",
     )
 
