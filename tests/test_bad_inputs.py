@@ -513,3 +513,12 @@ def test_a_damaged_database_is_one_french_sentence_and_stays_as_it_was(
     )
     assert result.exit_code == 1 and "Rien n'a été" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_upload_check_accepts_what_the_loader_accepts():
+    """Excel's « Texte Unicode » (UTF-16) CSV holds NUL bytes, yet it is text the loader reads."""
+    for name in ("accepte_utf16.csv", "accepte_latin1.csv", "accepte_bom.csv"):
+        assert upload.check_upload(name, corpus_path(name).read_bytes()) == name
+    with pytest.raises(upload.UploadRefused) as refused:
+        upload.check_upload("binaire.csv", b"\xff\xfe\x00\xd8")  # a lone UTF-16 surrogate
+    assert refused.value.key == "admin.bad_content_csv"

@@ -46,6 +46,12 @@ def sanitise_name(name: str) -> str:
 
 
 def _looks_like_text(content: bytes) -> bool:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, Excel's « Texte Unicode »
+        try:
+            content.decode("utf-16")
+        except UnicodeDecodeError:
+            return False
+        return True
     if b"\x00" in content[:65536]:
         return False
     for encoding in ("utf-8-sig", "cp1252"):
