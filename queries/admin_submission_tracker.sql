@@ -15,17 +15,16 @@ with
         select code, granularity, start_date, end_date from main.periods where year = $year
     ),
     rhythms as (
-        select s.member_code, p.granularity
+        -- the granularity of the submission ending last (the latest loaded among equals)
+        select s.member_code, arg_max(p.granularity, (p.end_date, s.loaded_at)) as granularity
         from main.submissions as s
         join main.periods as p on p.code = s.period_code
-        qualify row_number() over (
-            partition by s.member_code order by p.end_date desc, s.loaded_at desc
-        ) = 1
+        group by s.member_code
     ),
     submissions as (
         select s.member_code, s.period_code, s.loaded_at, s.file_name, p.start_date, p.end_date
         from main.submissions as s
-        join main.periods as p on p.code = s.period_code
+        join periods as p on p.code = s.period_code  -- this year's periods only
     ),
     last_attempts as (
         select member_code, period_code, status, started_at, file_name
@@ -36,7 +35,7 @@ with
     activity as (
         select a.member_code, p.start_date, p.end_date, a.personnes
         from main.agg_member_period as a
-        join main.periods as p on p.code = a.period_code
+        join periods as p on p.code = a.period_code  -- this year's periods only
     ),
     grid as (
         select m.code as member_code, m.name as member_name, coalesce(r.granularity, 'annee') as rhythm,
