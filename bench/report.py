@@ -175,7 +175,13 @@ def pandas_section(run: ScaleRun) -> str:
     if p is None:
         return ""
     rows = [
-        (q.question.label, q.question.query, ms(q.pandas.p50), ms(q.layer.p50), f"{q.speedup:.0f}×")
+        (
+            q.question.label,
+            q.question.query,
+            f"{ms(q.pandas.p50)} ({len(q.pandas.samples)})",
+            ms(q.layer.p50),
+            f"{q.speedup:.0f}×",
+        )
         for q in p.questions
     ]
     return (

@@ -73,6 +73,17 @@ def measure(
     return Timing(tuple(samples))
 
 
+def measure_within(work: Callable[[], object], repeat: int, budget_s: float) -> Timing:
+    """Up to `repeat` samples of `work`, stopping once `budget_s` seconds are spent (one at least)."""
+    samples: list[float] = []
+    while len(samples) < repeat and (not samples or sum(samples) < budget_s):
+        with _no_collection():
+            started = time.perf_counter()
+            work()
+            samples.append(time.perf_counter() - started)
+    return Timing(tuple(samples))
+
+
 def measure_interleaved(
     works: dict[str, Callable[[], object]],
     repeat: int,
