@@ -226,7 +226,8 @@ def build_in_bulk(
         path = files_dir / f"activite-{year}.csv"
         frame.write_csv(path, separator=";")
         csvs.append(path)
-    results = load_files([*csvs, *workbooks], raw, is_demo=True)
+    # Workbooks first: each file's slice replacement scans the activity table, small at that point.
+    results = load_files([*workbooks, *csvs], raw, is_demo=True)
     rejected = [r for r in results if not r.ok]
     if rejected:
         first = rejected[0]
