@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from test_reliability_support import (
 from test_submission_support import table
 from typer.testing import CliRunner
 
-from dashboard import auth
+from dashboard import auth, data, hsds
+from dashboard.components import directory as directory_component
 from dashboard.components import upload
 from dashboard.components.directory import md_escape
 from etl.cli import app as cli_app
@@ -522,3 +524,37 @@ def test_the_upload_check_accepts_what_the_loader_accepts():
     with pytest.raises(upload.UploadRefused) as refused:
         upload.check_upload("binaire.csv", b"\xff\xfe\x00\xd8")  # a lone UTF-16 surrogate
     assert refused.value.key == "admin.bad_content_csv"
+
+
+def test_a_hostile_directory_entry_is_escaped_and_neutralised_in_every_export(
+    accepted_db, monkeypatch, media
+):
+    """Qui fait quoi: the card shows the texts literally; the CSV (and the Excel file, built from
+    the same frame) and the HSDS package prefix formula starts with « ' »."""
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(accepted_db))
+    name, *_, address, _, contact, conditions, _ = corpus.HOSTILE_SERVICE
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("views/qui_fait_quoi.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = "\n".join(element.value for element in at.markdown)
+    assert md_escape(name) in shown and "<script>" not in shown
+    [export] = [f.content for store in media for f in store._files_by_id.values()]
+    [row] = list(csv.DictReader(io.StringIO(export.decode("utf-8-sig"))))
+    assert {f"'{name}", f"'{contact}", f"'{conditions}", address} <= set(row.values())
+
+    directory, members = data.run("directory_services"), data.run("directory_members")
+    themes, communes = data.themes(), data.communes()
+    prepared = directory_component.with_served_names(
+        directory_component.prepare(directory), communes, "tout le canton"
+    )
+    package = zipfile.ZipFile(io.BytesIO(hsds.build_zip(prepared, members, themes, communes)))
+    cells = {
+        cell
+        for member in package.namelist()
+        if member.endswith(".csv")
+        for line in csv.reader(io.StringIO(package.read(member).decode("utf-8")))
+        for cell in line
+    }
+    assert f"'{name}" in cells and name not in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")]

@@ -40,6 +40,31 @@ HOSTILE_TEXTS = [
 ]
 
 
+SERVICE_HEADER = [
+    "nom",
+    "theme",
+    "type",
+    "commune",
+    "adresse",
+    "horaires",
+    "contact",
+    "conditions_acces",
+    "langues",
+]
+# A directory entry whose texts would run in a spreadsheet or render as markup.
+HOSTILE_SERVICE = [
+    '=HYPERLINK("http://example.com/vol","Épicerie")',
+    "alimentation",
+    "distribution",
+    "Onex",
+    "<script>alert('adresse')</script>",
+    "lu-ve 9h-12h",
+    "+41 22 000 00 00",
+    "@SUM(1+1)",
+    "français",
+]
+
+
 # ---------------------------------------------------------------- writers
 
 
@@ -289,6 +314,7 @@ def corpus() -> dict[str, bytes]:
                     for day, text in enumerate(HOSTILE_TEXTS, start=1)
                 ],
             ],
+            "services": [SERVICE_HEADER, HOSTILE_SERVICE],
         }
     )
     return files
