@@ -83,8 +83,10 @@ def legend_html(categories: tuple[str, ...]) -> str:
         "display:inline-block;width:.8rem;height:.8rem;border-radius:50%;"
         "border:1px solid #333;margin:0 .25rem 0 .8rem;vertical-align:middle;background:{}"
     )
-    return "".join(
+    # Each dot and its word in one unbreakable span: a narrow screen wraps between entries only.
+    return " ".join(
+        f'<span style="white-space:nowrap">'
         f'<span style="{dot.format(COMPARISON_COLOURS[code])}"></span>'
-        f"{escape(comparison(code, short=True))}"
+        f"{escape(comparison(code, short=True))}</span>"
         for code in categories
     )

@@ -109,6 +109,7 @@ def figure(rows: Sequence[SpineRow], *, left_label: str, right_label: str) -> go
             text=[row.hover for row in rows],
             hovertemplate="%{text}<extra></extra>",
             showlegend=False,
+            cliponaxis=False,  # a commune at an end keeps its whole dot on a narrow chart
         )
     )
     fig.add_vline(x=0.5, line_color=CANTON_COLOUR, line_width=2)
