@@ -558,3 +558,22 @@ def test_a_hostile_directory_entry_is_escaped_and_neutralised_in_every_export(
     }
     assert f"'{name}" in cells and name not in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")]
+
+
+def test_the_commune_brief_escapes_a_hostile_directory_entry(accepted_db, monkeypatch, media):
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(accepted_db))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["commune"] = "6631"  # Onex, where the hostile service is
+    at.run()
+    at.switch_page("views/fiche.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    pages = [
+        f.content.decode("utf-8")
+        for store in media
+        for f in store._files_by_id.values()
+        if f.content.lstrip().startswith(b"<!DOCTYPE html")
+    ]
+    assert pages, "no HTML brief offered"
+    for page in pages:
+        assert "<script>alert(" not in page
+        assert "&lt;script&gt;alert(&#x27;adresse&#x27;)&lt;/script&gt;" in page
