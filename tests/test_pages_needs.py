@@ -139,7 +139,7 @@ def test_clicking_a_commune_opens_its_brief():
     at.run()
     assert not at.exception
     assert at.query_params["commune"] in (str(CAROUGE), [str(CAROUGE)])
-    assert at.title[0].value == "Fiche communale : Carouge"
+    assert at.title[0].value == "Fiche communale\u00a0: Carouge"
 
 
 def test_map_page_in_english():
@@ -202,7 +202,7 @@ def test_coverage_heatmap_white_zones_and_members(populations):
 
 def test_brief_of_a_commune_from_the_url():
     at = open_app("fiche.py", commune=str(ONEX), annee=str(YEAR))
-    assert at.title[0].value == "Fiche communale : Onex"
+    assert at.title[0].value == "Fiche communale\u00a0: Onex"
     themes = at.table[1].value  # indicators, themes, trend, services
     food = themes[themes["Thème"] == "Aide alimentaire"].iloc[0]
     assert food["Personnes servies"] == "< 5"
@@ -213,7 +213,7 @@ def test_brief_of_a_commune_from_the_url():
 def test_brief_accepts_a_commune_name_and_compares_with_polarity():
     at = open_app("fiche.py", commune="carouge", annee=str(YEAR))
     assert at.query_params["commune"] in (str(CAROUGE), [str(CAROUGE)])
-    assert at.title[0].value == "Fiche communale : Carouge"
+    assert at.title[0].value == "Fiche communale\u00a0: Carouge"
     indicators = at.table[0].value
     brief = needs.load_commune_brief(CAROUGE, YEAR)
     social = brief.indicators.filter(pl.col("indicator_code") == "social_assistance_rate_pct")
@@ -240,7 +240,7 @@ def test_standalone_html_brief_is_self_contained():
     brief = needs.load_commune_brief(CAROUGE, YEAR)
     html = brief_export.render_html(brief, has_demo=True, generated_at=dt.datetime(2025, 3, 1))
     assert html.startswith("<!DOCTYPE html>")
-    assert "Fiche communale : Carouge" in html and "<svg" in html and "<style>" in html
+    assert "Fiche communale\u00a0: Carouge" in html and "<svg" in html and "<style>" in html
     # nothing to run, nothing to fetch (the only URL is the SVG namespace, never requested)
     assert "<script" not in html
     assert not any(fetch in html for fetch in ("src=", "href=", "url(", "@import", "https://"))

@@ -57,5 +57,5 @@ def test_clicking_a_commune_lands_on_its_brief(page, page_errors, dashboard_url)
     page.wait_for_url("**/fiche-communale?**", timeout=60_000)
     wait_rendered(page)
     assert parse_qs(urlparse(page.url).query)["commune"] == [str(CAROUGE)]
-    assert page.locator("h1").first.inner_text() == "Fiche communale : Carouge"
+    assert page.locator("h1").first.inner_text() == "Fiche communale\u00a0: Carouge"
     assert page_errors == []
