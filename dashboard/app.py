@@ -66,7 +66,7 @@ def main() -> None:
         # which the hosted site's CSP blocks (no visitor request may leave the site).
         page_icon="📊",
         layout="wide",
-        initial_sidebar_state="expanded",
+        initial_sidebar_state="auto",  # open on a desktop, closed on a phone,
     )
     state.language_switch(lang)
     pages = available_pages()

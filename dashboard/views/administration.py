@@ -37,7 +37,10 @@ TO_FOLLOW_UP = ("partiel", "refuse", "en_retard")  # what the secretariat chases
 
 def explain_configuration() -> None:
     st.warning(t("admin.not_configured_title"), icon=":material/lock:")
-    st.markdown(t("admin.not_configured"))
+    st.markdown(t("admin.reserved"))
+    # The setup steps are for the server's IT staff, not for officials who open the page.
+    with st.expander(t("admin.how_to_enable")):
+        st.markdown(t("admin.not_configured"))
 
 
 def password_form(config: auth.AuthConfig, now: dt.datetime) -> auth.AdminIdentity | None:
