@@ -13,10 +13,11 @@ import streamlit as st
 from dashboard import brief_export, data, state
 from dashboard.components import banner, charts, needs, needs_text, observations, spine
 from dashboard.components.needs_text import ESTIMATED_MARK
-from dashboard.i18n import t
+from dashboard.i18n import fmt_int, t
 from etl.text import normalise_key
 
 DEFAULT_COMMUNE = 6621  # Genève
+STATIC_SERVICE_ROWS = 100  # more services: a scrolling grid instead of a static table
 COMMUNE_PARAM = "commune"
 
 # Print: only the brief itself (no sidebar, menus, filters or buttons), charts kept whole.
@@ -139,7 +140,13 @@ def services_section(brief: needs.CommuneBrief) -> None:
     if not rows:
         st.info(t("fiche.services_none"))
         return
-    table(rows)
+    if len(rows) <= STATIC_SERVICE_ROWS:
+        table(rows)
+    else:
+        # Thousands of rows (the whole canton's services serve every commune at 30× the demo) took
+        # the browser half a minute to lay out as a static table; the grid draws only what shows.
+        st.caption(t("fiche.services_many", n=fmt_int(len(rows))))
+        st.dataframe(pl.DataFrame(rows), hide_index=True, key="fiche_services")
     st.caption(t("common.chart.source", source=t("needs.source_services")))
 
 
