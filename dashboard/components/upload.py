@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from dashboard.i18n import fmt_decimal
+
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
 MAX_UPLOAD_MB = 10
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
@@ -70,7 +72,7 @@ def check_upload(name: str, content: bytes) -> str:
     if suffix not in ALLOWED_SUFFIXES:
         raise UploadRefused("admin.bad_type", name=name)
     if len(content) > MAX_UPLOAD_BYTES:
-        size = f"{len(content) / 1024 / 1024:.1f}"
+        size = fmt_decimal(len(content) / 1024 / 1024)
         raise UploadRefused("admin.too_big", name=name, size=size, max_mb=MAX_UPLOAD_MB)
     if suffix == ".xlsx" and not content.startswith(XLSX_MAGIC):
         raise UploadRefused("admin.bad_content_xlsx", name=name)

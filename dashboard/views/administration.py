@@ -17,6 +17,7 @@ import streamlit as st
 
 from dashboard import auth, data, state
 from dashboard.components import tables, upload
+from dashboard.components.directory import md_escape
 from dashboard.i18n import MISSING, fmt_datetime, fmt_int, t
 from etl.errors import UserError
 from etl.paths import database_path
@@ -199,7 +200,9 @@ def receive(uploaded) -> UploadState | None:
     try:
         saved = upload.save_upload(uploaded.name, uploaded.getvalue())
     except upload.UploadRefused as refused:
-        st.error(t(refused.key, **refused.values), icon=":material/block:")
+        # The file name is the uploader's: shown literally, never as Markdown (links, emphasis).
+        values = {**refused.values, "name": md_escape(refused.values["name"])}
+        st.error(t(refused.key, **values), icon=":material/block:")
         return None
     try:
         with st.spinner(t("admin.checking")):
