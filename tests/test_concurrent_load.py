@@ -11,6 +11,7 @@ publishes new versions; one more load, `observatoire charger` in its own process
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -234,7 +235,16 @@ def poll_http(base: str, tally: Tally, stop: threading.Event) -> None:
 
 
 def overview_in_chromium(base: str) -> tuple[int, list[str]]:
-    """The overview in a real browser: its persons figure, and any JavaScript error."""
+    """The overview in a real browser: its persons figure, and any JavaScript error.
+
+    Run in a thread of its own: Playwright's sync API refuses a thread whose asyncio loop is
+    running, which the main thread's is once pytest-playwright's browser tests have run.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_overview_in_chromium, base).result()
+
+
+def _overview_in_chromium(base: str) -> tuple[int, list[str]]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
