@@ -127,35 +127,63 @@ select member_code, period_code, cast(sum(personnes) as bigint) as personnes
 from main.activity
 group by member_code, period_code;
 
--- The cubes are built in two steps, for speed (a publish re-creates them every time):
---   1. member_cells: one row per member × cell of the theme and place levels (grouping sets; 'GE'
---      gathers the rows of the 45 communes), so that a member counts once in a cell;
---   2. cells: those rows summed per cell, once for every member ('*') and once per category of the
---      member (agg_member_category), n_members = count(*).
--- This gives the same table as expanding every row into its levels with count(distinct …), which
--- took most of a publish (6 of 8 s of CPU at demo volume; now under 1 s).
+-- The cubes are built in steps, for speed (a publish re-creates them every time; at 30 times the
+-- demo volume the first versions took 10 and 40 s of CPU):
+--   1. member_cells: one row per member × cell of the theme and place levels, each level summed
+--      from the smallest one it can be ('GE' gathers the rows of the 45 communes), so that a member
+--      counts once in a cell without count(distinct …);
+--   2. category_sets: those rows summed per cell and set of member categories, n_members = count(*);
+--   3. cells: each set added to '*' and to each of its categories.
+-- The tables are the same as expanding every row into its levels with count(distinct …).
 
--- Each member under '*' and under each of its categories.
-create or replace table agg_member_category as
-select code as member_code, '*' as category from main.members
+-- Members grouped by their set of categories: a cube counts and sums each set's members once, then
+-- adds the set to '*' and to each of its categories (a member with two categories counts in both).
+create or replace table agg_member_category_set as
+select
+    code as member_code,
+    list_sort(categories) as categories,
+    dense_rank() over (order by list_sort(categories)) as category_set
+from main.members;
+
+create or replace table agg_category_set as
+with sets as (select distinct category_set, categories from agg_member_category_set)
+select category_set, '*' as category from sets
 union all
-select code as member_code, unnest(categories) as category from main.members;
+select category_set, unnest(categories) as category from sets;
 
 -- Cube by year: year × theme × lieu × category, with the '*' / 'GE' levels described above.
 create or replace table agg_activity_year_cube as
 with
-    member_rows as (
-        select *, case when ofs_number is not null then 'GE' end as canton
-        from agg_activity_year
-    ),
-    member_cells as (
+    -- A member's own rows are its cells of one theme and one place.
+    by_theme_place as not materialized (
         select
             year,
             member_code,
-            case when grouping(theme) = 0 then theme else '*' end as theme,
-            case when grouping(lieu) = 0 then lieu when grouping(canton) = 0 then canton else '*' end
-                as lieu,
-            case when grouping(lieu) = 0 then any_value(ofs_number) end as ofs_number,
+            theme,
+            lieu,
+            ofs_number,
+            personnes,
+            prestations,
+            nouvelles_personnes,
+            femmes,
+            hommes,
+            mineurs,
+            seniors_65,
+            demandes_non_satisfaites,
+            liste_attente,
+            coalesce(personnes > 0, false) as has_persons,
+            n_periods < n_periods_expected as is_partial,
+            is_demo
+        from agg_activity_year
+    ),
+    -- All its themes in one place.
+    by_place as (
+        select
+            year,
+            member_code,
+            '*' as theme,
+            lieu,
+            any_value(ofs_number) as ofs_number,
             sum(personnes) as personnes,
             sum(prestations) as prestations,
             sum(nouvelles_personnes) as nouvelles_personnes,
@@ -165,27 +193,122 @@ with
             sum(seniors_65) as seniors_65,
             sum(demandes_non_satisfaites) as demandes_non_satisfaites,
             sum(liste_attente) as liste_attente,
-            coalesce(bool_or(personnes > 0), false) as has_persons,
-            bool_or(n_periods < n_periods_expected) as is_partial,
-            bool_or(is_demo) as is_demo,
-            grouping(canton) = 0 and canton is null as outside_canton
-        from member_rows
-        group by grouping sets (
-            (year, member_code, theme, lieu),
-            (year, member_code, theme, canton),
-            (year, member_code, theme),
-            (year, member_code, lieu),
-            (year, member_code, canton),
-            (year, member_code)
-        )
+            bool_or(has_persons) as has_persons,
+            bool_or(is_partial) as is_partial,
+            bool_or(is_demo) as is_demo
+        from by_theme_place
+        group by year, member_code, lieu
     ),
+    -- One theme: its rows in the 45 communes ('GE') and everywhere ('*').
+    theme_parts as (
+        select
+            year,
+            member_code,
+            theme,
+            ofs_number is not null as in_communes,
+            sum(personnes) as personnes,
+            sum(prestations) as prestations,
+            sum(nouvelles_personnes) as nouvelles_personnes,
+            sum(femmes) as femmes,
+            sum(hommes) as hommes,
+            sum(mineurs) as mineurs,
+            sum(seniors_65) as seniors_65,
+            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(liste_attente) as liste_attente,
+            bool_or(has_persons) as has_persons,
+            bool_or(is_partial) as is_partial,
+            bool_or(is_demo) as is_demo
+        from by_theme_place
+        group by year, member_code, theme, in_communes
+    ),
+    by_theme as (
+        select
+            year,
+            member_code,
+            theme,
+            case when grouping(in_communes) = 0 then 'GE' else '*' end as lieu,
+            cast(null as integer) as ofs_number,
+            sum(personnes) as personnes,
+            sum(prestations) as prestations,
+            sum(nouvelles_personnes) as nouvelles_personnes,
+            sum(femmes) as femmes,
+            sum(hommes) as hommes,
+            sum(mineurs) as mineurs,
+            sum(seniors_65) as seniors_65,
+            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(liste_attente) as liste_attente,
+            bool_or(has_persons) as has_persons,
+            bool_or(is_partial) as is_partial,
+            bool_or(is_demo) as is_demo
+        from theme_parts
+        group by grouping sets ((year, member_code, theme, in_communes), (year, member_code, theme))
+        having grouping(in_communes) = 1 or in_communes
+    ),
+    -- All its themes, in the 45 communes and everywhere.
+    by_member as (
+        select
+            year,
+            member_code,
+            '*' as theme,
+            lieu,
+            cast(null as integer) as ofs_number,
+            sum(personnes) as personnes,
+            sum(prestations) as prestations,
+            sum(nouvelles_personnes) as nouvelles_personnes,
+            sum(femmes) as femmes,
+            sum(hommes) as hommes,
+            sum(mineurs) as mineurs,
+            sum(seniors_65) as seniors_65,
+            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(liste_attente) as liste_attente,
+            bool_or(has_persons) as has_persons,
+            bool_or(is_partial) as is_partial,
+            bool_or(is_demo) as is_demo
+        from by_theme
+        group by year, member_code, lieu
+    ),
+    member_cells as (
+        select * from by_theme_place
+        union all by name
+        select * from by_place
+        union all by name
+        select * from by_theme
+        union all by name
+        select * from by_member
+    ),
+    -- Members counted and summed per cell and set of categories…
+    category_sets as (
+        select
+            year,
+            theme,
+            lieu,
+            any_value(ofs_number) as ofs_number,
+            s.category_set,
+            sum(personnes) as personnes,
+            sum(prestations) as prestations,
+            sum(nouvelles_personnes) as nouvelles_personnes,
+            sum(femmes) as femmes,
+            sum(hommes) as hommes,
+            sum(mineurs) as mineurs,
+            sum(seniors_65) as seniors_65,
+            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(liste_attente) as liste_attente,
+            count(*) as n_members,
+            count(*) filter (where is_partial) as n_members_partial,
+            bool_or(has_persons) as has_persons,
+            bool_or(is_demo) as is_demo
+        from member_cells
+        join agg_member_category_set as s using (member_code)
+        group by year, theme, lieu, s.category_set
+    ),
+    -- …then each set added to '*' and to each of its categories.
     cells as (
         select
             year,
             theme,
             lieu,
             any_value(ofs_number) as ofs_number,
-            category,
+            k.category,
             cast(sum(personnes) as bigint) as personnes,
             cast(sum(prestations) as bigint) as prestations,
             cast(sum(nouvelles_personnes) as bigint) as nouvelles_personnes,
@@ -195,14 +318,13 @@ with
             cast(sum(seniors_65) as bigint) as seniors_65,
             cast(sum(demandes_non_satisfaites) as bigint) as demandes_non_satisfaites,
             cast(sum(liste_attente) as bigint) as liste_attente,
-            count(*) as n_members,
+            cast(sum(n_members) as bigint) as n_members,
+            cast(sum(n_members_partial) as bigint) as n_members_partial,
             bool_or(has_persons) as has_persons,
-            count(*) filter (where is_partial) as n_members_partial,
             bool_or(is_demo) as is_demo
-        from member_cells
-        join agg_member_category using (member_code)
-        where not outside_canton
-        group by year, theme, lieu, category
+        from category_sets
+        join agg_category_set as k using (category_set)
+        group by year, theme, lieu, k.category
     ),
     communes_reached as (
         select year, theme, category, count(*) filter (where has_persons) as n_communes
@@ -242,19 +364,35 @@ left join communes_reached as r
 -- Cube by quarter, same levels, sub-annual submissions only.
 create or replace table agg_activity_quarter_cube as
 with
-    member_rows as (
-        select *, case when ofs_number is not null then 'GE' end as canton
+    -- A member's own rows are its cells of one theme and one place.
+    by_theme_place as not materialized (
+        select
+            year, quarter,
+            member_code,
+            theme,
+            lieu,
+            ofs_number,
+            personnes,
+            prestations,
+            nouvelles_personnes,
+            femmes,
+            hommes,
+            mineurs,
+            seniors_65,
+            demandes_non_satisfaites,
+            liste_attente,
+            coalesce(personnes > 0, false) as has_persons,
+            is_demo
         from agg_activity_quarter
     ),
-    member_cells as (
+    -- All its themes in one place.
+    by_place as (
         select
-            year,
-            quarter,
+            year, quarter,
             member_code,
-            case when grouping(theme) = 0 then theme else '*' end as theme,
-            case when grouping(lieu) = 0 then lieu when grouping(canton) = 0 then canton else '*' end
-                as lieu,
-            case when grouping(lieu) = 0 then any_value(ofs_number) end as ofs_number,
+            '*' as theme,
+            lieu,
+            any_value(ofs_number) as ofs_number,
             sum(personnes) as personnes,
             sum(prestations) as prestations,
             sum(nouvelles_personnes) as nouvelles_personnes,
@@ -264,19 +402,111 @@ with
             sum(seniors_65) as seniors_65,
             sum(demandes_non_satisfaites) as demandes_non_satisfaites,
             sum(liste_attente) as liste_attente,
-            coalesce(bool_or(personnes > 0), false) as has_persons,
-            bool_or(is_demo) as is_demo,
-            grouping(canton) = 0 and canton is null as outside_canton
-        from member_rows
-        group by grouping sets (
-            (year, quarter, member_code, theme, lieu),
-            (year, quarter, member_code, theme, canton),
-            (year, quarter, member_code, theme),
-            (year, quarter, member_code, lieu),
-            (year, quarter, member_code, canton),
-            (year, quarter, member_code)
-        )
+            bool_or(has_persons) as has_persons,
+            bool_or(is_demo) as is_demo
+        from by_theme_place
+        group by year, quarter, member_code, lieu
     ),
+    -- One theme: its rows in the 45 communes ('GE') and everywhere ('*').
+    theme_parts as (
+        select
+            year, quarter,
+            member_code,
+            theme,
+            ofs_number is not null as in_communes,
+            sum(personnes) as personnes,
+            sum(prestations) as prestations,
+            sum(nouvelles_personnes) as nouvelles_personnes,
+            sum(femmes) as femmes,
+            sum(hommes) as hommes,
+            sum(mineurs) as mineurs,
+            sum(seniors_65) as seniors_65,
+            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(liste_attente) as liste_attente,
+            bool_or(has_persons) as has_persons,
+            bool_or(is_demo) as is_demo
+        from by_theme_place
+        group by year, quarter, member_code, theme, in_communes
+    ),
+    by_theme as (
+        select
+            year, quarter,
+            member_code,
+            theme,
+            case when grouping(in_communes) = 0 then 'GE' else '*' end as lieu,
+            cast(null as integer) as ofs_number,
+            sum(personnes) as personnes,
+            sum(prestations) as prestations,
+            sum(nouvelles_personnes) as nouvelles_personnes,
+            sum(femmes) as femmes,
+            sum(hommes) as hommes,
+            sum(mineurs) as mineurs,
+            sum(seniors_65) as seniors_65,
+            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(liste_attente) as liste_attente,
+            bool_or(has_persons) as has_persons,
+            bool_or(is_demo) as is_demo
+        from theme_parts
+        group by grouping sets ((year, quarter, member_code, theme, in_communes), (year, quarter, member_code, theme))
+        having grouping(in_communes) = 1 or in_communes
+    ),
+    -- All its themes, in the 45 communes and everywhere.
+    by_member as (
+        select
+            year, quarter,
+            member_code,
+            '*' as theme,
+            lieu,
+            cast(null as integer) as ofs_number,
+            sum(personnes) as personnes,
+            sum(prestations) as prestations,
+            sum(nouvelles_personnes) as nouvelles_personnes,
+            sum(femmes) as femmes,
+            sum(hommes) as hommes,
+            sum(mineurs) as mineurs,
+            sum(seniors_65) as seniors_65,
+            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(liste_attente) as liste_attente,
+            bool_or(has_persons) as has_persons,
+            bool_or(is_demo) as is_demo
+        from by_theme
+        group by year, quarter, member_code, lieu
+    ),
+    member_cells as (
+        select * from by_theme_place
+        union all by name
+        select * from by_place
+        union all by name
+        select * from by_theme
+        union all by name
+        select * from by_member
+    ),
+    -- Members counted and summed per cell and set of categories…
+    category_sets as (
+        select
+            year,
+            quarter,
+            theme,
+            lieu,
+            any_value(ofs_number) as ofs_number,
+            s.category_set,
+            sum(personnes) as personnes,
+            sum(prestations) as prestations,
+            sum(nouvelles_personnes) as nouvelles_personnes,
+            sum(femmes) as femmes,
+            sum(hommes) as hommes,
+            sum(mineurs) as mineurs,
+            sum(seniors_65) as seniors_65,
+            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(liste_attente) as liste_attente,
+            count(*) as n_members,
+            bool_or(has_persons) as has_persons,
+            bool_or(is_demo) as is_demo
+        from member_cells
+        join agg_member_category_set as s using (member_code)
+        group by year, quarter, theme, lieu, s.category_set
+    ),
+    -- …then each set added to '*' and to each of its categories.
     cells as (
         select
             year,
@@ -284,7 +514,7 @@ with
             theme,
             lieu,
             any_value(ofs_number) as ofs_number,
-            category,
+            k.category,
             cast(sum(personnes) as bigint) as personnes,
             cast(sum(prestations) as bigint) as prestations,
             cast(sum(nouvelles_personnes) as bigint) as nouvelles_personnes,
@@ -294,13 +524,12 @@ with
             cast(sum(seniors_65) as bigint) as seniors_65,
             cast(sum(demandes_non_satisfaites) as bigint) as demandes_non_satisfaites,
             cast(sum(liste_attente) as bigint) as liste_attente,
-            count(*) as n_members,
+            cast(sum(n_members) as bigint) as n_members,
             bool_or(has_persons) as has_persons,
             bool_or(is_demo) as is_demo
-        from member_cells
-        join agg_member_category using (member_code)
-        where not outside_canton
-        group by year, quarter, theme, lieu, category
+        from category_sets
+        join agg_category_set as k using (category_set)
+        group by year, quarter, theme, lieu, k.category
     ),
     communes_reached as (
         select year, quarter, theme, category, count(*) filter (where has_persons) as n_communes
