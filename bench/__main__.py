@@ -95,10 +95,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         scales=scales,
         years=(first, last),
         sections=sections,
-        query_repeat=n or 20,
+        query_repeat=n or 40,
         page_repeat=n or 2,
         pandas_repeat=n or 5,
-        map_repeat=n or 3,
+        map_repeat=n or 2,
         out_dir=args.sortie,
     )
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
-from bench.run import ScaleRun, Settings
+from bench.run import SECTIONS, ScaleRun, Settings
 from bench.targets import Check
 
 MB = 1_000_000
@@ -287,9 +287,17 @@ def machine_section(machine: dict, settings: Settings, started: dt.datetime, sec
         + "\n".join(lines)
         + f"\n- run: {started:%Y-%m-%d %H:%M}, {seconds / 60:.1f} min, scales "
         + ", ".join(f"{s:g}×" for s in settings.scales)
-        + f", repetitions: queries {settings.query_repeat}, pages {settings.page_repeat}, "
+        + f", repetitions: queries {settings.query_repeat} rounds at the largest scale "
+        f"({max(1, settings.query_repeat * 3 // 8)} below), pages {settings.page_repeat}, "
         f"pandas {settings.pandas_repeat}, map {settings.map_repeat}"
     )
+
+
+def durations_section(runs: list[ScaleRun]) -> str:
+    """How long each section took (what to trim when the whole run grows past 10 minutes)."""
+    names = sorted({name for run in runs for name in run.seconds}, key=list(SECTIONS).index)
+    rows = [(run.label, *[f"{run.seconds.get(n, 0):.0f}" for n in names]) for run in runs]
+    return "### Duration of each section (s)\n\n" + table(("scale", *names), rows)
 
 
 def errors_section(runs: list[ScaleRun]) -> str:
@@ -306,7 +314,7 @@ def summary(largest, checks: list[Check], runs: list[ScaleRun]) -> str:
 
 
 def details(runs: list[ScaleRun]) -> str:
-    parts = [etl_section(runs), browser_section(runs), sizes_section(runs)]
+    parts = [etl_section(runs), browser_section(runs), sizes_section(runs), durations_section(runs)]
     for run in runs:
         parts += [queries_section(run), pandas_section(run), pages_section(run)]
     return "\n\n".join(part for part in parts if part)
