@@ -122,9 +122,11 @@ def run_scale(scale: float, settings: Settings, progress=print) -> ScaleRun:
                 # validating alone once more costs a minute at 30×: the smallest scale shows it
                 validate_alone=scale == min(settings.scales),
             )
+            load = run.load
             progress(
-                f"    {run.load.rows:,} lignes : load_files {run.load.rate(run.load.load_s):,.0f} "
-                f"lignes/s, DuckDB read_csv {run.load.rate(run.load.duckdb_s):,.0f} lignes/s"
+                f"    {load.rows:,} lignes : lecture + validation + écriture "
+                f"{load.rate(load.own_s):,.0f} lignes/s, tout compris {load.rate(load.load_s):,.0f} "
+                f"lignes/s ; DuckDB read_csv {load.rate(load.duckdb_s):,.0f} lignes/s"
             )
 
         _section(run, "etl", etl, log)
