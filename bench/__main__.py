@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench import report
 from bench.databases import OUT_DIR
-from bench.machine import machine_details
+from bench.machine import load_average, machine_details
 from bench.run import SECTIONS, Settings, check_targets, run_scale
 
 DEFAULT_SCALES = (1.0, 10.0, 30.0)
@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run_scale(scale, settings))
     largest, checks = check_targets(runs)
     seconds = time.perf_counter() - started
+    # Other work on a shared machine changes every number: say how busy it was at the end too.
+    machine["load_average_at_end"] = load_average()
     summary = report.summary(largest, checks, runs)
     details = report.details(runs)
     machine_text = report.machine_section(machine, settings, started_at, seconds)
