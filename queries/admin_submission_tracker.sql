@@ -57,8 +57,9 @@ with
                     and not (s.start_date = g.start_date and s.end_date = g.end_date)
             ), 0) as days_inside,
             max(s.loaded_at) as last_loaded_at,
-            string_agg(s.period_code, ', ' order by s.start_date, s.period_code) as periods_loaded,
-            string_agg(distinct s.file_name, ', ') as files
+            -- codes sort in time order (no two granularities in one member's year)
+            array_to_string(list_sort(list(s.period_code)), ', ') as periods_loaded,
+            nullif(array_to_string(list_distinct(list(s.file_name)), ', '), '') as files
         from grid as g
         left join submissions as s
             on s.member_code = g.member_code
