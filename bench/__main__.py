@@ -100,6 +100,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         page_repeat=n or 2,
         pandas_repeat=n or 5,
         map_repeat=n or 2,
+        cold_starts=min(n, 3) if n else 3,
         out_dir=args.sortie,
     )
 

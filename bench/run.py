@@ -29,6 +29,7 @@ class Settings:
     page_repeat: int  # AppTest visits per page (each: one cold, one warm render)
     pandas_repeat: int
     map_repeat: int  # later visits of the map page in Chromium
+    cold_starts: int  # servers started at the largest scale (the cold start is their median)
     out_dir: Path
 
 
@@ -176,8 +177,8 @@ def run_scale(scale: float, settings: Settings, progress=print) -> ScaleRun:
                 database.raw,
                 settings.out_dir / "logs",
                 settings.map_repeat if largest else max(1, settings.map_repeat // 2),
-                # the target's scale: the median of three starts, each a new server
-                cold_starts=3 if largest else 1,
+                # the target's scale: the median of several starts, each a new server
+                cold_starts=settings.cold_starts if largest else 1,
             )
             progress(
                 f"    démarrage à froid {run.browser.cold_start_s:.1f} s, carte "
