@@ -71,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--repetitions",
         type=int,
         default=None,
-        help="répétitions (défaut : 30 tours de requêtes à la plus grande échelle, 15 aux autres, "
+        help="répétitions (défaut : 24 tours de requêtes à la plus grande échelle, 15 aux autres, "
         "5 pandas, 2 visites AppTest et 2 de la carte (1 aux autres échelles))",
     )
     parser.add_argument(
@@ -96,7 +96,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         scales=scales,
         years=(first, last),
         sections=sections,
-        query_repeat=n or 30,
+        query_repeat=n or 24,
         page_repeat=n or 2,
         pandas_repeat=n or 5,
         map_repeat=n or 2,

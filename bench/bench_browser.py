@@ -172,12 +172,15 @@ def measure_browser(
             starts.append(start)
             try:
                 map_first = _open(page, f"{base}/{MAP_PATH}", map_page=True)
+                # Later visits: these, and the map page's visit in the tour of every page.
                 map_warm = [
-                    _open(page, f"{base}/{MAP_PATH}", map_page=True) for _ in range(map_repeat)
+                    _open(page, f"{base}/{MAP_PATH}", map_page=True) for _ in range(map_repeat - 1)
                 ]
                 pages = {}
                 for path in page_paths():
                     pages[path] = _open(page, f"{base}/{path}", map_page=path == MAP_PATH)
+                    if path == MAP_PATH:
+                        map_warm.append(pages[path])
                     if path == ADMIN_PATH:  # signed in: the raw file's reader counts too
                         _sign_in(page)
                 peak = peak_rss(process.pid)

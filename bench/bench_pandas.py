@@ -36,7 +36,7 @@ MEASURES = [
 ]
 FLOWS = [m for m in MEASURES if m != "liste_attente"]
 # Seconds of pandas work per question at most (one run always): at 30× one answer takes seconds.
-PANDAS_BUDGET_S = 3.0
+PANDAS_BUDGET_S = 2.0
 
 
 @dataclass

@@ -289,7 +289,7 @@ def machine_section(machine: dict, settings: Settings, started: dt.datetime, sec
         + ", ".join(f"{s:g}×" for s in settings.scales)
         + f", repetitions: queries {settings.query_repeat} rounds at the largest scale "
         f"({max(1, settings.query_repeat // 2)} below), pages {settings.page_repeat}, "
-        f"pandas {settings.pandas_repeat} within 3 s a question, map {settings.map_repeat} "
+        f"pandas {settings.pandas_repeat} within 2 s a question, map {settings.map_repeat} "
         "(pages and map halved below the largest scale; cold start: median of 3 there)"
     )
 
