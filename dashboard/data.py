@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import queue
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,21 +93,47 @@ def _current_version() -> tuple[Path, tuple[int, int, int]]:
     return path, _version_of(path)
 
 
+class _Reader:
+    """A read-only connection and the cursors it lent before, reused one query at a time.
+
+    Threads (one per session's script run) cannot share a cursor, so each query borrows one; keeping
+    returned cursors saves creating one and re-selecting the attached file for every query.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._idle: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+
+    def query(self, sql: str, params: dict) -> pl.DataFrame:
+        try:
+            cursor = self._idle.get_nowait()
+        except queue.Empty:
+            cursor = self.con.cursor()
+            cursor.execute("use obs")
+        try:
+            frame = cursor.sql(sql, params=params).pl()
+        except BaseException:
+            cursor.close()  # a failed query's cursor is not lent again
+            raise
+        self._idle.put(cursor)
+        return frame
+
+
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _reader(path: str, version: tuple[int, int, int]) -> duckdb.DuckDBPyConnection:
+def _reader(path: str, version: tuple[int, int, int]) -> _Reader:
     """One read-only connection per version of the PUBLIC file, locked so it can attach nothing
     else (`version` is only part of the cache key)."""
     try:
-        return open_public_reader(Path(path))
+        return _Reader(open_public_reader(Path(path)))
     except UserError as exc:
         raise DatabaseUnavailable(str(exc)) from exc
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _admin_reader(path: str, version: tuple[int, int, int]) -> duckdb.DuckDBPyConnection:
+def _admin_reader(path: str, version: tuple[int, int, int]) -> _Reader:
     """One read-only connection per version of the RAW file (secretariat only)."""
     try:
-        return etl_db.open_reader(Path(path))
+        return _Reader(etl_db.open_reader(Path(path)))
     except UserError as exc:
         raise DatabaseUnavailable(str(exc)) from exc
 
@@ -115,10 +142,10 @@ def _bindable(value: object) -> object:
     return list(value) if isinstance(value, tuple | frozenset | set) else value
 
 
-def _query(con: duckdb.DuckDBPyConnection, name: str, params: tuple, path: str) -> pl.DataFrame:
+def _query(reader: _Reader, name: str, params: tuple, path: str) -> pl.DataFrame:
     bound = {key: _bindable(value) for key, value in params}
     try:
-        return etl_db.query(con, query_text(name), bound)
+        return reader.query(query_text(name), bound)
     except duckdb.CatalogException as exc:
         # A database built before a schema change lacks the views this query reads.
         raise DatabaseUnavailable(
@@ -133,16 +160,18 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: tuple, path: str) 
         ) from exc
 
 
+# The cached functions are called with keywords: Streamlit looks up the name of every positional
+# argument (inspect.signature) at each call, a third of the data layer's overhead on small queries.
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _run_cached(name: str, params: tuple, path: str, version: tuple[int, int, int]) -> pl.DataFrame:
-    return _query(_reader(path, version), name, params, path)
+    return _query(_reader(path=path, version=version), name, params, path)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _run_admin_cached(
     name: str, params: tuple, path: str, version: tuple[int, int, int]
 ) -> pl.DataFrame:
-    return _query(_admin_reader(path, version), name, params, path)
+    return _query(_admin_reader(path=path, version=version), name, params, path)
 
 
 def _frozen(params: dict) -> tuple:
@@ -156,7 +185,7 @@ def run(query_name: str, **params: object) -> pl.DataFrame:
     cached per file version. Every public page, chart, tooltip and download reads through here."""
     _check_parameters(query_name, params)
     path, version = _current_version()
-    return _run_cached(query_name, _frozen(params), str(path), version)
+    return _run_cached(name=query_name, params=_frozen(params), path=str(path), version=version)
 
 
 def run_admin(query_name: str, **params: object) -> pl.DataFrame:
@@ -167,7 +196,9 @@ def run_admin(query_name: str, **params: object) -> pl.DataFrame:
     """
     _check_parameters(query_name, params)
     path = database_path()
-    return _run_admin_cached(query_name, _frozen(params), str(path), _version_of(path))
+    return _run_admin_cached(
+        name=query_name, params=_frozen(params), path=str(path), version=_version_of(path)
+    )
 
 
 def stop_if_unavailable(error: DatabaseUnavailable) -> None:

@@ -235,7 +235,7 @@ def public_connection(demo_env):
 
     path, version = data._current_version()
     assert path == public.public_path(demo_env)
-    return data._reader(str(path), version)
+    return data._reader(str(path), version).con
 
 
 @pytest.mark.parametrize("sql", RAW_QUERIES)

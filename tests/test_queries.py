@@ -97,6 +97,27 @@ def test_unknown_or_missing_parameters_are_refused(demo_env):
         data.run("../etl/schema/001_reference")
 
 
+def test_reused_cursors_answer_each_thread_and_survive_a_failed_query(demo_env):
+    """The data layer lends its cursors again: a failed query must not poison the next one, and
+    sessions querying at the same time each get their own answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path, version = data._current_version()
+    reader = data._reader(str(path), version)
+    with pytest.raises(Exception, match="no_such_table"):
+        reader.query("select * from public.no_such_table", {})
+    assert reader.query("select count(*) as n from public.communes", {}).item() == 45
+
+    def ofs_of(index: int) -> int:
+        sql = "select ofs_number from public.communes order by ofs_number limit 1 offset $i"
+        return reader.query(sql, {"i": index}).item()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ofs_of, [i % 45 for i in range(200)]))
+    expected = sorted(reader.query("select ofs_number from public.communes", {}).to_series())
+    assert answers == [expected[i % 45] for i in range(200)]
+
+
 # --- values of the dashboard's queries, checked against the raw rows --------------------------------
 
 
