@@ -43,82 +43,149 @@ from ranked
 where rank = best_rank
 group by member_code, year;
 
--- One row per year × member × theme × place: annual sums of the kept sub-periods.
-create or replace table agg_activity_year as
-with
-    kept as (
-        select a.*, m.granularity, m.n_periods, m.n_periods_expected, m.last_period_code
-        from main.activity as a
-        join main.periods as p on p.code = a.period_code
-        join agg_member_year as m
-            on m.member_code = a.member_code and m.year = a.year and m.granularity = p.granularity
-    )
-select
-    year,
-    member_code,
-    theme,
-    lieu,
-    any_value(ofs_number) as ofs_number,
-    cast(sum(personnes) as bigint) as personnes,
-    cast(sum(prestations) as bigint) as prestations,
-    cast(sum(nouvelles_personnes) as bigint) as nouvelles_personnes,
-    cast(sum(femmes) as bigint) as femmes,
-    cast(sum(hommes) as bigint) as hommes,
-    cast(sum(mineurs) as bigint) as mineurs,
-    cast(sum(seniors_65) as bigint) as seniors_65,
-    cast(sum(demandes_non_satisfaites) as bigint) as demandes_non_satisfaites,
-    -- A stock: the value at the end of the last sub-period the member reported that year.
-    cast(sum(liste_attente) filter (where period_code = last_period_code) as bigint) as liste_attente,
-    any_value(granularity) as granularity,
-    any_value(n_periods) as n_periods,
-    any_value(n_periods_expected) as n_periods_expected,
-    bool_or(is_demo) as is_demo
-from kept
-group by year, member_code, theme, lieu;
+-- The member-level sums below are only steps towards the cubes: temporary tables (kept in memory for
+-- this publish, not written to the file: at 30 times the demo volume writing them cost 2 s).
+-- Databases published before they became temporary still hold them: dropped.
+drop table if exists main.agg_activity_quarter;
+drop table if exists main.agg_activity_year;
 
 -- One row per quarter × member × theme × place, from quarterly and monthly submissions only
 -- (an annual figure cannot be split into quarters).
-create or replace table agg_activity_quarter as
+create or replace temp table agg_activity_quarter as
 with
-    sub_annual as (
+    -- The kept sub-annual periods of each member, from its submissions (a few thousand rows, where
+    -- the activity has millions): which quarter each falls in and whether it ends the quarter.
+    kept_periods as (
         select
-            a.*,
-            p.granularity,
-            p.quarter as period_quarter,
-            p.month,
+            s.member_code,
+            p.code as period_code,
+            p.year,
             p.end_date,
             coalesce(p.quarter, cast(ceil(p.month / 3.0) as integer)) as quarter
-        from main.activity as a
-        join main.periods as p on p.code = a.period_code
+        from main.submissions as s
+        join main.periods as p on p.code = s.period_code
         join agg_member_year as m
-            on m.member_code = a.member_code and m.year = a.year and m.granularity = p.granularity
+            on m.member_code = s.member_code and m.year = p.year and m.granularity = p.granularity
         where p.granularity in ('trimestre', 'mois')
     ),
-    last_in_quarter as (
-        select member_code, year, quarter, max(end_date) as last_end
-        from sub_annual
-        group by member_code, year, quarter
+    kept as (
+        select
+            member_code,
+            period_code,
+            year,
+            quarter,
+            end_date = max(end_date) over (partition by member_code, year, quarter) as ends_quarter
+        from kept_periods
     )
 select
-    s.year,
-    s.quarter,
-    s.member_code,
-    s.theme,
-    s.lieu,
-    any_value(s.ofs_number) as ofs_number,
-    cast(sum(s.personnes) as bigint) as personnes,
-    cast(sum(s.prestations) as bigint) as prestations,
-    cast(sum(s.nouvelles_personnes) as bigint) as nouvelles_personnes,
-    cast(sum(s.femmes) as bigint) as femmes,
-    cast(sum(s.hommes) as bigint) as hommes,
-    cast(sum(s.mineurs) as bigint) as mineurs,
-    cast(sum(s.seniors_65) as bigint) as seniors_65,
-    cast(sum(s.demandes_non_satisfaites) as bigint) as demandes_non_satisfaites,
-    cast(sum(s.liste_attente) filter (where s.end_date = l.last_end) as bigint) as liste_attente,
-    bool_or(s.is_demo) as is_demo
-from sub_annual as s
-join last_in_quarter as l using (member_code, year, quarter)
-group by s.year, s.quarter, s.member_code, s.theme, s.lieu;
+    k.year,
+    k.quarter,
+    a.member_code,
+    a.theme,
+    a.lieu,
+    any_value(a.ofs_number) as ofs_number,
+    cast(sum(a.personnes) as bigint) as personnes,
+    cast(sum(a.prestations) as bigint) as prestations,
+    cast(sum(a.nouvelles_personnes) as bigint) as nouvelles_personnes,
+    cast(sum(a.femmes) as bigint) as femmes,
+    cast(sum(a.hommes) as bigint) as hommes,
+    cast(sum(a.mineurs) as bigint) as mineurs,
+    cast(sum(a.seniors_65) as bigint) as seniors_65,
+    cast(sum(a.demandes_non_satisfaites) as bigint) as demandes_non_satisfaites,
+    -- A stock: the value at the end of the last sub-period the member reported in the quarter.
+    cast(sum(a.liste_attente) filter (where k.ends_quarter) as bigint) as liste_attente,
+    bool_or(a.is_demo) as is_demo
+from main.activity as a
+join kept as k on k.member_code = a.member_code and k.period_code = a.period_code
+group by k.year, k.quarter, a.member_code, a.theme, a.lieu;
+
+-- One row per year × member × theme × place. Members reporting by quarter or month: their quarters
+-- summed (3 times fewer rows than the months); members reporting by year: their annual rows.
+create or replace temp table agg_activity_year as
+with
+    members_years as (
+        select
+            m.member_code,
+            m.year,
+            m.granularity,
+            m.n_periods,
+            m.n_periods_expected,
+            m.last_period_code,
+            coalesce(p.quarter, cast(ceil(p.month / 3.0) as integer)) as last_quarter
+        from agg_member_year as m
+        join main.periods as p on p.code = m.last_period_code
+    ),
+    sub_annual as (
+        select
+            q.year,
+            q.member_code,
+            q.theme,
+            q.lieu,
+            any_value(q.ofs_number) as ofs_number,
+            sum(q.personnes) as personnes,
+            sum(q.prestations) as prestations,
+            sum(q.nouvelles_personnes) as nouvelles_personnes,
+            sum(q.femmes) as femmes,
+            sum(q.hommes) as hommes,
+            sum(q.mineurs) as mineurs,
+            sum(q.seniors_65) as seniors_65,
+            sum(q.demandes_non_satisfaites) as demandes_non_satisfaites,
+            -- A stock: the quarter holding the member's last period of the year ends on that period.
+            sum(q.liste_attente) filter (where q.quarter = m.last_quarter) as liste_attente,
+            bool_or(q.is_demo) as is_demo
+        from temp.agg_activity_quarter as q
+        join members_years as m using (member_code, year)
+        group by q.year, q.member_code, q.theme, q.lieu
+    ),
+    annual as (
+        select
+            a.year,
+            a.member_code,
+            a.theme,
+            a.lieu,
+            any_value(a.ofs_number) as ofs_number,
+            sum(a.personnes) as personnes,
+            sum(a.prestations) as prestations,
+            sum(a.nouvelles_personnes) as nouvelles_personnes,
+            sum(a.femmes) as femmes,
+            sum(a.hommes) as hommes,
+            sum(a.mineurs) as mineurs,
+            sum(a.seniors_65) as seniors_65,
+            sum(a.demandes_non_satisfaites) as demandes_non_satisfaites,
+            sum(a.liste_attente) as liste_attente,
+            bool_or(a.is_demo) as is_demo
+        from main.activity as a
+        join members_years as m
+            on m.member_code = a.member_code and m.last_period_code = a.period_code
+        where m.granularity = 'annee'
+        group by a.year, a.member_code, a.theme, a.lieu
+    ),
+    both_kinds as (
+        select * from sub_annual
+        union all
+        select * from annual
+    )
+select
+    b.year,
+    b.member_code,
+    b.theme,
+    b.lieu,
+    b.ofs_number,
+    cast(b.personnes as bigint) as personnes,
+    cast(b.prestations as bigint) as prestations,
+    cast(b.nouvelles_personnes as bigint) as nouvelles_personnes,
+    cast(b.femmes as bigint) as femmes,
+    cast(b.hommes as bigint) as hommes,
+    cast(b.mineurs as bigint) as mineurs,
+    cast(b.seniors_65 as bigint) as seniors_65,
+    cast(b.demandes_non_satisfaites as bigint) as demandes_non_satisfaites,
+    cast(b.liste_attente as bigint) as liste_attente,
+    m.granularity,
+    m.n_periods,
+    m.n_periods_expected,
+    b.is_demo
+from both_kinds as b
+join members_years as m using (member_code, year);
 
 -- Persons per member and period as loaded: the submission tracker of the Administration page reads
 -- this instead of every activity row (10 million at 30 times the demo volume).
@@ -174,7 +241,7 @@ with
             coalesce(personnes > 0, false) as has_persons,
             n_periods < n_periods_expected as is_partial,
             is_demo
-        from agg_activity_year
+        from temp.agg_activity_year
     ),
     -- All its themes in one place.
     by_place as (
@@ -383,7 +450,7 @@ with
             liste_attente,
             coalesce(personnes > 0, false) as has_persons,
             is_demo
-        from agg_activity_quarter
+        from temp.agg_activity_quarter
     ),
     -- All its themes in one place.
     by_place as (
@@ -565,6 +632,10 @@ select
 from cells as c
 left join communes_reached as r
     on r.year = c.year and r.quarter = c.quarter and r.theme = c.theme and r.category = c.category and c.lieu in ('GE', '*');
+
+-- The member-level steps are no longer needed: their memory goes back before the public file is built.
+drop table temp.agg_activity_quarter;
+drop table temp.agg_activity_year;
 
 -- Population of the canton (the 45 communes) per year on the reference series, flagged when any
 -- commune's value is interpolated or carried forward.
