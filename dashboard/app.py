@@ -44,18 +44,35 @@ PAGES = (
 
 
 def available_pages() -> list[st.Page]:
-    """The pages whose file exists, the first one being the default."""
+    """The pages whose file exists, the first one being the default.
+
+    The default page is served at the root URL, so Streamlit would not find it by its own address
+    (a shared link to /vue-d-ensemble showed an English "Page not found"): a hidden page with the same
+    file answers that address, and the default page gets an internal path of its own.
+    """
     specs = [spec for spec in PAGES if (VIEWS_DIR / spec.file).exists()]
-    return [
+    pages = [
         st.Page(
             VIEWS_DIR / spec.file,
             title=t(spec.title_key),
             icon=spec.icon,
-            url_path=spec.url_path,
+            url_path=f"{spec.url_path}-accueil" if index == 0 else spec.url_path,
             default=index == 0,
         )
         for index, spec in enumerate(specs)
     ]
+    if specs:
+        home = specs[0]
+        pages.append(
+            st.Page(
+                VIEWS_DIR / home.file,
+                title=t(home.title_key),
+                icon=home.icon,
+                url_path=home.url_path,
+                visibility="hidden",
+            )
+        )
+    return pages
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ def test_every_page_loads_without_errors(page, page_errors, dashboard_url, url_p
     assert_no_streamlit_exception(page)
     assert page.locator("h1").first.is_visible()
     assert page.get_by_text("Données de démonstration").first.is_visible()
+    # Every page answers at its own address (the default page too, not a fallback to the root).
+    assert page.get_by_text("Page not found").count() == 0
 
 
 def test_language_switch_changes_labels(page, page_errors, dashboard_url):
