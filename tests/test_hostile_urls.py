@@ -14,9 +14,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_reliability_support import APP
 
-from dashboard import auth
+from dashboard import auth, data
 from dashboard.data import query_text
-from etl import db as etl_db
 from etl.paths import QUERIES_DIR
 
 # The parameters each page reads from its address (dashboard/views/*.py, through dashboard/state.py).
@@ -80,13 +79,13 @@ ALL_QUERIES = {path.read_text(encoding="utf-8") for path in QUERIES_DIR.glob("*.
 def bound_queries(monkeypatch) -> list[tuple[str, object]]:
     """Every (sql, parameters) the dashboard runs during the test."""
     calls: list[tuple[str, object]] = []
-    real_query = etl_db.query
+    real_query = data._Reader.query
 
-    def recording(con, sql, params=None):
+    def recording(reader, sql, params):
         calls.append((sql, params))
-        return real_query(con, sql, params)
+        return real_query(reader, sql, params)
 
-    monkeypatch.setattr(etl_db, "query", recording)
+    monkeypatch.setattr(data._Reader, "query", recording)
     return calls
 
 
