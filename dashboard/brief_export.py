@@ -15,6 +15,7 @@ from html import escape
 from pathlib import Path
 
 from dashboard.components import needs_text, spine
+from dashboard.components.directory import service_type_label
 from dashboard.components.needs import CommuneBrief
 from dashboard.i18n import (
     MISSING,
@@ -236,7 +237,7 @@ def services_table(brief: CommuneBrief) -> list[dict[str, str]]:
                 t("fiche.col_service"): row["nom"],
                 t("fiche.col_theme"): row[f"theme_label_{lang}"] or row["theme"],
                 t("fiche.col_member"): row["member_name"] or row["member_code"],
-                t("fiche.col_type"): row["type"] or MISSING,
+                t("fiche.col_type"): service_type_label(row["type"], lang) or MISSING,
                 t("fiche.col_where"): where,
                 t("fiche.col_address"): row["adresse"] or MISSING,
                 t("fiche.col_hours"): row["horaires"] or MISSING,

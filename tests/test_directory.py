@@ -462,3 +462,27 @@ def test_hsds_identifiers_are_stable(demo_db, directory):
     second = hsds.build_tables(directory.reverse(), *inputs)
     for name in first:
         assert set(first[name]["id"].to_list()) == set(second[name]["id"].to_list()), name
+
+
+@pytest.mark.parametrize(
+    ("written", "lang", "shown"),
+    [
+        ("hébergement", "en", "Accommodation"),
+        ("Hebergement ", "fr", "Hébergement"),
+        ("LIGNE TÉLÉPHONIQUE", "en", "Helpline"),
+        ("accueil de jour", "en", "Day centre"),
+        ("maraude de nuit", "en", "Maraude de nuit"),  # a member's own word: as written
+        ("", "en", None),
+        (None, "fr", None),
+    ],
+)
+def test_service_types_in_the_readers_language(written, lang, shown):
+    assert d.service_type_label(written, lang) == shown
+
+
+def test_page_in_english_shows_service_types_in_english(loaded_env):
+    at = open_directory(lang="en")
+    options = at.multiselect(key="url_type").options
+    assert {"Distribution", "Drop-in hours"} <= set(options)  # the test member's, and the demo's
+    french_only = {"permanence", "hébergement", "accueil de jour", "ligne téléphonique", "atelier"}
+    assert not french_only & {option.lower() for option in options}

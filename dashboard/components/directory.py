@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from dashboard.i18n import t_or
 from etl.text import normalise_key, normalise_key_expr
 
 # Monday = 0 … Sunday = 6, as datetime.date.weekday().
@@ -252,6 +253,22 @@ def full_address(row: dict, place: str) -> str:
     if normalise_key(place) in normalise_key(address):
         return address
     return f"{address}, {place}"
+
+
+def service_type_label(value: str | None, lang: str) -> str | None:
+    """A service type in the reader's language: the template's suggested types are translated; a
+    member's own wording is shown as written, its first letter capitalised."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    key = normalise_key(text).replace(" ", "_")
+    return t_or(f"directory.service_type.{key}", text[:1].upper() + text[1:], lang)
+
+
+def with_service_type_labels(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The `type` column in the reader's language (for the screen; exports keep members' words)."""
+    labels = {value: service_type_label(value, lang) for value in frame["type"].unique().to_list()}
+    return frame.with_columns(pl.col("type").replace_strict(labels, return_dtype=pl.String))
 
 
 def export_frame(frame: pl.DataFrame, lang: str) -> pl.DataFrame:

@@ -65,7 +65,7 @@ def filters(prepared: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame
             "type",
             d.type_options(prepared),
             label=t("directory.filter_type"),
-            format_func=str.capitalize,
+            format_func=lambda key: d.service_type_label(key, lang),
             placeholder=t("directory.placeholder_all"),
             container=second[0],
         )
@@ -111,7 +111,7 @@ def card(row: dict, lang: str) -> None:
     sep = ": " if lang == "en" else " : "  # French puts a space before the colon
     with st.container(border=True):
         theme = row["theme_label_en"] if lang == "en" else row["theme_label_fr"]
-        kind = f" · {esc(row['type'])}" if row["type"] else ""
+        kind = f" · {esc(d.service_type_label(row['type'], lang))}" if row["type"] else ""
         st.markdown(
             f"**{esc(row['nom'])}** — {t('directory.card_member', member=esc(row['member_name']))}  \n"
             f":blue-badge[{esc(theme)}]{kind}"
@@ -149,7 +149,7 @@ def result_list(selection: pl.DataFrame, lang: str) -> None:
 
 
 def result_table(selection: pl.DataFrame, lang: str) -> None:
-    display = d.export_frame(selection, lang).select(
+    display = d.with_service_type_labels(d.export_frame(selection, lang), lang).select(
         "service",
         "membre",
         "theme",
