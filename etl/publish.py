@@ -24,12 +24,36 @@ from etl.errors import UserError
 TEMP_PREFIX = ".obs-next-"
 
 
+def can_publish(db_path: Path) -> bool:
+    """Whether this process may publish a new version of `db_path`: a new version is a copy written
+    beside the file, so its folder must be writable (public replicas run with it read-only)."""
+    folder = Path(db_path).parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def _read_only_message(db_path: Path, exc: OSError) -> str:
+    return (
+        f"Impossible d'écrire une nouvelle version de la base dans {db_path.parent} "
+        f"({exc.strerror}) ; la base publiée reste intacte. Sur un serveur qui ne fait que lire la "
+        "base (un réplica public), chargez depuis le réplica d'administration ou avec "
+        "« observatoire charger » sous le compte propriétaire de la base (deploy/README.md, § 7) ; "
+        "sinon, vérifiez l'espace disque libre et les droits du dossier."
+    )
+
+
+def _open_lock(db_path: Path):
+    lock_path = db_path.with_name(f".{db_path.name}.lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        return open(lock_path, "w")  # noqa: SIM115 (closed by writer_lock's `with`)
+    except OSError as exc:
+        raise UserError(_read_only_message(db_path, exc)) from exc
+
+
 @contextlib.contextmanager
 def writer_lock(db_path: Path) -> Iterator[None]:
     """One writer at a time per database file (readers are never blocked)."""
-    lock_path = db_path.with_name(f".{db_path.name}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as handle:
+    with _open_lock(db_path) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -70,18 +94,12 @@ def _unreadable(db_path: Path, error: Exception) -> str:
     )
 
 
-@contextlib.contextmanager
-def next_version(
-    db_path: Path, *, from_scratch: bool = False
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a writable copy of the database; publish it atomically if the block succeeds."""
-    db_path = Path(db_path)
-    directory = db_path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    with writer_lock(db_path):
-        _remove_leftovers(db_path)
+def _writable_copy(db_path: Path, *, from_scratch: bool) -> Path:
+    """A private copy of the published file beside it (or a free name for a new file)."""
+    tmp: Path | None = None
+    try:
         fd, tmp_name = tempfile.mkstemp(
-            prefix=_temp_prefix(db_path), suffix=".duckdb", dir=directory
+            prefix=_temp_prefix(db_path), suffix=".duckdb", dir=db_path.parent
         )
         os.close(fd)
         tmp = Path(tmp_name)
@@ -92,6 +110,24 @@ def next_version(
             shutil.copymode(db_path, tmp)
         else:
             tmp.unlink()  # DuckDB must create the file itself
+    except OSError as exc:  # a read-only folder, a full disk: the published file is untouched
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise UserError(_read_only_message(db_path, exc)) from exc
+    return tmp
+
+
+@contextlib.contextmanager
+def next_version(
+    db_path: Path, *, from_scratch: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a writable copy of the database; publish it atomically if the block succeeds."""
+    db_path = Path(db_path)
+    directory = db_path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    with writer_lock(db_path):
+        _remove_leftovers(db_path)
+        tmp = _writable_copy(db_path, from_scratch=from_scratch)
         try:
             con = duckdb.connect(str(tmp))
         except duckdb.Error as exc:

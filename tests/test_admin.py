@@ -293,6 +293,24 @@ def test_signed_in_secretariat_sees_history_tracker_and_all_observations(demo_en
     assert not signed_in(at) and at.get("form_submit_button")
 
 
+def test_a_read_only_replica_says_so_instead_of_offering_an_upload(
+    demo_env, admin_hash, monkeypatch
+):
+    from etl import publish
+
+    monkeypatch.setattr(publish, "can_publish", lambda _path: False)
+    at = sign_in(open_admin())
+    assert signed_in(at) and not at.get("file_uploader")
+    assert any("ne fait que lire la base" in w.value for w in at.warning)
+    # What only needs reading is still there.
+    assert [tab.label for tab in at.tabs][1:] == [
+        "Suivi des envois",
+        "Historique des chargements",
+        "Toutes les observations",
+    ]
+    assert any("file_name" in df.value.columns for df in at.dataframe)
+
+
 def snapshot(db_path: Path) -> list:
     """What a load writes, without run ids, timestamps and the user name."""
     tables = [

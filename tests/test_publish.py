@@ -155,3 +155,40 @@ def test_a_new_version_keeps_the_published_file_mode(published):
     published.chmod(0o640)
     build.reload_reference(published)
     assert published.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_lock_that_cannot_be_written_is_a_clear_french_error(published):
+    # The lock file cannot be opened for writing (here a folder took its name; on a public replica,
+    # the whole folder is read-only): nothing is written and the message says what to do.
+    lock = published.parent / f".{published.name}.lock"
+    lock.unlink(missing_ok=True)
+    lock.mkdir()
+    before = digest(published)
+    expected = "Impossible d'écrire une nouvelle version"
+    with pytest.raises(UserError, match=expected) as error, next_version(published) as con:
+        con.execute("delete from communes")
+    assert "réplica d'administration" in str(error.value)
+    assert digest(published) == before
+
+
+def test_a_copy_that_cannot_be_written_leaves_nothing_behind(published, monkeypatch):
+    import errno
+    import shutil
+
+    def disk_full(source, target, *args, **kwargs):
+        Path(target).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copyfile", disk_full)
+    before = digest(published)
+    with pytest.raises(UserError, match="espace disque"), next_version(published) as con:
+        con.execute("delete from communes")
+    assert digest(published) == before
+    assert not list(published.parent.glob(f"{TEMP_PREFIX}*"))
+
+
+def test_can_publish_needs_an_existing_folder(published, tmp_path):
+    from etl.publish import can_publish
+
+    assert can_publish(published)
+    assert not can_publish(tmp_path / "absent" / "obs.duckdb")

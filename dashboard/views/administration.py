@@ -19,6 +19,7 @@ from dashboard import auth, data, state
 from dashboard.components import tables, upload
 from dashboard.components.directory import md_escape
 from dashboard.i18n import MISSING, fmt_datetime, fmt_int, t
+from etl import publish
 from etl.errors import UserError
 from etl.paths import database_path
 from etl.submission import report
@@ -228,6 +229,11 @@ def load(current: UploadState, identity: auth.AdminIdentity) -> None:
 
 
 def upload_tab(identity: auth.AdminIdentity) -> None:
+    if not publish.can_publish(database_path()):
+        # A public replica reads the database through a read-only folder: a load would fail after
+        # the member's file was checked, so say why before anything is uploaded.
+        st.warning(t("admin.read_only", folder=database_path().parent), icon=":material/lock:")
+        return
     uploaded = st.file_uploader(
         t("admin.upload_label", max_mb=upload.MAX_UPLOAD_MB),
         type=[suffix.lstrip(".") for suffix in upload.ALLOWED_SUFFIXES],
