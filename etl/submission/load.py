@@ -255,7 +255,8 @@ def _load_one(
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     if frame.height == 0:
         return
-    con.register("incoming", frame.to_arrow())
+    # Arrow's newest level keeps Polars' string views: no copy of every string into one buffer.
+    con.register("incoming", frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         columns = ", ".join(frame.columns)
         con.execute(f"insert into {table} ({columns}) select {columns} from incoming")  # noqa: S608
