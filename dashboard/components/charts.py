@@ -204,10 +204,31 @@ def chart_caption(source: str, years: str, notes: Sequence[str] = ()) -> str:
 
 
 def show_chart(
-    fig: go.Figure, *, source: str, years: str, notes: Sequence[str] = (), key: str | None = None
+    fig: go.Figure,
+    *,
+    source: str,
+    years: str,
+    notes: Sequence[str] = (),
+    key: str | None = None,
+    min_width: int | None = None,
 ) -> None:
-    """Draw the figure, then its caption (source, years, caveats)."""
-    st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key)
+    """Draw the figure, then its caption (source, years, caveats).
+
+    With `min_width` (pixels), a narrower screen (a phone) scrolls the chart sideways instead of
+    squeezing it: a grid of 45 communes cannot be read in 360 pixels.
+    """
+    if min_width is None:
+        st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key)
+    else:
+        frame = f"wide_chart_{key or 'chart'}"
+        st.html(
+            f"<style>.st-key-{frame} {{ overflow-x: auto; }} "
+            # Streamlit sizes the figure to its element container: that is what must be wide.
+            f".st-key-{frame} [data-testid='stElementContainer'] {{ min-width: {int(min_width)}px; }}"
+            "</style>"
+        )
+        with st.container(key=frame):
+            st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key)
     st.caption(chart_caption(source, years, notes))
 
 

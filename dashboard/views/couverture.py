@@ -16,6 +16,11 @@ SUPPRESSED_COLOUR = "#BDBDBD"
 WHITE_ZONE_MARK = "#444444"
 
 
+# About 10 pixels a commune column plus the theme labels; narrower (a phone), it scrolls sideways
+# (a laptop's main column is wider: nothing changes there).
+HEATMAP_MIN_WIDTH = 760
+
+
 def cell_tooltip(row: dict) -> str:
     lines = [f"<b>{row['name']}</b> — {label(row)}"]
     lines.append(
@@ -256,7 +261,12 @@ if measure == "rate":
     notes += [t("couverture.grey_note"), t("needs.double_count"), t("needs.estimated_mark")]
 source = t("needs.source_activity") if measure == "rate" else t("needs.source_services")
 charts.show_chart(
-    heatmap(cells, measure), source=source, years=str(year), notes=notes, key="couverture_heatmap"
+    heatmap(cells, measure),
+    source=source,
+    years=str(year),
+    notes=notes,
+    key="couverture_heatmap",
+    min_width=HEATMAP_MIN_WIDTH,
 )
 members_table(year, cells)
 white_zones_list(year, cells)

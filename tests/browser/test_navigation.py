@@ -68,3 +68,18 @@ def test_copied_address_reopens_the_same_view(page, context, page_errors, dashbo
     assert reopened.get_by_role("radio", name="Trimestriel").is_checked()
     assert reopened.locator('[data-testid="stPlotlyChart"] .scatterlayer .trace').count() == 2
     assert page_errors == []
+
+
+def test_coverage_grid_scrolls_sideways_on_a_phone(page, page_errors, dashboard_url):
+    """45 communes cannot be read in a phone's width: the grid keeps a readable width and scrolls
+    inside its frame; the page itself does not overflow."""
+    page.set_viewport_size({"width": 390, "height": 900})
+    open_page(page, f"{dashboard_url}/couverture")
+    frame = page.locator('[class*="st-key-wide_chart_couverture_heatmap"]')
+    drawn = frame.locator("svg.main-svg").first.bounding_box()
+    assert drawn["width"] >= 700  # about 10 px a commune (the page sets 760), not squeezed to 390
+    assert frame.evaluate("el => el.scrollWidth > el.clientWidth")  # it scrolls…
+    assert page.evaluate(
+        "() => document.documentElement.scrollWidth <= window.innerWidth"
+    )  # …alone
+    assert page_errors == []
