@@ -40,17 +40,21 @@ WHOLE_CANTON = [
 ]
 
 
-def parse_integers(frame: pl.DataFrame, column: str) -> tuple[pl.Series, pl.Series | None]:
+def parse_integers(
+    frame: pl.DataFrame, column: str, as_int32: pl.Series | None = None
+) -> tuple[pl.Series, pl.Series | None]:
     """Parse counts written 1234, 1'234, 1 234, 1’234 or 12.0 (Excel); return (values, error kind).
 
     Plain digits are cast directly; only the distinct values that are not go through the slower
-    patterns, so a million rows cost one cast and a lookup.
+    patterns, so a million rows cost one cast and a lookup. `as_int32`: the column already cast
+    to Int32 (strict=False) by the caller, several columns at once.
     """
     text = frame[column]
+    # Int32's largest value is MAX_INTEGER: a larger count fails this cast and takes the slow path.
+    direct = text.cast(pl.Int32, strict=False) if as_int32 is None else as_int32
+    if direct.null_count() == text.null_count() and (direct.min() or 0) >= 0:
+        return direct, None
     direct = text.cast(pl.Int64, strict=False)
-    all_cast = direct.null_count() == text.null_count()
-    if all_cast and (direct.min() or 0) >= 0 and (direct.max() or 0) <= MAX_INTEGER:
-        return direct.cast(pl.Int32), None
     unusual = (direct.is_null() & text.is_not_null()) | (direct < 0) | (direct > MAX_INTEGER)
     raw = pl.col("raw").str.strip_chars()
     cleaned = (

@@ -457,6 +457,8 @@ def _drop_blank_and_total_rows(frame: pl.DataFrame, spec: Sheet) -> tuple[pl.Dat
     skipped_labels = [
         values.filter(values.str.contains(SKIPPED_ROW_PATTERN)) for values in distinct_labels
     ]
+    if blank_rows.len() == 0 and all(values.len() == 0 for values in skipped_labels):
+        return frame, 0  # nothing to drop: no pass over the rows
     total = (
         pl.any_horizontal(
             pl.col(c).is_in(values.implode()).fill_null(False)

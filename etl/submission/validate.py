@@ -210,21 +210,28 @@ class _Issues:
         return pl.concat(self.rows).unique().height
 
 
-def _resolve(
+def _resolve_expr(
     frame: pl.DataFrame, column: str, lookup: pl.DataFrame, value: str, alias: str
-) -> pl.Series:
-    """Map a text column through a lookup on its distinct values (fast on a million rows)."""
+) -> pl.Expr:
+    """Map a text column through a lookup on its distinct values (fast on a million rows); the
+    mapping of the rows is an expression, so that several columns are mapped in one pass."""
     distinct = frame.select(pl.col(column).unique().drop_nulls().alias("__raw"))
     matched = distinct.with_columns(lookup_key(pl.col("__raw")).alias("key")).join(
         lookup.select("key", value), on="key", how="inner"
     )
     return (
-        frame[column]
+        pl.col(column)
         .replace_strict(
             matched["__raw"], matched[value], default=None, return_dtype=lookup.schema[value]
         )
         .alias(alias)
     )
+
+
+def _resolve(
+    frame: pl.DataFrame, column: str, lookup: pl.DataFrame, value: str, alias: str
+) -> pl.Series:
+    return frame.select(_resolve_expr(frame, column, lookup, value, alias)).to_series()
 
 
 def _period_range(periods: pl.DataFrame) -> tuple[int, int]:
@@ -431,6 +438,8 @@ class _Validator:
         )
 
         def mapped(column: str) -> pl.Expr:
+            if checked[column].null_count() == checked.height:  # e.g. no problem at all
+                return pl.lit(None, pl.String)
             return pl.col("periode").replace_strict(
                 checked["periode"], checked[column], default=None, return_dtype=pl.String
             )
@@ -444,9 +453,9 @@ class _Validator:
     def activity(self, sheet: RawSheet, member: str | None, period: str | None) -> pl.DataFrame:
         frame = sheet.frame
         frame = frame.with_columns(
-            _resolve(frame, "membre", self.lookups.members, "member_code", "__member"),
-            _resolve(frame, "theme", self.lookups.themes, "theme", "__theme"),
-            _resolve(frame, "commune", self.lookups.places, "lieu", "lieu"),
+            _resolve_expr(frame, "membre", self.lookups.members, "member_code", "__member"),
+            _resolve_expr(frame, "theme", self.lookups.themes, "theme", "__theme"),
+            _resolve_expr(frame, "commune", self.lookups.places, "lieu", "lieu"),
         )
         frame = self._member_column(frame, sheet, member)
         frame = self._period_column(frame, sheet, period)
@@ -589,10 +598,16 @@ class _Validator:
         )
 
     def _integer_column(
-        self, frame: pl.DataFrame, sheet: RawSheet, column: str, *, required_label: str | None
+        self,
+        frame: pl.DataFrame,
+        sheet: RawSheet,
+        column: str,
+        *,
+        required_label: str | None,
+        as_int32: pl.Series | None = None,
     ) -> pl.Series:
         """Parse one count column, reporting what is not a whole number ≥ 0."""
-        values, kind = parse_integers(frame, column)
+        values, kind = parse_integers(frame, column, as_int32)
         if kind is not None and required_label is None:  # "-" or "n.d." when optional: unknown
             kind = kind.replace({"marque": None})
         if kind is not None and kind.null_count() < frame.height:
@@ -620,12 +635,17 @@ class _Validator:
         return values
 
     def _counts(self, frame: pl.DataFrame, sheet: RawSheet) -> pl.DataFrame:
+        # The plain casts of every count column in one pass (columns in parallel).
+        as_int32 = frame.select(
+            pl.col(column).cast(pl.Int32, strict=False) for column in ACTIVITY_COUNT_COLUMNS
+        )
         parsed = [
             self._integer_column(
                 frame,
                 sheet,
                 column,
                 required_label="personnes servies" if column == "personnes" else None,
+                as_int32=as_int32[column],
             ).alias(f"n_{column}")
             for column in ACTIVITY_COUNT_COLUMNS
         ]
@@ -678,9 +698,13 @@ class _Validator:
 
     def _check_duplicates(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
         keys = ["member_code", "period_code", "__theme", "lieu"]
-        complete = frame.filter(pl.all_horizontal(pl.col(keys).is_not_null()))
-        if complete.height == 0:
+        is_complete = pl.all_horizontal(pl.col(keys).is_not_null())
+        # Equal keys have equal hashes: sorted row hashes with no two alike mean no duplicate at
+        # all, which is what a valid file costs (a sort of integers, not a hash table of rows).
+        hashes = frame.select(keys).filter(is_complete).hash_rows().sort()
+        if not (hashes == hashes.shift(1)).any():
             return
+        complete = frame.filter(is_complete)
         # A 64-bit hash finds candidates cheaply; the exact keys then decide among them.
         candidates = complete.filter(pl.struct(keys).hash().is_duplicated())
         if (
