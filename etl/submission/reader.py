@@ -9,6 +9,7 @@ spaces, headers in any case, order or accentuation.
 
 from __future__ import annotations
 
+import concurrent.futures
 import difflib
 import hashlib
 import io
@@ -62,6 +63,9 @@ class RawSheet:
     letters: dict[str, str | None]  # canonical column -> Excel column letter
     header_row: int
     skipped_rows: int = 0
+    # Distinct non-null values of text columns, when the reader already computed them (a CSV's
+    # label columns), so that the validator does not hash a million rows again.
+    distinct: dict[str, pl.Series] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,7 +98,16 @@ def read_file(path: Path, data: bytes | None = None) -> RawFile:
     """Read one submission file; problems that stop reading are returned as issues, not raised."""
     path = Path(path)
     data = path.read_bytes() if data is None else data
-    raw = RawFile(path.name, hashlib.sha256(data).hexdigest(), kind="csv")
+    # The checksum of a large file is computed beside the parsing (hashlib releases the GIL).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        raw = RawFile(path.name, "", kind="csv")
+        _read_data(raw, path, data)
+        raw.sha256 = digest.result()
+    return raw
+
+
+def _read_data(raw: RawFile, path: Path, data: bytes) -> None:
     suffix = path.suffix.lower()
     if not data:
         raw.issue(
@@ -115,7 +128,6 @@ def read_file(path: Path, data: bytes | None = None) -> RawFile:
             "Un ancien fichier .xls ou .ods peut être enregistré au format .xlsx depuis Excel "
             "ou LibreOffice (Fichier > Enregistrer sous).",
         )
-    return raw
 
 
 # ---------------------------------------------------------------- Excel workbooks
@@ -382,10 +394,13 @@ def _data_sheet(
         if column not in selected.columns:
             selected = selected.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     selected = selected.select(ROW, *spec.names)
+    distinct: dict[str, pl.Series] = {}
     if raw.kind == "csv":
-        selected = _tidy_csv_columns(selected, spec)
-    kept, skipped = _drop_blank_and_total_rows(selected, spec)
-    return RawSheet(spec.name, title, kept, written, letters, header_row, skipped)
+        selected, distinct = _tidy_csv_columns(selected, spec)
+    kept, skipped = _drop_blank_and_total_rows(selected, spec, distinct)
+    if skipped:  # some of the values may have gone with the dropped rows
+        distinct = {}
+    return RawSheet(spec.name, title, kept, written, letters, header_row, skipped, distinct)
 
 
 def _is_header(cells, spec: Sheet) -> bool:
@@ -443,7 +458,9 @@ def _blank(column: str) -> pl.Expr:
     return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
 
 
-def _drop_blank_and_total_rows(frame: pl.DataFrame, spec: Sheet) -> tuple[pl.DataFrame, int]:
+def _drop_blank_and_total_rows(
+    frame: pl.DataFrame, spec: Sheet, distinct: dict[str, pl.Series] | None = None
+) -> tuple[pl.DataFrame, int]:
     """Drop rows with nothing in them, and rows whose label cells start with Total or Exemple.
 
     Both tests look at the few label columns first (on their distinct values), so that a large
@@ -453,7 +470,10 @@ def _drop_blank_and_total_rows(frame: pl.DataFrame, spec: Sheet) -> tuple[pl.Dat
     others = [c for c in spec.names if c not in labels]
     maybe_blank = frame.filter(pl.all_horizontal(pl.col(labels).is_null())) if labels else frame
     blank_rows = maybe_blank.filter(pl.all_horizontal(_blank(c) for c in others))[ROW]
-    distinct_labels = [frame[c].unique().drop_nulls() for c in labels]
+    distinct = distinct or {}
+    distinct_labels = [
+        distinct[c] if c in distinct else frame[c].unique().drop_nulls() for c in labels
+    ]
     skipped_labels = [
         values.filter(values.str.contains(SKIPPED_ROW_PATTERN)) for values in distinct_labels
     ]
@@ -471,21 +491,29 @@ def _drop_blank_and_total_rows(frame: pl.DataFrame, spec: Sheet) -> tuple[pl.Dat
     return kept, frame.height - kept.height
 
 
-def _tidy_csv_columns(frame: pl.DataFrame, spec: Sheet) -> pl.DataFrame:
-    """Trim the text columns (not the counts) through their distinct values; blank becomes null."""
+def _tidy_csv_columns(
+    frame: pl.DataFrame, spec: Sheet
+) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """Trim the text columns (not the counts) through their distinct values; blank becomes null.
+
+    Returns the tidied frame and the distinct values of each text column after tidying."""
     text_columns = [c.name for c in spec.columns if c.kind != INTEGER and c.name in frame.columns]
+    uniques = frame.select(pl.col(c).unique().drop_nulls().implode() for c in text_columns)
     tidied = []
+    distinct_after = {}
     for column in text_columns:
-        distinct = frame[column].unique().drop_nulls()
+        distinct = uniques[column][0].alias(column)
         trimmed = distinct.str.strip_chars()
         if (trimmed == distinct).all():
+            distinct_after[column] = distinct
             continue
         tidied.append(
             pl.col(column).replace_strict(
                 distinct, trimmed.replace("", None), default=None, return_dtype=pl.String
             )
         )
-    return frame.with_columns(tidied) if tidied else frame
+        distinct_after[column] = trimmed.filter(trimmed != "").unique()
+    return (frame.with_columns(tidied) if tidied else frame), distinct_after
 
 
 # ---------------------------------------------------------------- CSV files

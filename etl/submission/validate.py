@@ -211,11 +211,20 @@ class _Issues:
 
 
 def _resolve_expr(
-    frame: pl.DataFrame, column: str, lookup: pl.DataFrame, value: str, alias: str
+    frame: pl.DataFrame,
+    column: str,
+    lookup: pl.DataFrame,
+    value: str,
+    alias: str,
+    distinct: pl.Series | None = None,
 ) -> pl.Expr:
     """Map a text column through a lookup on its distinct values (fast on a million rows); the
-    mapping of the rows is an expression, so that several columns are mapped in one pass."""
-    distinct = frame.select(pl.col(column).unique().drop_nulls().alias("__raw"))
+    mapping of the rows is an expression, so that several columns are mapped in one pass.
+    `distinct`: the column's distinct values when the reader already has them."""
+    if distinct is None:
+        distinct = frame.select(pl.col(column).unique().drop_nulls().alias("__raw"))
+    else:
+        distinct = distinct.alias("__raw").to_frame()
     matched = distinct.with_columns(lookup_key(pl.col("__raw")).alias("key")).join(
         lookup.select("key", value), on="key", how="inner"
     )
@@ -404,13 +413,17 @@ class _Validator:
 
     # -- periods
 
-    def _periods(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def _periods(self, frame: pl.DataFrame, distinct: pl.Series | None = None) -> pl.DataFrame:
         """Add __period (the canonical code, when valid) and __period_problem (French, or null).
 
-        Worked out on the distinct values written, then mapped back onto the rows.
+        Worked out on the distinct values written (`distinct` when the reader has them), then
+        mapped back onto the rows.
         """
         first, last = _period_range(self.lookups.periods)
-        distinct = frame.select(pl.col("periode").unique().drop_nulls().alias("periode"))
+        if distinct is None:
+            distinct = frame.select(pl.col("periode").unique().drop_nulls().alias("periode"))
+        else:
+            distinct = distinct.alias("periode").to_frame()
         checked = (
             distinct.with_columns(period_code_expr(pl.col("periode")).alias("code"))
             .join(self.lookups.periods, left_on="code", right_on="period_code", how="left")
@@ -452,10 +465,22 @@ class _Validator:
 
     def activity(self, sheet: RawSheet, member: str | None, period: str | None) -> pl.DataFrame:
         frame = sheet.frame
+        known = sheet.distinct
         frame = frame.with_columns(
-            _resolve_expr(frame, "membre", self.lookups.members, "member_code", "__member"),
-            _resolve_expr(frame, "theme", self.lookups.themes, "theme", "__theme"),
-            _resolve_expr(frame, "commune", self.lookups.places, "lieu", "lieu"),
+            _resolve_expr(
+                frame,
+                "membre",
+                self.lookups.members,
+                "member_code",
+                "__member",
+                known.get("membre"),
+            ),
+            _resolve_expr(
+                frame, "theme", self.lookups.themes, "theme", "__theme", known.get("theme")
+            ),
+            _resolve_expr(
+                frame, "commune", self.lookups.places, "lieu", "lieu", known.get("commune")
+            ),
         )
         frame = self._member_column(frame, sheet, member)
         frame = self._period_column(frame, sheet, period)
@@ -516,7 +541,7 @@ class _Validator:
     def _period_column(
         self, frame: pl.DataFrame, sheet: RawSheet, period: str | None
     ) -> pl.DataFrame:
-        frame = self._periods(frame)
+        frame = self._periods(frame, sheet.distinct.get("periode"))
         given = pl.col("periode").is_not_null()
         problems = pl.col("__period_problem")
         self.issues.add_rows(frame, given & problems.is_not_null(), sheet, "periode", problems)
@@ -736,9 +761,8 @@ class _Validator:
         parts = []
         if activity is not None and activity.height:
             parts.append(
-                activity.filter(
-                    pl.col("member_code").is_not_null() & pl.col("period_code").is_not_null()
-                )
+                activity.select("member_code", "period_code", ROW)
+                .filter(pl.col("member_code").is_not_null() & pl.col("period_code").is_not_null())
                 .group_by("member_code", "period_code")
                 .agg(pl.col(ROW).min().alias("first_row"))
             )
