@@ -274,10 +274,11 @@ def _write(
 ) -> None:
     """Replace the file's slices (member × period) in the three tables and in `submissions`."""
     demo_members = [code for code, flag in validated.member_is_demo.items() if flag]
-    marks = [
-        pl.lit(run_id, pl.Int32).alias("load_id"),
-        (pl.lit(is_demo) | pl.col("member_code").is_in(demo_members)).alias("is_demo"),
-    ]
+    if is_demo or not demo_members:  # the same flag on every row: no lookup of each row's member
+        demo_flag = pl.lit(is_demo)
+    else:
+        demo_flag = pl.col("member_code").is_in(demo_members)
+    marks = [pl.lit(run_id, pl.Int32).alias("load_id"), demo_flag.alias("is_demo")]
     con.register("file_slices", validated.slices.to_arrow())
     try:
         for table in ("activity", "services", "observations", "submissions"):
