@@ -1,4 +1,4 @@
-"""`observatoire template | valider | charger | membres`: members' submissions from the command line."""
+"""`observatoire template | valider | charger | retirer | membres`: members' submissions from the command line."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from etl.cli import DbOption, app, console, err_console, run_with_progress, user
 from etl.errors import UserError
 from etl.paths import database_path
 from etl.publish import next_version
-from etl.submission import members, report
+from etl.submission import members, remove, report
 from etl.submission import template as template_module
 from etl.submission.load import load_files, validate_files
 from etl.submission.results import FAILED, REJECTED, FileResult
@@ -161,3 +161,43 @@ def membres(
     console.print(f"[green]Registre chargé :[/] {count} membre(s) depuis {registre}")
     if count == 0:
         err_console.print("Le registre ne contient aucun membre (seulement la ligne d'en-tête).")
+
+
+@app.command()
+@user_errors
+def retirer(
+    membre: Annotated[str, typer.Argument(help="Code du membre, par exemple DEMO-ALIM-01.")],
+    periodes: Annotated[
+        list[str],
+        typer.Argument(
+            help="Périodes à retirer : 2024 (année), 2024-T1 (trimestre), 2024-03 (mois)."
+        ),
+    ],
+    motif: Annotated[
+        str,
+        typer.Option(
+            "--motif", help="Pourquoi ces données sont retirées (gardé dans l'historique)."
+        ),
+    ],
+    oui: Annotated[bool, typer.Option("--oui", help="Ne pas demander de confirmation.")] = False,
+    base: DbOption = None,
+) -> None:
+    """Retire des données chargées (membre × périodes) et republie la base."""
+    path = base or database_path()
+    if not path.exists():
+        raise UserError(f"La base de données {path} n'existe pas.")
+    slices = remove.preview_removal(path, membre, periodes)
+    for loaded in slices:
+        console.print(
+            f"{loaded.member_code} × {loaded.period_code} : {loaded.summary()} "
+            f"(fichier {loaded.file_name}, chargé le {loaded.loaded_at:%d.%m.%Y à %H:%M})"
+        )
+    if not oui:
+        answer = typer.prompt("Retirer ces données ? Tapez « oui » pour confirmer", default="non")
+        if answer.strip().lower() != "oui":
+            console.print("Rien n'a été retiré.")
+            raise typer.Exit(1)
+    removed = remove.remove_slices(path, membre, periodes, reason=motif)
+    console.print(
+        f"[green]Retiré et publié :[/] {len(removed)} tranche(s) de {removed[0].member_code}"
+    )

@@ -14,11 +14,40 @@ from etl.paths import SCHEMA_DIR
 SCHEMA_VERSION = "1"
 
 
+# Every status a load_runs row may have (etl/schema/003_load_runs.sql checks them).
+RUN_STATUSES = ("charge", "remplace", "rejete", "deja_charge", "erreur", "retire")
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the base tables: the versioned files etl/schema/NNN_*.sql, in order (idempotent)."""
     for sql_file in sorted(SCHEMA_DIR.glob("*.sql")):
         con.execute(sql_file.read_text(encoding="utf-8"))
+    migrate(con)
     con.execute("insert or replace into schema_info values ('schema_version', ?)", [SCHEMA_VERSION])
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a database created by an earlier version to the current schema (idempotent)."""
+    _widen_run_statuses(con)
+
+
+def _widen_run_statuses(con: duckdb.DuckDBPyConnection) -> None:
+    """load_runs accepts every status of RUN_STATUSES ('retire' came with `observatoire retirer`).
+
+    DuckDB cannot alter a CHECK constraint: the table is renamed, created anew by its schema file
+    and refilled (same rows, same run ids; the id sequence is kept).
+    """
+    row = con.execute(
+        """select expression from duckdb_constraints()
+           where database_name = current_database() and schema_name = 'main'
+             and table_name = 'load_runs' and constraint_type = 'CHECK'"""
+    ).fetchone()
+    if row is None or all(f"'{status}'" in row[0] for status in RUN_STATUSES):
+        return
+    con.execute("alter table load_runs rename to load_runs_before_migration")
+    con.execute((SCHEMA_DIR / "003_load_runs.sql").read_text(encoding="utf-8"))
+    con.execute("insert into load_runs select * from load_runs_before_migration")
+    con.execute("drop table load_runs_before_migration")
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:

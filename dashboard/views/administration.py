@@ -352,7 +352,7 @@ def tracker_display(tracker: pl.DataFrame) -> pl.DataFrame:
 def _run_status_labels() -> dict[str, str]:
     return {
         s: t(f"admin.run_status.{s}")
-        for s in ("charge", "remplace", "rejete", "deja_charge", "erreur")
+        for s in ("charge", "remplace", "rejete", "deja_charge", "erreur", "retire")
     }
 
 

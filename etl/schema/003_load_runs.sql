@@ -6,14 +6,14 @@ create table if not exists load_runs (
     started_at   timestamp not null,
     finished_at  timestamp,
     username     varchar not null,
-    kind         varchar not null,             -- 'reference', 'soumission', 'init'
+    kind         varchar not null,             -- 'reference', 'soumission', 'init', 'retrait'…
     file_name    varchar,
     sha256       varchar,
     member_code  varchar,
     period_code  varchar,
     rows_accepted bigint not null default 0,
     rows_rejected bigint not null default 0,
-    status       varchar not null check (status in ('charge', 'remplace', 'rejete', 'deja_charge', 'erreur')),
+    status       varchar not null check (status in ('charge', 'remplace', 'rejete', 'deja_charge', 'erreur', 'retire')),
     message      varchar
 );
 
