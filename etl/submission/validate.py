@@ -228,6 +228,12 @@ def _resolve_expr(
     matched = distinct.with_columns(lookup_key(pl.col("__raw")).alias("key")).join(
         lookup.select("key", value), on="key", how="inner"
     )
+    if (
+        matched.height == distinct.height
+        and frame.schema[column] == lookup.schema[value] == pl.String
+        and matched["__raw"].eq_missing(matched[value]).all()
+    ):  # every value is already written as it is stored (codes): the column as it is
+        return pl.col(column).alias(alias)
     return (
         pl.col(column)
         .replace_strict(
@@ -453,6 +459,8 @@ class _Validator:
         def mapped(column: str) -> pl.Expr:
             if checked[column].null_count() == checked.height:  # e.g. no problem at all
                 return pl.lit(None, pl.String)
+            if checked[column].null_count() == 0 and checked[column].eq(checked["periode"]).all():
+                return pl.col("periode")  # every period already written as its code
             return pl.col("periode").replace_strict(
                 checked["periode"], checked[column], default=None, return_dtype=pl.String
             )
