@@ -20,6 +20,7 @@ from dashboard.components import tables, upload
 from dashboard.components.directory import md_escape
 from dashboard.i18n import MISSING, fmt_datetime, fmt_int, t
 from etl import publish
+from etl.db import RUN_STATUSES
 from etl.errors import UserError
 from etl.paths import database_path
 from etl.submission import report
@@ -350,10 +351,7 @@ def tracker_display(tracker: pl.DataFrame) -> pl.DataFrame:
 
 
 def _run_status_labels() -> dict[str, str]:
-    return {
-        s: t(f"admin.run_status.{s}")
-        for s in ("charge", "remplace", "rejete", "deja_charge", "erreur", "retire")
-    }
+    return {status: t(f"admin.run_status.{status}") for status in RUN_STATUSES}
 
 
 def history_tab() -> None:
