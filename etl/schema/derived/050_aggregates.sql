@@ -115,77 +115,49 @@ with
         from agg_member_year as m
         join main.periods as p on p.code = m.last_period_code
     ),
-    sub_annual as (
+    -- The rows to sum: a sub-annual member's quarters (the stock kept only in the quarter holding
+    -- its last period of the year, which ends on that period), an annual member's annual rows.
+    parts as (
         select
-            q.year,
-            q.member_code,
-            q.theme,
-            q.lieu,
-            any_value(q.ofs_number) as ofs_number,
-            sum(q.personnes) as personnes,
-            sum(q.prestations) as prestations,
-            sum(q.nouvelles_personnes) as nouvelles_personnes,
-            sum(q.femmes) as femmes,
-            sum(q.hommes) as hommes,
-            sum(q.mineurs) as mineurs,
-            sum(q.seniors_65) as seniors_65,
-            sum(q.demandes_non_satisfaites) as demandes_non_satisfaites,
-            -- A stock: the quarter holding the member's last period of the year ends on that period.
-            sum(q.liste_attente) filter (where q.quarter = m.last_quarter) as liste_attente,
-            bool_or(q.is_demo) as is_demo
+            q.year, q.member_code, q.theme, q.lieu, q.ofs_number, q.personnes, q.prestations,
+            q.nouvelles_personnes, q.femmes, q.hommes, q.mineurs, q.seniors_65,
+            q.demandes_non_satisfaites,
+            case when q.quarter = m.last_quarter then q.liste_attente end as liste_attente,
+            q.is_demo
         from temp.agg_activity_quarter as q
         join members_years as m using (member_code, year)
-        group by q.year, q.member_code, q.theme, q.lieu
-    ),
-    annual as (
+        union all
         select
-            a.year,
-            a.member_code,
-            a.theme,
-            a.lieu,
-            any_value(a.ofs_number) as ofs_number,
-            sum(a.personnes) as personnes,
-            sum(a.prestations) as prestations,
-            sum(a.nouvelles_personnes) as nouvelles_personnes,
-            sum(a.femmes) as femmes,
-            sum(a.hommes) as hommes,
-            sum(a.mineurs) as mineurs,
-            sum(a.seniors_65) as seniors_65,
-            sum(a.demandes_non_satisfaites) as demandes_non_satisfaites,
-            sum(a.liste_attente) as liste_attente,
-            bool_or(a.is_demo) as is_demo
+            a.year, a.member_code, a.theme, a.lieu, a.ofs_number, a.personnes, a.prestations,
+            a.nouvelles_personnes, a.femmes, a.hommes, a.mineurs, a.seniors_65,
+            a.demandes_non_satisfaites, a.liste_attente, a.is_demo
         from main.activity as a
         join members_years as m
             on m.member_code = a.member_code and m.last_period_code = a.period_code
         where m.granularity = 'annee'
-        group by a.year, a.member_code, a.theme, a.lieu
-    ),
-    both_kinds as (
-        select * from sub_annual
-        union all
-        select * from annual
     )
 select
     b.year,
     b.member_code,
     b.theme,
     b.lieu,
-    b.ofs_number,
-    cast(b.personnes as bigint) as personnes,
-    cast(b.prestations as bigint) as prestations,
-    cast(b.nouvelles_personnes as bigint) as nouvelles_personnes,
-    cast(b.femmes as bigint) as femmes,
-    cast(b.hommes as bigint) as hommes,
-    cast(b.mineurs as bigint) as mineurs,
-    cast(b.seniors_65 as bigint) as seniors_65,
-    cast(b.demandes_non_satisfaites as bigint) as demandes_non_satisfaites,
-    cast(b.liste_attente as bigint) as liste_attente,
-    m.granularity,
-    m.n_periods,
-    m.n_periods_expected,
-    b.is_demo
-from both_kinds as b
-join members_years as m using (member_code, year);
+    any_value(b.ofs_number) as ofs_number,
+    cast(sum(b.personnes) as bigint) as personnes,
+    cast(sum(b.prestations) as bigint) as prestations,
+    cast(sum(b.nouvelles_personnes) as bigint) as nouvelles_personnes,
+    cast(sum(b.femmes) as bigint) as femmes,
+    cast(sum(b.hommes) as bigint) as hommes,
+    cast(sum(b.mineurs) as bigint) as mineurs,
+    cast(sum(b.seniors_65) as bigint) as seniors_65,
+    cast(sum(b.demandes_non_satisfaites) as bigint) as demandes_non_satisfaites,
+    cast(sum(b.liste_attente) as bigint) as liste_attente,
+    any_value(m.granularity) as granularity,
+    any_value(m.n_periods) as n_periods,
+    any_value(m.n_periods_expected) as n_periods_expected,
+    bool_or(b.is_demo) as is_demo
+from parts as b
+join members_years as m using (member_code, year)
+group by b.year, b.member_code, b.theme, b.lieu;
 
 -- Persons per member and period as loaded: the submission tracker of the Administration page reads
 -- this instead of every activity row (10 million at 30 times the demo volume).
