@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DB     ?= data/observatoire.duckdb
 PORT   ?= 8501
 
-.PHONY: install run test lint format bench demo clean
+.PHONY: install test-tools run test lint format bench demo clean
 
 # (Re)install when pyproject.toml changes; the venv is created when missing.
 $(STAMP): pyproject.toml
@@ -27,7 +27,12 @@ demo: install
 run: install $(DB)
 	OBSERVATOIRE_DB=$(DB) $(BIN)/streamlit run dashboard/app.py --server.port $(PORT)
 
-test: install
+# The system programs the tests drive (chromium, nginx, envsubst, systemd-analyze), installed with
+# apt-get when missing and allowed; otherwise a message says what to install. `make run` needs none.
+test-tools: install
+	bash scripts/test-tools.sh $(BIN)
+
+test: install test-tools
 	$(BIN)/pytest
 
 lint: install

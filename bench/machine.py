@@ -8,8 +8,9 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from tests.servers import CHROMIUM  # the same browser the tests use
+
 LIBRARIES = ("duckdb", "polars", "pandas", "pyarrow", "streamlit", "plotly", "playwright")
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _cpu_model() -> str:

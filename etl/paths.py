@@ -10,8 +10,10 @@ DATA_DIR = ROOT / "data"
 REFERENCE_DIR = DATA_DIR / "reference"
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 QUERIES_DIR = ROOT / "queries"
-# The upstream compilation shared by the team (read only); data/reference/ is our normalised copy.
-SHARED_REFERENCE_DIR = ROOT.parent / "shared" / "reference"
+# The raw compilation the reference data is normalised from, kept in the repository with its own
+# SOURCES.md (every URL); data/reference/*.csv is our typed copy, rebuilt from it by
+# `python -m etl.steps.normalise_reference`.
+RAW_REFERENCE_DIR = REFERENCE_DIR / "raw"
 
 DB_ENV_VAR = "OBSERVATOIRE_DB"
 

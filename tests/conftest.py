@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from demo_settings import DEMO_SCALE, DEMO_SEED, DEMO_YEARS
 
 from etl.db import file_version
+
+# A thread a test forgot to stop (not a daemon) would keep the interpreter alive after the summary:
+# pytest would never exit. Give such threads a moment, then name them, dump their stacks and exit.
+LEFTOVER_THREAD_GRACE_SECONDS = 15
+
+
+def _leftover_threads() -> list[threading.Thread]:
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread()
+        and not thread.daemon
+        and thread.is_alive()
+        # concurrent.futures' workers are joined by the interpreter itself at exit.
+        and not thread.name.startswith("ThreadPoolExecutor")
+    ]
+
+
+def pytest_unconfigure(config):
+    leftovers = _leftover_threads()
+    for thread in leftovers:
+        thread.join(timeout=LEFTOVER_THREAD_GRACE_SECONDS / max(len(leftovers), 1))
+    leftovers = [thread for thread in leftovers if thread.is_alive()]
+    if leftovers:
+        names = ", ".join(thread.name for thread in leftovers)
+        sys.stderr.write(
+            f"\nThreads still running after the tests (stop them in `finally`): {names}\n"
+        )
+        faulthandler.dump_traceback(all_threads=True)
+        sys.stderr.flush()
+        os._exit(3)
 
 
 @pytest.fixture(autouse=True)

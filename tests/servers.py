@@ -18,7 +18,23 @@ ROOT = Path(__file__).resolve().parent.parent
 STREAMLIT = Path(sys.executable).with_name("streamlit")
 DASHBOARD_APP = ROOT / "dashboard" / "app.py"
 
-CHROMIUM = "/usr/bin/chromium"
+
+def find_chromium() -> str:
+    """Debian's chromium (what `make test` installs), or $OBSERVATOIRE_CHROMIUM, or the Chromium
+    that `playwright install chromium` downloaded on a machine without apt-get."""
+    chosen = os.environ.get("OBSERVATOIRE_CHROMIUM")
+    if chosen:
+        return chosen
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    browsers = Path(
+        os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache/ms-playwright"
+    )
+    downloaded = sorted(browsers.glob("chromium-*/chrome-linux*/chrome"))
+    return str(downloaded[-1]) if downloaded else "/usr/bin/chromium"
+
+
+CHROMIUM = find_chromium()
 # The toolchain notes' flags (shared/tools/shoot.py): no sandbox in containers, no GPU, no network
 # chatter, /dev/shm is small here.
 CHROMIUM_ARGS = [

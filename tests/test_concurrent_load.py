@@ -267,6 +267,11 @@ def load_test_db(demo_db, tmp_path) -> Path:
     return prepare_database(demo_db, tmp_path / "db")
 
 
+def url_of(port: int) -> str:
+    """The dashboard's websocket, as a visitor's browser opens it."""
+    return f"ws://127.0.0.1:{port}/_stcore/stream"
+
+
 def test_visitors_never_see_a_half_loaded_state_while_the_etl_publishes(load_test_db, tmp_path):
     db_path = load_test_db
     base_total = persons_in_public_file(db_path)
@@ -289,31 +294,43 @@ def test_visitors_never_see_a_half_loaded_state_while_the_etl_publishes(load_tes
             published.append(persons_in_public_file(db_path))
 
     log = tmp_path / "streamlit.log"
-    with streamlit_server(port, db_path=db_path, log_path=log, timeout=120):
-        base = f"http://127.0.0.1:{port}"
-        url = f"ws://127.0.0.1:{port}/_stcore/stream"
-        with Visitor(url) as first:  # the first run imports Plotly: before the load test's clock
-            assert first.run("", f"annee={YEAR}").persons == base_total
-        threads = [
-            threading.Thread(target=browse, args=(url, n, tally, stop)) for n in range(VISITORS)
-        ]
-        threads.append(threading.Thread(target=poll_http, args=(base, tally, stop)))
-        loader = threading.Thread(target=etl)
-        for thread in threads:
-            thread.start()
-        loader.start()
-        for _ in range(2):
-            total, page_errors = overview_in_chromium(base)
-            browser_totals.append(total)
-            assert page_errors == []
-        loader.join(timeout=600)
-        assert not loader.is_alive()
-        time.sleep(3)  # every visitor sees the last version at least once
+    # Daemon threads, and the stop event set in `finally`: whatever fails in the body, no visitor
+    # keeps polling after the test (a non-daemon thread left running keeps pytest from exiting).
+    threads = [
+        threading.Thread(target=browse, args=(url_of(port), n, tally, stop), daemon=True)
+        for n in range(VISITORS)
+    ]
+    threads.append(
+        threading.Thread(
+            target=poll_http, args=(f"http://127.0.0.1:{port}", tally, stop), daemon=True
+        )
+    )
+    loader = threading.Thread(target=etl, daemon=True)
+    try:
+        with streamlit_server(port, db_path=db_path, log_path=log, timeout=120):
+            base = f"http://127.0.0.1:{port}"
+            url = url_of(port)
+            with Visitor(
+                url
+            ) as first:  # the first run imports Plotly: before the load test's clock
+                assert first.run("", f"annee={YEAR}").persons == base_total
+            for thread in threads:
+                thread.start()
+            loader.start()
+            for _ in range(2):
+                total, page_errors = overview_in_chromium(base)
+                browser_totals.append(total)
+                assert page_errors == []
+            loader.join(timeout=600)
+            assert not loader.is_alive()
+            time.sleep(3)  # every visitor sees the last version at least once
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=240)
+            duration = time.monotonic() - started
+            recovered = missing_then_back(url, db_path)
+    finally:
         stop.set()
-        for thread in threads:
-            thread.join(timeout=240)
-        duration = time.monotonic() - started
-        recovered = missing_then_back(url, db_path)
 
     assert tally.problems == []
     assert published == [base_total + k * STEP for k in range(1, LOADS + 1)]

@@ -121,13 +121,15 @@ def test_a_reader_keeps_answering_while_builds_swap_the_file(published):
                 return
         con.close()
 
-    reader = threading.Thread(target=read_loop)
+    reader = threading.Thread(target=read_loop, daemon=True)
     reader.start()
-    for _ in range(5):
-        build.reload_reference(published)
-        time.sleep(0.05)
-    stop.set()
-    reader.join(timeout=30)
+    try:
+        for _ in range(5):
+            build.reload_reference(published)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        reader.join(timeout=30)
     assert errors == []
     assert len(versions_seen) >= 2  # it saw builds land, not only the first file
 

@@ -10,7 +10,7 @@ import pytest
 import shapely.geometry
 
 from etl import build, db
-from etl.paths import REFERENCE_DIR, SHARED_REFERENCE_DIR
+from etl.paths import RAW_REFERENCE_DIR, REFERENCE_DIR
 from etl.text import normalise_key
 
 
@@ -40,9 +40,9 @@ def test_45_communes_numbered_6601_to_6645(ref_db):
     assert numbers == list(range(6601, 6646))
 
 
-def test_every_alias_of_the_shared_reference_resolves_to_its_commune(ref_db):
+def test_every_alias_of_the_raw_compilation_resolves_to_its_commune(ref_db):
     lookup = dict(db_list_pairs(ref_db))
-    with open(SHARED_REFERENCE_DIR / "communes.csv", encoding="utf-8") as handle:
+    with open(RAW_REFERENCE_DIR / "communes.csv", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             for spelling in [row["name"], *filter(None, row["aliases"].split("|"))]:
                 assert lookup[normalise_key(spelling)] == int(row["ofs_number"]), spelling
@@ -86,7 +86,7 @@ def test_published_populations_add_up_to_the_canton_totals(ref_db):
 
 
 def test_canton_totals_file_agrees_with_the_commune_sums(ref_db):
-    text = (SHARED_REFERENCE_DIR / "canton_totals.csv").read_text(encoding="utf-8")
+    text = (RAW_REFERENCE_DIR / "canton_totals.csv").read_text(encoding="utf-8")
     totals = {
         (row["indicator_code"], int(row["year"])): float(row["value"])
         for row in csv.DictReader(text.splitlines())
@@ -160,7 +160,7 @@ def test_boundaries_in_the_database(ref_db):
     assert scalar(ref_db, "select count(*) from boundaries where kind = 'lac'") == 1
 
 
-def test_normalised_copy_matches_the_shared_compilation(tmp_path):
+def test_normalised_copy_matches_the_raw_compilation(tmp_path):
     from etl.steps import normalise_reference
 
     normalise_reference.run(target_dir=tmp_path)

@@ -1,7 +1,7 @@
-"""Normalise the shared reference compilation into the project's typed copy in data/reference/.
+"""Normalise the raw reference compilation (data/reference/raw/) into the typed copy in data/reference/.
 
-Run by a maintainer when ../shared/reference changes (`python -m etl.steps.normalise_reference`);
-its output is committed so that a build never depends on anything outside the repository.
+Run by a maintainer when the raw compilation changes (`python -m etl.steps.normalise_reference`);
+both the raw files and the output are committed, so a build depends on nothing outside the repository.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.paths import REFERENCE_DIR, SHARED_REFERENCE_DIR
+from etl.paths import RAW_REFERENCE_DIR, REFERENCE_DIR
 from etl.text import normalise_key
 
 # 2009 is OCSTAT's « population résidante »; every later year of population.csv is the FSO
@@ -19,7 +19,7 @@ OCSTAT_YEARS_IN_MAIN_FILE = {2009}
 
 
 def load(source_dir: Path) -> dict[str, pl.DataFrame]:
-    """Read the shared CSV files with explicit types."""
+    """Read the raw CSV files with explicit types."""
     read = lambda name, **kw: pl.read_csv(source_dir / name, infer_schema_length=0, **kw)  # noqa: E731
     return {
         "communes": read("communes.csv"),
@@ -116,7 +116,7 @@ def save(tables: dict[str, pl.DataFrame], target_dir: Path) -> None:
         frame.write_csv(target_dir / f"{name}.csv")
 
 
-def run(source_dir: Path = SHARED_REFERENCE_DIR, target_dir: Path = REFERENCE_DIR) -> None:
+def run(source_dir: Path = RAW_REFERENCE_DIR, target_dir: Path = REFERENCE_DIR) -> None:
     raw = load(source_dir)
     tables = {
         "communes": build_communes(raw["communes"]),
