@@ -27,6 +27,9 @@ import highspy
 import numpy as np
 
 from etl.disclosure.relations import SMALLEST_PUBLISHED_COUNT, Relations
+from etl.disclosure.search import Search, find
+from etl.disclosure.table import Table, known_positive, sensitive_cells
+from etl.disclosure.witness import Witnesses, verify
 
 INF = highspy.kHighsInf
 PROTECTION_WIDTH = 4  # max − min ≥ 4: five whole values at least
@@ -110,6 +113,46 @@ def _problem(
         row_lo[groups],
         row_hi[groups],
     )
+
+
+def propagate(problem: _Problem, rounds: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds every whole-number solution obeys, by tightening each variable from each relation in
+    turn (what an attacker with a pencil does: 7 cells of at least 1 adding up to 7 are all 1).
+    These are outer bounds: a cell they squeeze is certainly disclosed."""
+    lower, upper = problem.lower.copy(), problem.upper.copy()
+    row, var, coef = problem.row_group, problem.row_var, problem.row_coef
+    n_rows = problem.row_lower.size
+    if row.size == 0:
+        return lower, upper
+    for _ in range(rounds):
+        low_part = np.where(coef > 0, coef * lower[var], coef * upper[var])
+        high_part = np.where(coef > 0, coef * upper[var], coef * lower[var])
+        low_inf, high_inf = np.isinf(low_part), np.isinf(high_part)
+        low_sum = np.bincount(row, np.where(low_inf, 0, low_part), n_rows)
+        high_sum = np.bincount(row, np.where(high_inf, 0, high_part), n_rows)
+        low_n = np.bincount(row, low_inf, n_rows)
+        high_n = np.bincount(row, high_inf, n_rows)
+        # Σ a·x ≤ U: a_i·x_i ≤ U − (the others at their smallest); ≥ L likewise.
+        others_low = np.where(
+            low_n[row] - low_inf == 0, low_sum[row] - np.where(low_inf, 0, low_part), -INF
+        )
+        others_high = np.where(
+            high_n[row] - high_inf == 0, high_sum[row] - np.where(high_inf, 0, high_part), INF
+        )
+        with np.errstate(invalid="ignore"):
+            at_most = problem.row_upper[row] - others_low  # bound on a_i·x_i
+            at_least = problem.row_lower[row] - others_high
+        new_upper = np.where(coef > 0, at_most, -at_least)
+        new_lower = np.where(coef > 0, at_least, -at_most)
+        upper_next, lower_next = upper.copy(), lower.copy()
+        np.minimum.at(upper_next, var, np.nan_to_num(new_upper, nan=INF, posinf=INF))
+        np.maximum.at(lower_next, var, np.nan_to_num(new_lower, nan=-INF, neginf=-INF))
+        upper_next = np.floor(upper_next + EPS)
+        lower_next = np.ceil(lower_next - EPS)
+        if np.array_equal(upper_next, upper) and np.array_equal(lower_next, lower):
+            break
+        lower, upper = lower_next, upper_next
+    return lower, upper
 
 
 def components(n_vars: int, row: np.ndarray, var: np.ndarray) -> np.ndarray:
@@ -270,40 +313,113 @@ def _audit_bin(
     return lower, upper, stats
 
 
-def audit(
-    values: np.ndarray, hidden: np.ndarray, known_positive: np.ndarray, relations: Relations
-) -> AuditResult:
-    """The attacker's interval for every withheld cell whose true count is 1–4.
+@dataclass
+class AuditReport:
+    """What the attacker obtains on a release: every breach, with the interval it leaves."""
 
-    `values`: true counts (missing as 0), `hidden`: withheld cells, `known_positive`: 1 / 0 where
-    another published column says the count is positive / zero, -1 where it says nothing.
+    sensitive_withheld: int
+    published_small: np.ndarray  # cells of 1–4 published as they are (never expected)
+    by_witness: int  # withheld 1–4 proven safe by a witness
+    by_programme: int  # …by the linear programme
+    breaches: np.ndarray  # cells that fail the requirement or could not be proven safe
+    lower: np.ndarray  # the attacker's bounds on each breach (lower = upper: recovered exactly)
+    upper: np.ndarray
+    seconds: float
+    unproven: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @staticmethod
+    def nothing() -> AuditReport:
+        none = np.zeros(0, dtype=np.int64)
+        return AuditReport(0, none, 0, 0, none, np.zeros(0), np.zeros(0), 0.0)
+
+    @property
+    def ok(self) -> bool:
+        return self.published_small.size == 0 and self.breaches.size == 0
+
+    @property
+    def exactly_recovered(self) -> int:
+        return int(np.sum(self.lower == self.upper))
+
+
+def audit_release(
+    table: Table,
+    hidden: np.ndarray,
+    witnesses: Witnesses | None = None,
+    programme_seconds: float = 60.0,
+) -> AuditReport:
+    """Play the attacker on `hidden` (the withheld cells of `table`).
+
+    Each withheld 1–4 is proven safe by a witness (the method's, checked here against every
+    relation, or one this audit finds among withheld cells), or else bounded: whole-number bound
+    propagation proves most breaches; what is left gets its exact min and max from the linear
+    programme within `programme_seconds`, after which a cell still undecided counts as a breach.
     """
     started = time.perf_counter()
-    problem = _problem(values, hidden, known_positive, relations)
-    var_values = values[problem.cell_of_var]
-    sensitive_vars = np.flatnonzero((var_values >= 1) & (var_values < SMALLEST_PUBLISHED_COUNT))
-    lower = problem.lower[sensitive_vars].copy()
-    upper = problem.upper[sensitive_vars].copy()
-    label = components(problem.lower.size, problem.row_group, problem.row_var)
-    in_rows = np.zeros(problem.lower.size, dtype=bool)
-    in_rows[problem.row_var] = True
-    linked = in_rows[sensitive_vars]
-    position = np.full(problem.lower.size, -1, dtype=np.int64)
-    position[sensitive_vars] = np.arange(sensitive_vars.size)
-    stats = {"withheld": int(problem.lower.size), "sensitive": int(sensitive_vars.size)}
-    stats |= {"bins": 0, "lp": 0, "mip": 0, "individual": 0, "largest_bin": 0}
-    for variables in _bins(label, sensitive_vars[linked]):
-        local_sensitive = np.flatnonzero(position[variables] >= 0)
-        where = position[variables[local_sensitive]]
-        lo, hi, bin_stats = _audit_bin(
-            problem, variables, local_sensitive, var_values[sensitive_vars][where]
-        )
-        lower[where], upper[where] = lo, hi
-        stats["bins"] += 1
-        stats["largest_bin"] = max(stats["largest_bin"], int(variables.size))
-        for key in ("lp", "mip", "individual"):
-            stats[key] += bin_stats[key]
-    stats["components"] = int(np.unique(label[sensitive_vars]).size) if sensitive_vars.size else 0
-    return AuditResult(
-        problem.cell_of_var[sensitive_vars], lower, upper, time.perf_counter() - started, stats
+    sensitive = sensitive_cells(table)
+    published_small = np.flatnonzero(sensitive & ~hidden)
+    targets = np.flatnonzero(sensitive & hidden)
+    safe = verify(table, witnesses.of(targets), hidden) if witnesses is not None else targets[:0]
+    rest = np.setdiff1d(targets, safe)
+    if rest.size:
+        own, _ = find(Search(table, hidden, np.zeros(table.n)), rest, lambda _: None)
+        rest = np.setdiff1d(rest, verify(table, own, hidden))
+    by_witness = targets.size - rest.size
+    lower = np.zeros(0)
+    upper = np.zeros(0)
+    by_programme = 0
+    unproven = rest[:0]
+    if rest.size:
+        problem = _problem(table.value, hidden, known_positive(table), table.relations)
+        var_of_cell = np.full(table.n, -1, dtype=np.int64)
+        var_of_cell[problem.cell_of_var] = np.arange(problem.cell_of_var.size)
+        low, high = propagate(problem)
+        low, high = low[var_of_cell[rest]], high[var_of_cell[rest]]
+        proven = _fails(low, high)
+        undecided = rest[~proven]
+        lo_u, hi_u, unproven = _programme(problem, var_of_cell, undecided, table, programme_seconds)
+        failing = _fails(lo_u, hi_u) | np.isnan(hi_u)
+        by_programme = int(undecided.size - failing.sum())
+        rest = np.concatenate([rest[proven], undecided[failing]])
+        lower = np.concatenate([low[proven], lo_u[failing]])
+        upper = np.concatenate([high[proven], hi_u[failing]])
+    return AuditReport(
+        int(targets.size),
+        published_small,
+        int(by_witness),
+        by_programme,
+        rest,
+        lower,
+        upper,
+        time.perf_counter() - started,
+        unproven,
     )
+
+
+def _fails(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (upper < SMALLEST_PUBLISHED_COUNT - EPS) | (upper - lower < PROTECTION_WIDTH - EPS)
+
+
+def _programme(problem, var_of_cell, cells, table, seconds):
+    """Exact bounds of `cells` by linear programming, component by component, until `seconds`
+    are spent; cells not reached by then are unproven (lower = upper = NaN: counted as breaches)."""
+    lower = np.full(cells.size, np.nan)
+    upper = np.full(cells.size, np.nan)
+    if cells.size == 0:
+        return lower, upper, cells
+    started = time.perf_counter()
+    variables = var_of_cell[cells]
+    label = components(problem.lower.size, problem.row_group, problem.row_var)
+    done = np.zeros(cells.size, dtype=bool)
+    for component in np.unique(label[variables]):
+        if time.perf_counter() - started > seconds:
+            break
+        members = np.flatnonzero(label == component)
+        mine = np.flatnonzero(label[variables] == component)
+        local = np.searchsorted(members, variables[mine])
+        lo, hi, _ = _audit_bin(problem, members, local, table.value[cells[mine]])
+        lower[mine], upper[mine] = np.where(np.isnan(lo), -np.inf, lo), hi
+        done[mine] = True
+    lower[~done] = np.nan
+    upper[~done] = np.nan
+    return lower, upper, cells[~done]

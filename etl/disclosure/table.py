@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from etl.disclosure.relations import CELL_KEYS, CUBE_MARGINS, Margin, Relations, build_relations
+from etl.disclosure.relations import (
+    CELL_KEYS,
+    CUBE_MARGINS,
+    SMALLEST_PUBLISHED_COUNT,
+    Margin,
+    Relations,
+    build_relations,
+)
 
 NONE = -1  # no such cell / coordinate
 
@@ -112,3 +119,13 @@ def build_table(cells: pl.DataFrame, margins: tuple[Margin, ...] = CUBE_MARGINS)
         order,
         radix,
     )
+
+
+def sensitive_cells(table: Table) -> np.ndarray:
+    """Cells whose true count is 1–4 (the ones the requirement protects)."""
+    return table.reported & (table.value >= 1) & (table.value < SMALLEST_PUBLISHED_COUNT)
+
+
+def known_positive(table: Table) -> np.ndarray:
+    """1 / 0 where another published column says a count is positive / zero, -1 elsewhere."""
+    return np.where(table.lower >= 1, 1, np.where(table.upper <= 0, 0, -1)).astype(np.int8)
