@@ -1,4 +1,6 @@
-"""Disclosure control (DESIGN §6): suppression rules on handmade tables, and the public file.
+"""Disclosure control (DESIGN §6): the previous greedy rule on handmade tables, and the public file.
+
+The method published now and its audit are tested in tests/test_disclosure_audit.py.
 
 Every expectation below is worked out by hand in the comments, not copied from output.
 """
@@ -11,9 +13,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from etl import build, public
+from etl import build, disclosure, public
 from etl import db as etl_db
-from etl.public import Margin
+from etl.disclosure import greedy
+from etl.disclosure.greedy import Margin
 from etl.publish import next_version
 
 # A two-way table rows × columns with its margins ('T' = total), as in a printed table.
@@ -30,13 +33,13 @@ def two_way(table: dict[str, dict[str, int | None]]) -> pl.DataFrame:
 
 
 def suppressed_cells(cells: pl.DataFrame) -> set[tuple[str, str]]:
-    result = public.suppress_cells(cells, ["r", "c"], [ROWS, COLUMNS])
+    result = greedy.suppress_cells(cells, ["r", "c"], [ROWS, COLUMNS])
     return {(r, c) for r, c in result.filter("suppressed").select("r", "c").iter_rows()}
 
 
 def test_primary_suppression_hides_counts_one_to_four_only():
     values = pl.DataFrame({"value": [None, 0, 1, 2, 3, 4, 5, 120]})
-    flags = values.select(public.is_primary_suppressed(pl.col("value")))["value"].to_list()
+    flags = values.select(greedy.is_primary_suppressed(pl.col("value")))["value"].to_list()
     assert flags == [False, False, True, True, True, True, False, False]
 
 
@@ -75,7 +78,7 @@ def test_a_lone_small_cell_cannot_be_recovered_by_subtraction():
 def test_zero_and_missing_cells_are_not_used_as_second_cells():
     # Row r1: 3 (primary), 0, missing, 7 -> the next-smallest positive cell is 7, not 0.
     cells = two_way({"r1": {"c1": 3, "c2": 0, "c3": None, "c4": 7, "T": 10}})
-    result = public.suppress_cells(cells, ["r", "c"], [COLUMNS])
+    result = greedy.suppress_cells(cells, ["r", "c"], [COLUMNS])
     hidden = {c for (c,) in result.filter("suppressed").select("c").iter_rows()}
     assert hidden == {"c1", "c4"}
 
@@ -85,7 +88,7 @@ def test_the_total_is_suppressed_when_no_member_is_left():
     # other category is 0, so the total (9) is the second cell.
     cells = pl.DataFrame({"category": ["association", "fondation", "*"], "value": [3, 0, 9]})
     margin = Margin("catégories", "category", pl.col("category") != "*", "*")
-    result = public.suppress_cells(cells, ["category"], [margin])
+    result = greedy.suppress_cells(cells, ["category"], [margin])
     assert result.filter("suppressed")["category"].sort().to_list() == ["*", "association"]
 
 
@@ -93,7 +96,7 @@ def test_ties_are_broken_by_label_so_the_result_is_stable():
     # Two candidates of 6: the first by label (c2 before c3) is chosen, whatever the row order.
     cells = two_way({"r1": {"c3": 6, "c1": 1, "c2": 6, "T": 13}})
     for order in (cells, cells.reverse()):
-        result = public.suppress_cells(order, ["r", "c"], [COLUMNS])
+        result = greedy.suppress_cells(order, ["r", "c"], [COLUMNS])
         assert set(result.filter("suppressed")["c"].to_list()) == {"c1", "c2"}
 
 
@@ -112,7 +115,7 @@ def test_suppress_table_nulls_values_and_flags_them():
     )
     sex = Margin("sexe", "measure", pl.col("measure").is_in(["femmes", "hommes"]), "personnes")
     measures = ["personnes", "femmes", "hommes", "mineurs", "seniors_65"]
-    row = public.suppress_table(frame, ["key"], measures, [sex]).row(0, named=True)
+    row = greedy.suppress_table(frame, ["key"], measures, [sex]).row(0, named=True)
     assert (row["personnes"], row["personnes_supprime"]) == (20, False)
     assert (row["femmes"], row["femmes_supprime"]) == (None, True)
     assert (row["hommes"], row["hommes_supprime"]) == (None, True)
@@ -173,7 +176,7 @@ def test_activity_cubes_protect_communes_canton_and_quarters_together():
         quarter=pl.Series([row[5] for row in quarters], dtype=pl.Int32)
     )
 
-    year_out, quarter_out = public.suppress_activity_cubes(year_cube, quarter_cube)
+    year_out, quarter_out = greedy.suppress_activity_cubes(year_cube, quarter_cube)
 
     hidden_years = set(
         year_out.filter("personnes_supprime").select("theme", "lieu", "category").iter_rows()
@@ -211,7 +214,7 @@ def test_a_single_small_count_is_never_published(value):
 def test_empty_cubes_publish_empty_tables_with_their_flags():
     # A database holding only the reference data (observatoire init) has no activity yet.
     empty = cube_rows([]).with_columns(quarter=pl.lit(None, dtype=pl.Int32)).clear()
-    year_out, quarter_out = public.suppress_activity_cubes(empty.drop("quarter"), empty)
+    year_out, quarter_out, _ = disclosure.protect_activity_cubes(empty.drop("quarter"), empty)
     assert year_out.is_empty() and quarter_out.is_empty()
     assert "personnes_supprime" in year_out.columns and "personnes_supprime" in quarter_out.columns
 

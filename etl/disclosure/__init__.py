@@ -3,7 +3,7 @@ attacker. `protect_activity_cubes` is what the publish calls (etl/public.py).
 
 - relations.py: the cells of both cubes as one long table, and every relation between them;
 - table.py: the same as integer arrays; witness.py, search.py: proofs that a withheld cell is safe;
-- protect.py: the method (primary, then secondary by witnesses); audit.py: the attacker;
+- method.py: the method (primary, then secondary by witnesses); audit.py: the attacker;
 - greedy.py: the rule used before, kept for comparison (tests, bench).
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from etl.disclosure.audit import AuditReport, audit_release
-from etl.disclosure.protect import protect, restore_cube, suppressed_flag
+from etl.disclosure.method import SUPPRESSED_SUFFIX, protect, restore_cube, suppressed_flag
 from etl.disclosure.relations import (
     CUBE_KEYS,
     CUBE_MEASURES,
@@ -114,7 +114,9 @@ def breach_message(cells: pl.DataFrame, report: AuditReport) -> str:
         count = report.breaches.size
     row = cells.row(first, named=True)
     table = YEAR_CUBE if row["in_year_cube"] else QUARTER_CUBE
-    period = f"année {row['year']}" + ("" if row["in_year_cube"] else f", trimestre {row['quarter']}")
+    period = f"année {row['year']}" + (
+        "" if row["in_year_cube"] else f", trimestre {row['quarter']}"
+    )
     return (
         f"Publication refusée : l'audit de protection des données retrouve {count} nombre(s) de 1 à 4. "
         f"Premier cas : table {table}, {period}, thématique « {row['theme']} », lieu "
@@ -125,3 +127,51 @@ def breach_message(cells: pl.DataFrame, report: AuditReport) -> str:
 
 def _bound(value: float) -> str:
     return "?" if not np.isfinite(value) else str(int(value))
+
+
+def published_cells(
+    year_cube: pl.DataFrame,
+    quarter_cube: pl.DataFrame,
+    published_year: pl.DataFrame,
+    published_quarter: pl.DataFrame,
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """The true cells of the raw cubes and, per cell, whether the published cubes withhold it
+    (matched on the keys, not on row order), for an audit of what was actually published."""
+    cells = cube_cells(year_cube, quarter_cube)
+    flags = [suppressed_flag(m) for m in CUBE_MEASURES]
+    parts = []
+    for raw, published, in_year in (
+        (year_cube, published_year, True),
+        (quarter_cube, published_quarter, False),
+    ):
+        keys = [k for k in CUBE_KEYS if k in raw.columns]
+        matched = (
+            raw.select(keys)
+            .with_row_index("row")
+            .join(published.select(*keys, *flags), on=keys, how="left")
+            .unpivot(on=flags, index="row", variable_name="measure", value_name="hidden")
+            .with_columns(
+                pl.col("measure").str.replace(f"{SUPPRESSED_SUFFIX}$", ""),
+                pl.lit(in_year).alias("in_year_cube"),
+            )
+        )
+        parts.append(matched)
+    hidden = cells.join(
+        pl.concat(parts), on=["row", "measure", "in_year_cube"], how="left", maintain_order="left"
+    )["hidden"]
+    return cells, hidden.fill_null(False).to_numpy()
+
+
+def audit_published(
+    year_cube: pl.DataFrame,
+    quarter_cube: pl.DataFrame,
+    published_year: pl.DataFrame,
+    published_quarter: pl.DataFrame,
+    programme_seconds: float = 60.0,
+) -> AuditReport:
+    """The audit of cubes already published, with no help from the method (it finds its own
+    witnesses): what an outside attacker gets from the public file."""
+    cells, hidden = published_cells(year_cube, quarter_cube, published_year, published_quarter)
+    if cells.is_empty():
+        return AuditReport.nothing()
+    return audit_release(build_table(cells), hidden, None, programme_seconds)

@@ -4,7 +4,7 @@ Primary suppression of 1–4, then complementary rounds: wherever a total is the
 group holding exactly one suppressed cell gets a second one, the next-smallest positive cell. It
 meets the letter of "two suppressed cells per total" but not its purpose: an attacker who combines
 the totals recovers many suppressed counts (issue #12, tests/test_disclosure_attack.py). The
-publish uses etl/disclosure/protect.py; this module is used by the tests and the bench only.
+publish uses etl/disclosure/method.py; this module is used by the tests and the bench only.
 """
 
 from __future__ import annotations

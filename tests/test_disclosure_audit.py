@@ -1,0 +1,229 @@
+"""The protection requirement (DESIGN §6) and the auditor that plays the attacker (issue #12).
+
+Every expectation is worked out by hand in the comments. The attacker's view is rebuilt from the
+published file and the raw cubes by `disclosure.audit_published`, which gets no help from the
+method: it finds its own proofs, or bounds each withheld 1–4 by itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from etl import db as etl_db
+from etl import disclosure, public
+from etl.disclosure import greedy
+from etl.disclosure import method
+from etl.errors import UserError
+from etl.submission.load import load_files
+
+pytest_plugins = ["test_reliability_support", "test_submission_support"]
+
+SORAL, ONEX, LANCY = "6639", "6631", "6628"
+SEVEN_THEMES = [
+    "emploi",
+    "droits",
+    "logement",
+    "violences",
+    "jeunesse",
+    "alimentation",
+    "lien_social",
+]
+OTHER_THEMES = ["sante", "famille"]
+
+
+def activity_csv(path: Path, member: str, period: str, rows: list[tuple]) -> Path:
+    """A member's activity file: (theme, commune, personnes, femmes, hommes) per row."""
+    lines = ["membre;periode;theme;commune;personnes;femmes;hommes"]
+    lines += [f"{member};{period};{';'.join(str(v) for v in row)}" for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def load(db_path: Path, files: list[Path]) -> None:
+    results = load_files(files, db_path, user="test")
+    assert all(r.ok for r in results), [r.issues[:2] for r in results]
+
+
+def raw_cubes(db_path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    con = etl_db.open_reader(db_path)
+    try:
+        return (
+            etl_db.query(con, "select * from main.agg_activity_year_cube"),
+            etl_db.query(con, "select * from main.agg_activity_quarter_cube"),
+        )
+    finally:
+        con.close()
+
+
+def published_cubes(db_path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    con = public.open_public_reader(public.public_path(db_path))
+    try:
+        return (
+            etl_db.query(con, "select * from public.activity_year_cube"),
+            etl_db.query(con, "select * from public.activity_quarter_cube"),
+        )
+    finally:
+        con.close()
+
+
+def attack(db_path: Path, published: tuple[pl.DataFrame, pl.DataFrame] | None = None):
+    year, quarter = raw_cubes(db_path)
+    shown_year, shown_quarter = published or published_cubes(db_path)
+    return disclosure.audit_published(year, quarter, shown_year, shown_quarter)
+
+
+@pytest.fixture
+def soral_db(published_base, tmp_path) -> Path:
+    """2021, one member: at Soral seven themes hold one person each and two hold six (19 in all);
+    Onex and Lancy hold 40 and 30 persons in each of the nine themes."""
+    db_path = tmp_path / "obs.duckdb"
+    shutil.copyfile(published_base, db_path)
+    shutil.copyfile(public.public_path(published_base), public.public_path(db_path))
+    rows = [(theme, SORAL, 1, 1, 0) for theme in SEVEN_THEMES]
+    rows += [(theme, SORAL, 6, 3, 3) for theme in OTHER_THEMES]
+    for commune, persons in ((ONEX, 40), (LANCY, 30)):
+        rows += [
+            (theme, commune, persons, persons // 2, persons // 2)
+            for theme in [*SEVEN_THEMES, *OTHER_THEMES]
+        ]
+    load(db_path, [activity_csv(tmp_path / "soral.csv", "ALIM-01", "2021", rows)])
+    return db_path
+
+
+def soral_persons(cells: pl.DataFrame) -> pl.Expr:
+    return (
+        (pl.col("lieu") == SORAL)
+        & (pl.col("measure") == "personnes")
+        & (pl.col("quarter") == 0)
+        & pl.col("theme").is_in(SEVEN_THEMES)
+    )
+
+
+def test_the_old_rule_lets_the_soral_pattern_through(soral_db):
+    # The old rule publishes Soral's total (19) and its two themes of 6: the seven hidden themes add
+    # up to 19 - 12 = 7, each is at least 1 (n_communes = 1 says someone was served), so each is 1.
+    year, quarter = raw_cubes(soral_db)
+    old_year, old_quarter = greedy.suppress_activity_cubes(year, quarter)
+    soral_all = old_year.filter(
+        (pl.col("lieu") == SORAL) & (pl.col("theme") == "*") & (pl.col("category") == "*")
+    )
+    assert soral_all["personnes"].to_list() == [19]
+    report = attack(soral_db, (old_year, old_quarter))
+    cells, _ = disclosure.published_cells(year, quarter, old_year, old_quarter)
+    recovered = cells[report.breaches.tolist()].with_columns(
+        low=pl.Series(report.lower), high=pl.Series(report.upper)
+    )
+    soral = recovered.filter(soral_persons(recovered) & (pl.col("category") == "*"))
+    assert sorted(soral["theme"].to_list()) == sorted(SEVEN_THEMES)
+    assert (soral["low"] == 1).all() and (soral["high"] == 1).all()
+
+
+def test_the_publish_protects_the_soral_pattern(soral_db):
+    year, quarter = raw_cubes(soral_db)
+    shown_year, shown_quarter = published_cubes(soral_db)
+    report = attack(soral_db)
+    assert report.ok, (report.breaches, report.lower, report.upper)
+    assert report.sensitive_withheld > 0
+    cells, hidden = disclosure.published_cells(year, quarter, shown_year, shown_quarter)
+    seven = cells.with_columns(hidden=pl.Series(hidden)).filter(soral_persons(cells))
+    assert seven.height == 7 * 2  # category '*' and the member's own category
+    assert seven["hidden"].all()
+    # No published count is 1–4 anywhere.
+    for cube in (shown_year, shown_quarter):
+        for measure in public.CUBE_MEASURES:
+            assert cube.filter(pl.col(measure).is_between(1, 4)).is_empty()
+
+
+def test_a_weakened_rule_makes_the_publish_refuse(soral_db, monkeypatch):
+    # Primary suppression alone: Soral's seven 1s are hidden but their total and the two 6s are
+    # published, so the audit finds them and nothing is published.
+    monkeypatch.setattr(method, "SECONDARY_PROTECTION", False)
+    year, quarter = raw_cubes(soral_db)
+    with pytest.raises(UserError) as refused:
+        disclosure.protect_activity_cubes(year, quarter)
+    message = str(refused.value)
+    assert message.startswith("Publication refusée")
+    assert "activity_" in message and "mesure" in message and "Rien n'a été publié" in message
+
+
+def test_a_refused_audit_leaves_the_public_file_as_it_was(soral_db, tmp_path, monkeypatch):
+    before = public.public_path(soral_db).read_bytes()
+    monkeypatch.setattr(method, "SECONDARY_PROTECTION", False)
+    more = activity_csv(tmp_path / "more.csv", "ALIM-01", "2022", [("logement", SORAL, 2, 1, 1)])
+    with pytest.raises(UserError, match="Publication refusée"):
+        load_files([more], soral_db, user="test")
+    assert public.public_path(soral_db).read_bytes() == before
+    year, _ = raw_cubes(soral_db)
+    assert year.filter(pl.col("year") == 2022).is_empty()  # the raw file is unchanged too
+
+
+def test_the_demo_database_passes_the_audit(demo_db):
+    report = attack(demo_db)
+    assert report.sensitive_withheld > 100
+    assert report.ok, (report.breaches[:5], report.lower[:5], report.upper[:5])
+
+
+# --- random member files ------------------------------------------------------------------------------
+
+COMMUNES = [SORAL, ONEX, LANCY, "6621", "6643"]
+THEMES = ["alimentation", "logement", "violences", "sante"]
+
+
+@st.composite
+def member_files(draw) -> list[tuple[str, str, list[tuple]]]:
+    """One to three files of small counts (many 1–4): member, period, rows."""
+    files = []
+    for member in draw(
+        st.lists(
+            st.sampled_from(["ALIM-01", "HEB-02", "SANTE-03"]), min_size=1, max_size=3, unique=True
+        )
+    ):
+        period = draw(st.sampled_from(["2024", "2024-T1", "2024-T2"]))
+        pairs = draw(
+            st.lists(
+                st.tuples(st.sampled_from(THEMES), st.sampled_from(COMMUNES)),
+                min_size=1,
+                max_size=10,
+                unique=True,
+            )
+        )
+        rows = []
+        for theme, commune in pairs:
+            persons = draw(st.integers(0, 12))
+            women = draw(st.integers(0, persons))
+            rows.append((theme, commune, persons, women, persons - women))
+        files.append((member, period, rows))
+    return files
+
+
+@pytest.mark.timeout(900)
+def test_random_member_files_publish_without_breach(published_base, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("random_publish")
+
+    @settings(
+        max_examples=8,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+    @given(member_files())
+    def check(files):
+        db_path = directory / "obs.duckdb"
+        shutil.copyfile(published_base, db_path)
+        shutil.copyfile(public.public_path(published_base), public.public_path(db_path))
+        paths = [
+            activity_csv(directory / f"f{i}.csv", member, period, rows)
+            for i, (member, period, rows) in enumerate(files)
+        ]
+        load(db_path, paths)
+        report = attack(db_path)
+        assert report.ok, (report.breaches, report.lower, report.upper)
+
+    check()
