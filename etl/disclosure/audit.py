@@ -423,3 +423,16 @@ def _programme(problem, var_of_cell, cells, table, seconds):
     lower[~done] = np.nan
     upper[~done] = np.nan
     return lower, upper, cells[~done]
+
+
+def proven_breaches(table: Table, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The withheld 1–4 that bound propagation alone discloses (cells, lower, upper): a quick
+    attacker that needs no witness, for tests and the comparison of methods."""
+    cells = np.flatnonzero(sensitive_cells(table) & hidden)
+    problem = _problem(table.value, hidden, known_positive(table), table.relations)
+    var_of_cell = np.full(table.n, -1, dtype=np.int64)
+    var_of_cell[problem.cell_of_var] = np.arange(problem.cell_of_var.size)
+    low, high = propagate(problem)
+    low, high = low[var_of_cell[cells]], high[var_of_cell[cells]]
+    failing = _fails(low, high)
+    return cells[failing], low[failing], high[failing]
