@@ -342,10 +342,11 @@ def readme_rows(meta: Metadata, rows: int) -> list[tuple[str, str]]:
         ("Lignes", str(rows)),
         (
             "Contrôle de divulgation",
-            "Les nombres de 1 à 4 sont vides avec <colonne>_supprime = vrai (« < 5 ») ; une seconde "
-            "cellule est supprimée lorsqu'un total permettrait de les retrouver ; les taux ne sont "
-            "jamais calculés sur un nombre supprimé. Une ligne absente signifie qu'aucune activité "
-            "n'a été déclarée.",
+            "Les nombres de 1 à 4 sont vides avec <colonne>_supprime = vrai (« X » sur les pages), "
+            "comme toute cellule masquée pour qu'aucune combinaison des chiffres publiés ne permette "
+            "d'en retrouver un (une cellule masquée peut valoir 0, peu ou beaucoup) ; les taux ne "
+            "sont jamais calculés sur un nombre masqué. Une ligne absente signifie qu'aucune "
+            "activité n'a été déclarée.",
         ),
     ]
 
