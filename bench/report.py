@@ -135,6 +135,40 @@ def etl_section(runs: list[ScaleRun]) -> str:
     )
 
 
+def disclosure_section(runs: list[ScaleRun]) -> str:
+    rows = [
+        (
+            run.label,
+            f"{d.cells:,}",
+            f"{d.sensitive:,}",
+            f"{d.withheld:,} ({d.share:.1%})",
+            f"{d.protection_s:.1f}",
+            f"{d.audit_s:.1f}",
+            str(d.breaches),
+            f"{d.old_withheld:,} ({d.old_share:.1%})",
+            f"{d.old_breaches:,} ({d.old_exact:,} exact)",
+        )
+        for run in runs
+        if (d := run.disclosure) is not None
+    ]
+    if not rows:
+        return ""
+    return "## Disclosure control: protection and audit (etl/disclosure)\n\n" + table(
+        (
+            "scale",
+            "counts",
+            "1–4",
+            "withheld",
+            "protection s",
+            "audit s",
+            "breaches",
+            "previous rule withheld",
+            "previous rule breaches",
+        ),
+        rows,
+    )
+
+
 def queries_section(run: ScaleRun) -> str:
     if not run.queries:
         return ""
@@ -315,7 +349,13 @@ def summary(largest, checks: list[Check], runs: list[ScaleRun]) -> str:
 
 
 def details(runs: list[ScaleRun]) -> str:
-    parts = [etl_section(runs), browser_section(runs), sizes_section(runs), durations_section(runs)]
+    parts = [
+        etl_section(runs),
+        disclosure_section(runs),
+        browser_section(runs),
+        sizes_section(runs),
+        durations_section(runs),
+    ]
     for run in runs:
         parts += [queries_section(run), pandas_section(run), pages_section(run)]
     return "\n\n".join(part for part in parts if part)

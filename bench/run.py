@@ -12,12 +12,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import bench_browser, bench_etl, bench_pages, bench_pandas, bench_queries
+from bench import (
+    bench_browser,
+    bench_disclosure,
+    bench_etl,
+    bench_pages,
+    bench_pandas,
+    bench_queries,
+)
 from bench.bench_load import LoadMeasurement
 from bench.databases import DemoDatabase, demo_database, file_sizes, scale_label
 from bench.targets import Check, evaluate
 
-SECTIONS = ("etl", "pages", "queries", "pandas", "browser")
+SECTIONS = ("etl", "disclosure", "pages", "queries", "pandas", "browser")
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class ScaleRun:
     database: DemoDatabase
     sizes: dict[str, int]
     load: LoadMeasurement | None = None
+    disclosure: bench_disclosure.DisclosureResult | None = None
     pages: list[bench_pages.PageResult] = field(default_factory=list)
     queries: list[bench_queries.QueryResult] = field(default_factory=list)
     pandas: bench_pandas.PandasResult | None = None
@@ -134,6 +142,20 @@ def run_scale(scale: float, settings: Settings, progress=print) -> ScaleRun:
             )
 
         _section(run, "etl", etl, log)
+
+    if "disclosure" in sections:
+        progress("  contrôle de divulgation : protection, audit, et l'ancienne règle attaquée")
+
+        def disclosure() -> None:
+            run.disclosure = bench_disclosure.measure_disclosure(database.raw)
+            d = run.disclosure
+            progress(
+                f"    {d.withheld:,} cellules masquées sur {d.cells:,} ({d.share:.1%}), protection "
+                f"{d.protection_s:.1f} s, audit {d.audit_s:.1f} s, {d.breaches} brèche(s) ; "
+                f"ancienne règle : {d.old_breaches:,} brèches dont {d.old_exact:,} exactes"
+            )
+
+        _section(run, "disclosure", disclosure, log)
 
     with database_env(database.raw):
         if {"pages", "queries", "pandas"} & set(sections):

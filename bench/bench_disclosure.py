@@ -1,0 +1,66 @@
+"""Disclosure control of one scale: the method, its audit, and the previous rule's leaks.
+
+The raw cubes are read from the cached database; the publish path itself is timed (cells, then
+protection, then audit), and the previous greedy rule is attacked by bound propagation for the
+comparison (what it let through)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from etl import db, disclosure
+from etl.disclosure import greedy
+from etl.disclosure.audit import proven_breaches
+from etl.disclosure.table import build_table
+
+
+@dataclass(frozen=True)
+class DisclosureResult:
+    cells: int
+    sensitive: int
+    withheld: int
+    protection_s: float
+    audit_s: float
+    breaches: int
+    old_withheld: int
+    old_breaches: int  # withheld 1–4 of the previous rule that bound propagation discloses
+    old_exact: int  # of which recovered exactly
+
+    @property
+    def share(self) -> float:
+        return self.withheld / self.cells if self.cells else 0.0
+
+    @property
+    def old_share(self) -> float:
+        return self.old_withheld / self.cells if self.cells else 0.0
+
+
+def measure_disclosure(raw: Path, compare_old: bool = True) -> DisclosureResult:
+    con = db.open_reader(raw)
+    try:
+        year = db.query(con, "select * from main.agg_activity_year_cube")
+        quarter = db.query(con, "select * from main.agg_activity_quarter_cube")
+    finally:
+        con.close()
+    _, _, summary = disclosure.protect_activity_cubes(year, quarter)
+    old_withheld = old_breaches = old_exact = 0
+    if compare_old:
+        old_year, old_quarter = greedy.suppress_activity_cubes(year, quarter)
+        cells, hidden = disclosure.published_cells(year, quarter, old_year, old_quarter)
+        bad, low, high = proven_breaches(build_table(cells), hidden)
+        old_withheld, old_breaches = int(hidden.sum()), int(bad.size)
+        old_exact = int(np.sum(low == high))
+    return DisclosureResult(
+        summary.cells,
+        summary.sensitive,
+        summary.withheld,
+        summary.protection_seconds,
+        summary.audit_seconds,
+        int(summary.report.breaches.size),
+        old_withheld,
+        old_breaches,
+        old_exact,
+    )
