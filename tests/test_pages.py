@@ -244,7 +244,8 @@ def test_methodology_states_freshness_and_rule(demo_env):
     at = open_app("methodologie.py")
     assert_clean(at)
     text = " ".join(m.value for m in at.markdown)
-    assert "< 5" in text and "1 à 4" in text
+    assert "**X**" in text
+    assert "1 à 4" in text and "au moins cinq valeurs possibles" in text
     assert "Byar" in text and "Wilson" in text
     assert "Dernier chargement de données" in text
     assert len(at.latex) >= 5

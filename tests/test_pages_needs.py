@@ -107,9 +107,9 @@ def test_map_rates_and_tooltips(populations):
     assert rate == pytest.approx(30 / populations[CAROUGE] * 1000)
     assert "Carouge" in tooltip and "Personnes servies : 30" in tooltip
     assert fmt_decimal(rate, 1, lang="fr") in tooltip and "IC 95 %" in tooltip
-    # suppressed: grey, '< 5', no rate
+    # withheld: grey, 'X', no rate
     value, tooltip = drawn[ONEX]
-    assert value is None and "&lt; 5" not in tooltip and "< 5" in tooltip
+    assert value is None and "X" in tooltip and "&lt; 5" not in tooltip
     # Thônex's 2024 population is carried forward: said in the tooltip, rate starred
     _, tooltip = drawn[THONEX]
     assert "population estimée" in tooltip
@@ -205,7 +205,7 @@ def test_brief_of_a_commune_from_the_url():
     assert at.title[0].value == "Fiche communale\u00a0: Onex"
     themes = at.table[1].value  # indicators, themes, trend, services
     food = themes[themes["Thème"] == "Aide alimentaire"].iloc[0]
-    assert food["Personnes servies"] == "< 5"
+    assert food["Personnes servies"] == "X"
     services = at.table[3].value
     assert sorted(services["Service"]) == ["Accueil de nuit", "Épicerie solidaire"]
 
