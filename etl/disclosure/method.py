@@ -6,9 +6,7 @@
    withheld first, then the smallest published ones, which are then withheld too. Zeros may be
    used (a withheld cell may then be 0, so withholding no longer says "at least 1"), except where
    another column says a cell is zero.
-3. Cells withheld for step 2 that the published figures determine exactly anyway are published
-   again (nothing is learnt that was not known; the figure is back for users).
-4. The audit (etl/disclosure/audit.py) then plays the attacker on the result; a breach stops the
+3. The audit (etl/disclosure/audit.py) then plays the attacker on the result; a breach stops the
    publish.
 
 `SECONDARY_PROTECTION` exists so that a test can weaken the rule and see the audit refuse it.
