@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from etl import build, db
+from etl import build, db, release
 from etl.errors import UserError
 from etl.paths import database_path
 
@@ -104,7 +104,8 @@ def reference(base: DbOption = None) -> None:
 def info(base: DbOption = None) -> None:
     """Affiche ce que contient la base : périodes, membres, nombres de lignes, derniers chargements."""
     path = base or database_path()
-    con = db.open_reader(path)
+    live = release.current(path)  # the raw file of one release, resolved once
+    con = db.attach_read_only(live.raw, path)
     try:
         summary = db.query(
             con,
@@ -138,7 +139,11 @@ def info(base: DbOption = None) -> None:
         "annees": "Années couvertes",
         "periodes": "Périodes déclarées",
         "schema": "Version du schéma",
+        "publication": "Publication",
     }
+    row["publication"] = (
+        live.id or "fichier unique (devient une publication au prochain chargement)"
+    )
     for key, label in labels.items():
         value = row[key]
         table.add_row(label, _fr_number(value) if isinstance(value, int) else str(value or "—"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from etl import release
 from etl.errors import UserError
 from etl.paths import SCHEMA_DIR
 
@@ -67,24 +68,29 @@ def file_version(path: Path) -> tuple[int, int, int]:
 
 
 def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection on one version of the file.
+    """A read-only connection on the raw file of the current release of the database `path`.
 
     A fresh in-memory instance ATTACHes the file, so a connection never serves an older version from
     DuckDB's instance cache; use one cursor per query when threads share it.
     """
-    path = Path(path)
-    if not path.exists():
+    return attach_read_only(release.current(path).raw, path)
+
+
+def attach_read_only(file: Path, name: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection on one file, attached read-only as `obs` (`name`: the database in messages)."""
+    name = name or file
+    if not Path(file).exists():
         raise UserError(
-            f"La base de données {path} n'existe pas. Créez-la avec « observatoire init » "
+            f"La base de données {name} n'existe pas. Créez-la avec « observatoire init » "
             "(ou « observatoire demo » pour des données de démonstration)."
         )
     con = duckdb.connect(":memory:")
-    escaped = str(path).replace("'", "''")
+    escaped = str(file).replace("'", "''")
     try:
         con.execute(f"attach '{escaped}' as obs (read_only)")
     except duckdb.Error as exc:
         con.close()
-        raise UserError(f"La base de données {path} est illisible ou corrompue ({exc}).") from exc
+        raise UserError(f"La base de données {name} est illisible ou corrompue ({exc}).") from exc
     con.execute("use obs")
     return con
 

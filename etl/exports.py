@@ -27,7 +27,8 @@ import xlsxwriter
 from etl import db
 from etl.errors import UserError
 from etl.paths import DATA_DIR, QUERIES_DIR
-from etl.public import CUBE_MEASURES, open_public_reader, public_path, suppressed_flag
+from etl.public import CUBE_MEASURES, open_public_reader, suppressed_flag
+from etl.release import current as current_release
 
 DICTIONARY_PATH = DATA_DIR / "dictionary.csv"
 DATASET_PATH = DATA_DIR / "dataset.toml"
@@ -583,8 +584,9 @@ def query_sql(name: str) -> str:
 
 @contextlib.contextmanager
 def public_runner(db_path: Path) -> Iterator[Runner]:
-    """A `run(query_name, **params)` on the public file of `db_path` (never the raw file)."""
-    con = open_public_reader(public_path(db_path))
+    """A `run(query_name, **params)` on the public file of the current release of `db_path`
+    (never the raw file)."""
+    con = open_public_reader(current_release(db_path).public)
     try:
         yield lambda name, **params: db.query(con, query_sql(name), params)
     finally:

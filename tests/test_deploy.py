@@ -314,7 +314,7 @@ def test_backup_then_restore_puts_the_old_version_back(tmp_path):
 
     assert restored.returncode == 0, restored.stderr
     assert load_run_kinds(db_path) == ["init"]
-    # Both files are new files renamed in, never written in place; the public one was rebuilt.
+    # Both files are new files of a new release, never written in place; the public one was rebuilt.
     assert db_path.stat().st_ino != raw_inode
     assert public_path(db_path).stat().st_ino != public_inode
     assert published_at(public_path(db_path)) >= restore_started
@@ -322,6 +322,7 @@ def test_backup_then_restore_puts_the_old_version_back(tmp_path):
     assert load_run_kinds(saved) == ["init", "reference"]
     assert sorted(p.name for p in db_path.parent.iterdir() if not p.name.endswith(".lock")) == [
         "observatoire.duckdb",
+        "observatoire.releases",
         "observatoire_public.duckdb",
     ]
 

@@ -7,14 +7,13 @@ submission files → load them with `etl.submission.load.load_files(..., is_demo
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl import db, public
+from etl import db, release
 from etl.build import init_database
 from etl.demo.activity import DemoContext, member_activity, member_months, period_start
 from etl.demo.files import FileWriter, plan_files, theme_labels
@@ -120,10 +119,13 @@ def build_demo(
 
 
 def swap_in(staged: Path, db_path: Path) -> None:
-    """Replace the database and its public file by the staged ones (each rename is atomic)."""
+    """Make the staged database's current release (raw file, public file, added files) the current
+    release of `db_path`, in one switch of its pointer (etl/release.py)."""
+    built = release.current(staged)
+    if built.directory is None:
+        raise UserError(f"La base de démonstration préparée ({staged}) n'a pas été publiée.")
     with writer_lock(db_path):
-        os.replace(public.public_path(staged), public.public_path(db_path))
-        os.replace(staged, db_path)
+        release.switch(db_path, built.directory, built.id)
 
 
 def register_members(db_path: Path, members: list[Member], out_dir: Path) -> Path:
