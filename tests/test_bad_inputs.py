@@ -28,10 +28,11 @@ from test_reliability_support import (
 from test_submission_support import table
 from typer.testing import CliRunner
 
-from dashboard import auth, data, hsds
+from dashboard import auth, data
 from dashboard.components import directory as directory_component
 from dashboard.components import upload
 from dashboard.components.directory import md_escape
+from etl import hsds
 from etl.cli import app as cli_app
 from etl.errors import UserError
 from etl.public import public_path

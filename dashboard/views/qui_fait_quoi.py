@@ -7,12 +7,13 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from dashboard import data, hsds, state
+from dashboard import data, state
 from dashboard.components import directory as d
 from dashboard.components import map as commune_map
 from dashboard.components import tables
 from dashboard.i18n import current_language, fmt_int, label, t
 from etl import exports as downloads
+from etl import hsds
 
 ANY_DAY = "tous"
 _PENDING_COMMUNE = "_directory_clicked_commune"
