@@ -189,6 +189,15 @@ def test_dashboard_unit_cannot_write_the_data_or_the_code():
     assert "--server.port %i" in settings["ExecStart"][0]
 
 
+def test_replicas_share_one_writable_sign_in_lockout():
+    """Every instance of the template gets the same state directory (not one per port), the one
+    place a replica writes besides its runtime directory: the lockout counts across replicas."""
+    settings = unit_settings(SYSTEMD_DIR / "observatoire-dashboard@.service")
+    assert settings["StateDirectory"] == ["observatoire-connexions"]
+    assert settings["StateDirectoryMode"] == ["0700"]
+    assert settings["RuntimeDirectory"] == ["observatoire-dashboard-%i"]
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze absent")
 def test_systemd_units_verify(tmp_path):
     """systemd's own checker, with the install paths pointed at this checkout."""
