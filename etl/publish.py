@@ -99,9 +99,9 @@ def _new_build(db_path: Path, source: Path | None) -> release.ReleaseBuild:
     folder: Path | None = None
     try:
         folder = Path(tempfile.mkdtemp(prefix=_temp_prefix(db_path), dir=db_path.parent))
-        # mkdtemp makes the folder 0700: give it the data folder's mode, so that a separate reader
-        # account (the dashboard) can still open every new release.
-        folder.chmod(db_path.parent.stat().st_mode & 0o777)
+        # mkdtemp makes the folder 0700: give it the data folder's mode (never writable by others),
+        # so that a separate reader account (the dashboard) can still open every new release.
+        folder.chmod(db_path.parent.stat().st_mode & 0o755)
         build = release.ReleaseBuild(db_path, folder, release.new_release_id())
         if source is not None:
             shutil.copyfile(source, build.raw)

@@ -255,10 +255,13 @@ def switch(name: Path, folder: Path, release_id: str) -> Release:
     fsync_path(folder.parent)
     _replace_link(store / POINTER, release_id)
     fsync_path(store)
-    for file_name in (name.name, public_file_name(name)):
-        _replace_link(name.parent / file_name, f"{store.name}/{POINTER}/{file_name}")
-    fsync_path(name.parent)
-    prune(name)
+    # The release is live from here: what follows is tidying, redone at every switch, and must not
+    # make a published release look failed.
+    with contextlib.suppress(OSError):
+        for file_name in (name.name, public_file_name(name)):
+            _replace_link(name.parent / file_name, f"{store.name}/{POINTER}/{file_name}")
+        fsync_path(name.parent)
+        prune(name)
     return Release(name, target, release_id)
 
 
