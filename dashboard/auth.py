@@ -36,7 +36,6 @@ from etl.auth.passwords import (  # noqa: F401 (the page and the tests use them 
     hash_password_scrypt,
     verify_password,
 )
-from etl.paths import database_path
 
 HASH_ENV_VAR = "OBSERVATOIRE_ADMIN_PASSWORD_HASH"
 SESSION_LIFETIME = dt.timedelta(hours=8)
@@ -169,7 +168,7 @@ def _lockout(path: str) -> SignInLockout:
 
 def throttle() -> SignInLockout:
     """The lockout shared by every session and replica of the host (its file: `default_path`)."""
-    return _lockout(str(default_path(database_path())))
+    return _lockout(str(default_path()))
 
 
 def client_key() -> str:

@@ -241,6 +241,8 @@ def test_the_lockout_file_follows_the_deployment(tmp_path, monkeypatch):
     monkeypatch.delenv("STATE_DIRECTORY", raising=False)
     database = tmp_path / "observatoire.duckdb"
     assert default_path(database) == tmp_path / ".observatoire-connexions.sqlite"
+    monkeypatch.setenv("OBSERVATOIRE_DB", str(database))  # the dashboard's database, by default
+    assert default_path() == tmp_path / ".observatoire-connexions.sqlite"
     monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/observatoire-connexions")
     assert default_path(database) == Path("/var/lib/observatoire-connexions/connexions.sqlite")
     monkeypatch.setenv("OBSERVATOIRE_SIGNIN_STATE", str(tmp_path / "ici.sqlite"))

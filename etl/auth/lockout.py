@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.paths import database_path
+
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
 STATE_ENV_VAR = "OBSERVATOIRE_SIGNIN_STATE"  # the lockout file; default: see default_path()
@@ -47,16 +49,16 @@ class LockoutUnavailable(Exception):
     """The lockout file cannot be read or written: password sign-ins are refused."""
 
 
-def default_path(database: Path) -> Path:
+def default_path(database: Path | None = None) -> Path:
     """$OBSERVATOIRE_SIGNIN_STATE, else systemd's state directory ($STATE_DIRECTORY, shared by the
-    replicas), else a hidden file beside the database."""
+    replicas), else a hidden file beside the database (default: $OBSERVATOIRE_DB)."""
     explicit = os.environ.get(STATE_ENV_VAR)
     if explicit:
         return Path(explicit)
     state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
     if state:
         return Path(state) / STATE_FILE_NAME
-    database = Path(database)
+    database = Path(database) if database is not None else database_path()
     return database.with_name(f".{database.stem}-{STATE_FILE_NAME}")
 
 
