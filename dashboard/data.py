@@ -82,18 +82,23 @@ def _message_missing(path: Path) -> str:
     )
 
 
-def _version_of(path: Path) -> tuple[int, int, int]:
+def _current_file(pick) -> tuple[Path, tuple[int, int, int]]:
+    """A file of the current release and its version (the pointer read again if the release was
+    replaced twice while this run looked at it)."""
     try:
-        return etl_db.file_version(path)
+        return release.read_current(
+            database_path(), lambda live: (pick(live), etl_db.file_version(pick(live)))
+        )
     except FileNotFoundError:
-        raise DatabaseUnavailable(_message_missing(path)) from None
+        raise DatabaseUnavailable(
+            _message_missing(pick(release.current(database_path())))
+        ) from None
 
 
 def _current_version() -> tuple[Path, tuple[int, int, int]]:
     """The public file of the current release (suppressed figures only, DESIGN §6) and its version:
     what `run` reads."""
-    path = release.current(database_path()).public
-    return path, _version_of(path)
+    return _current_file(lambda live: live.public)
 
 
 class _Reader:
@@ -198,9 +203,9 @@ def run_admin(query_name: str, **params: object) -> pl.DataFrame:
     (tests/test_disclosure.py checks that no other page does).
     """
     _check_parameters(query_name, params)
-    path = release.current(database_path()).raw
+    path, version = _current_file(lambda live: live.raw)
     return _run_admin_cached(
-        name=query_name, params=_frozen(params), path=str(path), version=_version_of(path)
+        name=query_name, params=_frozen(params), path=str(path), version=version
     )
 
 

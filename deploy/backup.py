@@ -103,12 +103,13 @@ def back_up(
     """Make one dated, checked copy of the published file and keep the `keep` newest."""
     if keep < 1:
         raise UserError(f"Le nombre de copies à garder doit être au moins 1 (reçu : {keep}).")
-    raw = release.current(db_path).raw  # resolved once: this release's file never changes
-    if not raw.exists():
+    if not release.exists(db_path):
         raise UserError(f"Rien à sauvegarder : la base {db_path} n'existe pas.")
     backup_dir.mkdir(parents=True, exist_ok=True)
     target = backup_dir / backup_name(db_path, now or dt.datetime.now(), label)
-    copy_atomically(raw, target)
+    # The raw file of one release, which never changes (again on the next one if it was replaced
+    # twice before the copy opened it).
+    release.read_current(db_path, lambda live: copy_atomically(live.raw, target))
     check_readable(target)
     prune(db_path, backup_dir, keep)
     return target

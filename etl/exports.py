@@ -29,7 +29,7 @@ from etl import db
 from etl.errors import UserError
 from etl.paths import DATA_DIR, QUERIES_DIR
 from etl.public import CUBE_MEASURES, open_public_reader, suppressed_flag
-from etl.release import current as current_release
+from etl.release import read_current
 from etl.spreadsheet import (  # noqa: F401 (one path for every download: pages import them from here)
     csv_text,
     neutral_text,
@@ -568,7 +568,7 @@ def query_sql(name: str) -> str:
 def public_runner(db_path: Path) -> Iterator[Runner]:
     """A `run(query_name, **params)` on the public file of the current release of `db_path`
     (never the raw file)."""
-    con = open_public_reader(current_release(db_path).public)
+    con = read_current(db_path, lambda live: open_public_reader(live.public))
     try:
         yield lambda name, **params: db.query(con, query_sql(name), params)
     finally:

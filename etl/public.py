@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from etl import release
-from etl.db import SCHEMA_VERSION
+from etl.db import SCHEMA_VERSION, MissingDatabase
 from etl.errors import UserError
 
 SMALLEST_PUBLISHED_COUNT = 5
@@ -453,17 +453,20 @@ def open_public_reader(path: Path) -> duckdb.DuckDBPyConnection:
     the lock.
     """
     path = Path(path)
+    missing = (
+        f"La base publique {path} n'existe pas. Elle est créée à chaque publication : "
+        "« observatoire init », « observatoire demo » ou un chargement de soumissions."
+    )
     if not path.exists():
-        raise UserError(
-            f"La base publique {path} n'existe pas. Elle est créée à chaque publication : "
-            "« observatoire init », « observatoire demo » ou un chargement de soumissions."
-        )
+        raise MissingDatabase(missing)
     con = duckdb.connect(":memory:")
     escaped = str(path).replace("'", "''")
     try:
         con.execute(f"attach '{escaped}' as obs (read_only)")
     except duckdb.Error as exc:
         con.close()
+        if not path.exists():  # deleted between the check and the attach
+            raise MissingDatabase(missing) from exc
         raise UserError(f"La base publique {path} est illisible ou corrompue ({exc}).") from exc
     con.execute("use obs")
     con.execute("set enable_external_access = false")

@@ -33,9 +33,10 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 STORE_SUFFIX = ".releases"
 POINTER = "current"
@@ -43,6 +44,7 @@ MANIFEST = "release.json"
 KEPT_PREVIOUS = 1  # releases kept besides the current one (a reader attached to one keeps working)
 RELEASE_ID = re.compile(r"^\d{8}T\d{12}-[0-9a-f]{4}$")
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+T = TypeVar("T")
 
 
 # --- names --------------------------------------------------------------------------------------------
@@ -121,6 +123,24 @@ def current(name: Path) -> Release:
     except OSError:  # no store yet (or no pointer: the first publish never finished)
         return Release(name, None, None)
     return Release(name, store / target, target)
+
+
+class FileGone(Exception):
+    """A file of a release was missing when a reader opened it (mixed into the readers' errors)."""
+
+
+def read_current(name: Path, read: Callable[[Release], T], tries: int = 3) -> T:
+    """`read(release)` on the current release; when a file of it was gone by the time `read` opened
+    it (deleted after newer publishes: the reader was slower than two of them), again on the
+    release that is current now. A file missing from the current release itself is an error."""
+    for _ in range(tries - 1):
+        live = current(name)
+        try:
+            return read(live)
+        except (FileGone, FileNotFoundError):
+            if current(name).id == live.id:
+                raise
+    return read(current(name))
 
 
 def exists(name: Path) -> bool:

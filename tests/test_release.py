@@ -87,8 +87,12 @@ while True:
 
 def release_ids(db_path: Path) -> tuple[str | None, str | None, str | None]:
     """(id the pointer names, id inside its raw file, id inside its public file), read as a reader
-    does: the pointer resolved once, both files opened in that release's folder."""
-    live = release.current(db_path)
+    does: the pointer resolved once, both files opened in that release's folder (again on the new
+    release if that one was deleted before they were opened)."""
+    return release.read_current(db_path, ids_in)
+
+
+def ids_in(live: release.Release) -> tuple[str | None, str | None, str | None]:
     con = etl_db.attach_read_only(live.raw)
     try:
         raw_id = con.sql("select release_id from release_info").fetchall()[0][0]
@@ -335,3 +339,24 @@ def test_old_releases_are_pruned_and_the_release_folders_keep_the_data_folder_mo
         "obs.releases",
         "obs_public.duckdb",
     ]
+
+
+def test_a_reader_slower_than_two_publishes_reads_the_new_release(reference_db, tmp_path):
+    """Between reading the pointer and opening the files, the release may be deleted (two newer
+    publishes): the reader starts again on the release that is current then, never half on each."""
+    db_path = tmp_path / "obs.duckdb"
+    with next_version(db_path, source=release.current(reference_db).raw) as con:
+        public.publish_public(con, db_path)
+    seen: list[str] = []
+
+    def slow_reader(live: release.Release) -> tuple[str | None, str | None, str | None]:
+        seen.append(live.id)
+        if len(seen) == 1:  # the reader dozes off: two publishes later its release is gone
+            for _ in range(1 + release.KEPT_PREVIOUS):
+                build.reload_reference(db_path)
+            assert not live.directory.exists()
+        return ids_in(live)
+
+    pointer_id, raw_id, public_id = release.read_current(db_path, slow_reader)
+    assert len(seen) == 2 and seen[0] != seen[1]
+    assert pointer_id == raw_id == public_id == release.current(db_path).id == seen[1]
