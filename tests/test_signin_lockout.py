@@ -247,3 +247,13 @@ def test_the_lockout_file_follows_the_deployment(tmp_path, monkeypatch):
     assert default_path(database) == Path("/var/lib/observatoire-connexions/connexions.sqlite")
     monkeypatch.setenv("OBSERVATOIRE_SIGNIN_STATE", str(tmp_path / "ici.sqlite"))
     assert default_path(database) == tmp_path / "ici.sqlite"
+
+
+def test_the_command_line_produces_hashes_without_loading_streamlit():
+    """`observatoire motdepasse` hashes with etl/auth/passwords.py: the CLI imports no Streamlit."""
+    probe = "import sys, etl.cli, etl.cli_admin; print('streamlit' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
