@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 import fastexcel
 import polars as pl
 
-from etl.submission import workbook_guard
+from etl.submission import csv_structure, workbook_details, workbook_guard
 from etl.submission.columns import (
     ACTIVITY,
     IDENTIFICATION,
@@ -149,11 +149,15 @@ def _read_workbook(raw: RawFile, data: bytes) -> None:
         )
         return
     merges = _merged_ranges(data)
-    formulas = workbook_guard.formulas_without_result(data)
+    details = workbook_details.sheet_details(data)
     found: dict[str, str] = {}
     for title in reader.sheet_names:
         canonical = canonical_sheet(title)
         if canonical is None:
+            continue
+        sheet_details = details.get(title) or workbook_details.SheetDetails()
+        if sheet_details.hidden:
+            _report_hidden_sheet(raw, reader, title, details, merges.get(title, []))
             continue
         if canonical in found:
             raw.issue(
@@ -164,7 +168,7 @@ def _read_workbook(raw: RawFile, data: bytes) -> None:
             continue
         found[canonical] = title
         try:
-            grid = _sheet_grid(reader, title, merges.get(title, []))
+            grid = _sheet_grid(reader, title, merges.get(title, []), sheet_details.error_cells)
         except Exception:  # noqa: BLE001 — a sheet the Excel reader cannot decode
             raw.issue(
                 title,
@@ -173,16 +177,18 @@ def _read_workbook(raw: RawFile, data: bytes) -> None:
                 "Excel (.xlsx) ».",
             )
             continue
-        _report_formulas(raw, title, formulas.get(title, []))
+        _report_formulas(raw, title, sheet_details.formulas_without_result)
         if canonical == IDENTIFICATION.name:
             raw.identification_title = title
             raw.identification = _read_identification(grid)
+            _report_hidden_identification(raw, title, sheet_details)
         elif canonical != ACTIVITY.name and _is_empty(grid):
             continue  # an optional sheet left empty is the same as no sheet
         else:
             sheet = _data_sheet(raw, SHEETS[canonical], title, grid, first_row=1)
             if sheet is not None:
                 raw.sheets[canonical] = sheet
+                _report_hidden_cells(raw, sheet, sheet_details)
     if ACTIVITY.name not in found and not raw.issues:
         names = ", ".join(f"« {name} »" for name in reader.sheet_names)
         raw.issue(
@@ -206,6 +212,108 @@ def _report_formulas(raw: RawFile, title: str, cells: list[tuple[str, str]]) -> 
         )
 
 
+def _report_hidden_sheet(
+    raw: RawFile,
+    reader: fastexcel.ExcelReader,
+    title: str,
+    details: dict[str, workbook_details.SheetDetails],
+    merges: list[tuple[int, int, int, int]],
+) -> None:
+    """A hidden sheet named like a data sheet is never read: if it holds data, the file is refused
+    (the member would not see the figures that are loaded: often an old copy of the sheet)."""
+    try:
+        empty = _is_empty(_sheet_grid(reader, title, merges, details[title].error_cells))
+    except Exception:  # noqa: BLE001 — unreadable: say it is hidden all the same
+        empty = False
+    if empty:
+        return
+    visible = ", ".join(
+        f"« {name} »"
+        for name in reader.sheet_names
+        if not (details.get(name) and details[name].hidden)
+    )
+    how = (
+        "Elle est masquée de telle façon qu'Excel ne la montre pas (même avec « Afficher ») : "
+        "copiez vos chiffres dans un nouveau modèle de la CAPAS."
+        if details[title].very_hidden
+        else "Si ses chiffres sont les bons, affichez-la (clic droit sur un onglet > Afficher) ; "
+        "sinon supprimez-la."
+    )
+    raw.issue(
+        title,
+        f"La feuille « {title} » est masquée et contient des données : elles ne sont pas lues, "
+        f"pour ne pas charger des chiffres que vous ne voyez pas. {how} Puis renvoyez le fichier. "
+        f"Feuilles visibles : {visible or 'aucune'} ; la feuille des chiffres doit s'appeler "
+        "« activite ».",
+    )
+
+
+HIDDEN_ROW = (
+    "Ligne masquée (ou cachée par un filtre) qui contient des données : elle serait chargée sans que "
+    "vous la voyiez. Affichez les lignes masquées (sélectionnez tout, clic droit > Afficher) ou "
+    "retirez le filtre, vérifiez ces lignes, supprimez celles qui ne doivent pas être envoyées, "
+    "puis renvoyez le fichier."
+)
+
+
+def _hidden_column_message(header: str, letter: str) -> str:
+    return (
+        f"La colonne « {header} » ({letter}) est masquée et contient des données : elles seraient "
+        "chargées sans que vous les voyiez. Affichez-la (sélectionnez les colonnes voisines, clic "
+        "droit > Afficher), vérifiez-la, puis renvoyez le fichier."
+    )
+
+
+def _report_hidden_cells(
+    raw: RawFile, sheet: RawSheet, details: workbook_details.SheetDetails
+) -> None:
+    """Rows and columns hidden in Excel whose values would be loaded: the file is refused."""
+    if details.hidden_rows:
+        hidden = sheet.frame.filter(pl.col(ROW).is_in(details.hidden_rows))[ROW]
+        for row in hidden.to_list():
+            raw.issue(sheet.title, HIDDEN_ROW, row=row)
+    for canonical, letter in sheet.letters.items():
+        if not letter or not details.column_is_hidden(_column_number(letter)):
+            continue
+        if sheet.frame[canonical].null_count() < sheet.frame.height:
+            header = sheet.headers[canonical]
+            raw.issue(
+                sheet.title,
+                _hidden_column_message(header, letter),
+                row=sheet.header_row,
+                column=header,
+                cell=f"{letter}{sheet.header_row}",
+            )
+
+
+def _report_hidden_identification(
+    raw: RawFile, title: str, details: workbook_details.SheetDetails
+) -> None:
+    """The member, period, contact or date read from a hidden row or column."""
+    for name, cell in raw.identification.items():
+        if cell.value is None or cell.row is None:
+            continue
+        if cell.row in details.hidden_rows:
+            raw.issue(title, HIDDEN_ROW, row=cell.row, column=name, value=cell.value)
+        elif cell.letter and details.column_is_hidden(_column_number(cell.letter)):
+            raw.issue(
+                title,
+                _hidden_column_message(name, cell.letter),
+                row=cell.row,
+                column=name,
+                value=cell.value,
+                cell=f"{cell.letter}{cell.row}",
+            )
+
+
+def _column_number(letter: str) -> int:
+    """'A' -> 1, 'AB' -> 28, as in the workbook's XML."""
+    number = 0
+    for char in letter:
+        number = number * 26 + ord(char) - ord("A") + 1
+    return number
+
+
 @dataclass
 class _Grid:
     """A sheet as text cells: frame columns in sheet order, letters, and row 0 = Excel row 1."""
@@ -215,7 +323,10 @@ class _Grid:
 
 
 def _sheet_grid(
-    reader: fastexcel.ExcelReader, title: str, merges: list[tuple[int, int, int, int]]
+    reader: fastexcel.ExcelReader,
+    title: str,
+    merges: list[tuple[int, int, int, int]],
+    error_cells: list[tuple[str, str]] = (),
 ) -> _Grid:
     sheet = reader.load_sheet(title, header_row=None, dtypes="string", skip_rows=0)
     frame = sheet.to_polars()
@@ -226,6 +337,7 @@ def _sheet_grid(
     frame = frame.with_columns(pl.all().str.strip_chars()).with_columns(
         pl.when(pl.all().str.len_chars() > 0).then(pl.all()).name.keep()
     )
+    frame = _with_error_values(frame, error_cells)
     frame = _fill_merged(frame, merges)
     return _Grid(frame, [column_letter(int(name[1:])) for name in frame.columns])
 
@@ -271,6 +383,26 @@ def _cell_position(reference: str) -> tuple[int, int]:
     for letter in letters:
         column = column * 26 + ord(letter) - ord("A") + 1
     return int(digits) - 1, column - 1
+
+
+def _with_error_values(frame: pl.DataFrame, error_cells: list[tuple[str, str]]) -> pl.DataFrame:
+    """Put Excel's error values (#DIV/0!, #N/A…) back into their cells: the reader gives them as
+    empty cells, and an empty count would be reported as missing instead of as a broken formula."""
+    if not error_cells:
+        return frame
+    positions = [(*_cell_position(reference), value) for reference, value in error_cells]
+    height = max(frame.height, *(row + 1 for row, _column, _value in positions))
+    if height > frame.height:
+        frame = frame.extend(pl.DataFrame(schema=frame.schema).clear(height - frame.height))
+    missing = {f"c{column}" for _row, column, _value in positions} - set(frame.columns)
+    frame = frame.with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
+    columns: dict[str, list] = {}
+    for row, column, value in positions:
+        columns.setdefault(f"c{column}", frame[f"c{column}"].to_list())[row] = value
+    ordered = sorted(frame.columns, key=lambda name: int(name[1:]))
+    return frame.with_columns(
+        pl.Series(name, values, dtype=pl.String) for name, values in columns.items()
+    ).select(ordered)
 
 
 def _fill_merged(frame: pl.DataFrame, merges: list[tuple[int, int, int, int]]) -> pl.DataFrame:
@@ -348,20 +480,62 @@ def _data_sheet(
     frame = grid.frame
     if header is not None:
         return _mapped_sheet(raw, spec, title, grid, first_row, header, frame)
-    header_index = _find_header(frame.head(HEADER_SEARCH_ROWS).rows(), spec)
+    head = frame.head(HEADER_SEARCH_ROWS + 1).rows()
+    header_index = _find_header(head[:HEADER_SEARCH_ROWS], spec)
     if header_index is None:
-        expected = ", ".join(column.name for column in spec.columns if column.required)
-        raw.issue(
-            title,
-            f"Ligne des titres de colonnes introuvable dans les {HEADER_SEARCH_ROWS} "
-            f"premières lignes. La feuille doit avoir une ligne de titres contenant au moins : "
-            f"{expected}.",
-        )
+        _report_no_header(raw, spec, title, head[:HEADER_SEARCH_ROWS], first_row)
         return None
+    header = head[header_index]
+    if header_index + 1 < len(head):  # titles on two rows (merged cells): one title per column
+        combined = _second_header_row(header, head[header_index + 1], spec)
+        if combined is not None:
+            header, header_index = combined, header_index + 1
     body = frame.slice(header_index + 1)
-    return _mapped_sheet(
-        raw, spec, title, grid, first_row + header_index, frame.row(header_index), body
+    return _mapped_sheet(raw, spec, title, grid, first_row + header_index, header, body)
+
+
+def _second_header_row(upper: tuple, lower: tuple, spec: Sheet) -> tuple | None:
+    """The titles of a header written on two rows, or None when the row below is data.
+
+    The row below continues the header when each of its cells is empty, a copy of the title above
+    (a title merged over both rows) or a column title itself (« femmes » under a merged « dont »).
+    Each column then takes the title below when it is one, else the one above.
+    """
+    cells = [(above, below) for above, below in zip(upper, lower, strict=True) if below]
+    if not cells:
+        return None
+    known_below = [canonical_column(spec, below) is not None for _above, below in cells]
+    if not all(
+        known or above == below for (above, below), known in zip(cells, known_below, strict=True)
+    ):
+        return None
+    return tuple(
+        below if below and below != above and canonical_column(spec, below) else above
+        for above, below in zip(upper, lower, strict=True)
     )
+
+
+def _report_no_header(raw: RawFile, spec: Sheet, title: str, rows: list[tuple], first_row: int):
+    """No header row: say so, and what the row that looks most like one lacks."""
+    expected = [column.name for column in spec.columns if column.required]
+    message = (
+        f"Ligne des titres de colonnes introuvable dans les {HEADER_SEARCH_ROWS} premières "
+        f"lignes. La feuille doit avoir une ligne de titres contenant au moins : "
+        f"{', '.join(expected)}."
+    )
+    known = [[canonical_column(spec, value) for value in row] for row in rows]
+    best = max(range(len(rows)), key=lambda index: sum(map(bool, known[index])), default=None)
+    found = [name for name in known[best] if name] if best is not None else []
+    if found:
+        titles = ", ".join(
+            f"« {value} »" for value, name in zip(rows[best], known[best], strict=True) if name
+        )
+        missing = [name for name in expected if name not in found]
+        message += (
+            f" La ligne {first_row + best} ressemble à une ligne de titres ({titles}) mais il y "
+            f"manque : {', '.join(missing) or ', '.join(spec.anchors)}."
+        )
+    raw.issue(title, message)
 
 
 def _mapped_sheet(
@@ -427,9 +601,10 @@ def _mapped_sheet(
 
 
 def _is_header(cells, spec: Sheet) -> bool:
-    """The sheet's key columns, or at least three known titles (then a missing one is reported)."""
-    present = {canonical_column(spec, value) for value in cells} - {None}
-    return all(anchor in present for anchor in spec.anchors) or len(present) >= 3
+    """The sheet's key columns, or at least three known titles, a repeated one counted twice (then
+    a missing or repeated column is reported, rather than no header at all)."""
+    found = [name for name in (canonical_column(spec, value) for value in cells) if name]
+    return all(anchor in found for anchor in spec.anchors) or len(found) >= 3
 
 
 def _find_header(rows: list[tuple], spec: Sheet) -> int | None:
@@ -560,14 +735,18 @@ def _parse_csv(
     separator: str,
     counts: dict[str, pl.DataType] | None = None,
     n_rows: int | None = None,
+    *,
+    drop_empty_extra_values: bool = False,
 ) -> pl.DataFrame:
+    """Parse a CSV body (header line first); a line with more values than titles raises, unless
+    the caller checked that its extra values are all empty (csv_structure.long_lines)."""
     return pl.read_csv(
         data,
         separator=separator,
         infer_schema=False,
         schema_overrides=counts,
         n_rows=n_rows,
-        truncate_ragged_lines=True,
+        truncate_ragged_lines=drop_empty_extra_values,
         raise_if_empty=False,
     )
 
@@ -587,23 +766,70 @@ def _parse_from_header(raw: RawFile, data: bytes) -> tuple | str | None:
         )
         return None
     index, separator = header
+    body = data[_line_offset(data, index) :]
     try:
-        frame = _parse_csv(data[_line_offset(data, index) :], separator)
+        frame = _parse_csv(body, separator)
     except pl.exceptions.ComputeError as exc:
         if "utf-8" in str(exc).lower():
             return "not utf-8"
-        return _unreadable_csv(raw, exc)
-    except pl.exceptions.PolarsError as exc:
-        return _unreadable_csv(raw, exc)
+        frame = _parse_irregular_csv(raw, body, separator, index + 1)
+    except pl.exceptions.PolarsError:
+        frame = _parse_irregular_csv(raw, body, separator, index + 1)
+    if frame is None or _swallowed_lines(raw, frame, body, separator, index + 1):
+        return None
     return frame, head_lines[index], index, separator
 
 
-def _unreadable_csv(raw: RawFile, exc: Exception) -> None:
-    raw.issue(
-        "activite",
-        f"Le fichier CSV est illisible ({exc}). Enregistrez-le à nouveau "
-        "depuis Excel au format « CSV UTF-8 (délimité par des virgules) ».",
+def _parse_irregular_csv(
+    raw: RawFile, body: bytes, separator: str, header_row: int
+) -> pl.DataFrame | None:
+    """After the parser refused the file: report the lines with too many values or the quote
+    never closed (None), or read it again when the only extra values are empty ones."""
+    text = body.decode("utf-8", errors="replace")
+    checked = csv_structure.long_lines(text, separator, header_row)
+    if checked is not None and checked[0]:
+        lines = checked[0]
+        for line in lines[: csv_structure.MAX_LINES_REPORTED]:
+            message = csv_structure.long_line_message(line, separator)
+            raw.issue("activite", message, row=line.row, value=line.text)
+        if len(lines) > csv_structure.MAX_LINES_REPORTED:
+            raw.issue("activite", csv_structure.more_long_lines_message(len(lines)))
+        return None
+    quote = csv_structure.unclosed_quote(text, header_row)
+    if quote is not None:
+        raw.issue("activite", csv_structure.UNCLOSED_QUOTE, row=quote[0], value=quote[1])
+        return None
+    if checked is not None:  # extra values, all empty: nothing is lost by dropping them
+        try:
+            return _parse_csv(body, separator, drop_empty_extra_values=True)
+        except pl.exceptions.PolarsError:
+            pass
+    raw.issue("activite", csv_structure.IRREGULAR)
+    return None
+
+
+def _values_span_lines(frame: pl.DataFrame, body: bytes, separator: str) -> bool:
+    """Whether a value holds a line break and a separator: lines swallowed by a stray quote."""
+    if b'"' not in body or frame.height == 0:
+        return False
+    spans_lines = pl.any_horizontal(
+        pl.col(pl.String).str.contains("\n", literal=True)
+        & pl.col(pl.String).str.contains(separator, literal=True)
     )
+    return bool(frame.select(spans_lines.any()).item())
+
+
+def _swallowed_lines(
+    raw: RawFile, frame: pl.DataFrame, body: bytes, separator: str, header_row: int
+) -> bool:
+    """A quote opened and closed lines later makes one value of several lines (no activity value
+    spans lines): reported as the quote never closed. Checked only when the file has quotes."""
+    if not _values_span_lines(frame, body, separator):
+        return False
+    quote = csv_structure.unclosed_quote(body.decode("utf-8", errors="replace"), header_row)
+    message, row, value = csv_structure.UNCLOSED_QUOTE, *(quote or (None, None))
+    raw.issue("activite", message if quote else csv_structure.IRREGULAR, row=row, value=value)
+    return True
 
 
 def _looks_utf8(head: bytes) -> bool:
@@ -620,6 +846,8 @@ def _read_csv(raw: RawFile, data: bytes) -> None:
     data = _without_bom(data)
     if not _looks_utf8(data[: 64 * 1024]):
         data = _from_windows_1252(data)
+    if b"\n" not in data and b"\r" in data:  # lines ended by CR alone (old Mac): unambiguous
+        data = data.replace(b"\r", b"\n")
     if _read_csv_with_plain_counts(raw, data):
         return
     parsed = _parse_from_header(raw, data)
@@ -679,6 +907,8 @@ def _read_csv_with_plain_counts(raw: RawFile, data: bytes) -> bool:
         return False
     if any((frame[name].min() or 0) < 0 for name in counts):
         return False
+    if _values_span_lines(frame, body, separator):
+        return False  # a stray quote: reported by the text path
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
     attempt = RawFile(raw.file_name, raw.sha256, raw.kind)
     grid = _Grid(frame, [None] * frame.width)

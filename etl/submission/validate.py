@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from etl.submission import suggestions
 from etl.submission.columns import (
     ACTIVITY_COUNT_COLUMNS,
     BREAKDOWN_COLUMNS,
@@ -25,7 +26,11 @@ from etl.submission.parsing import (
     PERSONAL_DATA,
     TRUE_WORDS,
     WHOLE_CANTON,
+    ambiguous_period_message,
+    excel_error_message,
     integer_messages,
+    is_ambiguous_period,
+    is_excel_error,
     mask_personal_data,
     parse_date,
     parse_integers,
@@ -261,6 +266,45 @@ def _unknown_member_message(value: str) -> str:
     )
 
 
+def _unknown(value: pl.Expr, suggestion: pl.Expr, message: str) -> pl.Expr:
+    """The message for a value matching nothing (`message` has one {}, the value): an Excel error
+    named as such, else the message with the closest known spellings when there are some."""
+    return (
+        pl.when(is_excel_error(value))
+        .then(excel_error_message(value))
+        .when(suggestion.is_not_null())
+        .then(pl.format(message + CLOSE, value, suggestion))
+        .otherwise(pl.format(message, value))
+    )
+
+
+def _or_excel_error(value: pl.Expr, message: pl.Expr) -> pl.Expr:
+    return pl.when(is_excel_error(value)).then(excel_error_message(value)).otherwise(message)
+
+
+UNKNOWN_THEME = (
+    "Thème « {} » inconnu. Choisissez un thème de la liste (par exemple « Aide alimentaire » ou "
+    "son code « alimentation »)."
+)
+UNKNOWN_PLACE = (
+    "Commune « {} » inconnue. Choisissez l'une des 45 communes genevoises dans la liste (le numéro "
+    "OFS, par exemple 6608, est aussi accepté), ou « hors canton », ou « non renseignée »."
+)
+UNKNOWN_MEMBER = (
+    "Membre « {} » inconnu du registre de la CAPAS. Indiquez le code qui vous a été attribué. "
+    "Nouveau membre : le secrétariat doit d'abord vous inscrire au registre."
+)
+UNKNOWN_SERVED = (
+    "« {} » n'est pas une commune genevoise reconnue. Séparez les communes par des virgules, ou "
+    "écrivez « tout le canton »."
+)
+CLOSE = " Vouliez-vous dire {} ?"  # after the message, so that it starts as it always did
+# Free texts have no list of values; an Excel error in one is still a broken formula.
+FREE_TEXT_COLUMNS = {
+    "services": ["nom", "type", "adresse", "horaires", "contact", "conditions_acces", "langues"],
+    "observations": ["texte"],
+}
+
 GRANULARITY_LABELS = {"annee": "l'année entière", "trimestre": "par trimestre", "mois": "par mois"}
 
 
@@ -361,9 +405,23 @@ class _Validator:
         frame = pl.DataFrame({"membre": [cell.value]}, schema={"membre": pl.String})
         resolved = _resolve(frame, "membre", self.lookups.members, "member_code", "m")[0]
         if resolved is None:
+            close = suggestions.for_members(frame["membre"], self.lookups)
+            message = frame.select(
+                pl.when(is_excel_error(pl.col("membre")))
+                .then(excel_error_message(pl.col("membre")))
+                .when(suggestions.suggested("membre", close).is_not_null())
+                .then(
+                    pl.format(
+                        _unknown_member_message("{}") + CLOSE,
+                        "membre",
+                        suggestions.suggested("membre", close),
+                    )
+                )
+                .otherwise(pl.lit(_unknown_member_message(cell.value)))
+            ).item()
             self.issues.add(
                 title,
-                _unknown_member_message(cell.value),
+                message,
                 row=cell.row,
                 column="membre",
                 value=cell.value,
@@ -430,11 +488,22 @@ class _Validator:
             distinct = frame.select(pl.col("periode").unique().drop_nulls().alias("periode"))
         else:
             distinct = distinct.alias("periode").to_frame()
+        written = pl.col("periode")
         checked = (
-            distinct.with_columns(period_code_expr(pl.col("periode")).alias("code"))
+            distinct.with_columns(period_code_expr(written).alias("code"))
             .join(self.lookups.periods, left_on="code", right_on="period_code", how="left")
             .with_columns(
-                pl.when(pl.col("granularity").is_null())
+                pl.when(is_excel_error(written))
+                .then(excel_error_message(written))
+                .when(is_ambiguous_period(written))
+                .then(
+                    ambiguous_period_message(
+                        written,
+                        written.str.extract(r"(\d{4})"),
+                        written.str.replace(r"\d{4}", "").str.extract(r"([1-4])"),
+                    )
+                )
+                .when(pl.col("granularity").is_null())
                 .then(
                     pl.format(
                         "Période « {} » non reconnue. Écrivez l'année (2025), le trimestre "
@@ -507,16 +576,8 @@ class _Validator:
     ) -> pl.DataFrame:
         given = pl.col("membre").is_not_null()
         unknown = given & pl.col("__member").is_null()
-        self.issues.add_rows(
-            frame,
-            unknown,
-            sheet,
-            "membre",
-            pl.format(
-                "Membre « {} » inconnu du registre de la CAPAS. Indiquez le code qui vous a été "
-                "attribué. Nouveau membre : le secrétariat doit d'abord vous inscrire au registre.",
-                pl.col("membre"),
-            ),
+        self._report_unknown(
+            frame, unknown, sheet, "membre", suggestions.for_members, UNKNOWN_MEMBER
         )
         if member is not None:
             self.issues.add_rows(
@@ -587,6 +648,23 @@ class _Validator:
             .alias("year")
         )
 
+    def _report_unknown(
+        self, frame: pl.DataFrame, unknown: pl.Expr, sheet: RawSheet, column: str, suggest, message
+    ) -> None:
+        """Values matching nothing (`unknown`), each with the closest known spellings if any."""
+        failed = frame.filter(unknown)
+        if failed.height == 0:
+            return
+        close = suggest(failed[column], self.lookups)
+        value = pl.col(column)
+        self.issues.add_rows(
+            failed,
+            pl.lit(True),
+            sheet,
+            column,
+            _unknown(value, suggestions.suggested(value, close), message),
+        )
+
     def _check_theme(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
         self.issues.add_rows(
             frame,
@@ -595,17 +673,8 @@ class _Validator:
             "theme",
             "Thème manquant : choisissez un thème dans la liste.",
         )
-        self.issues.add_rows(
-            frame,
-            pl.col("theme").is_not_null() & pl.col("__theme").is_null(),
-            sheet,
-            "theme",
-            pl.format(
-                "Thème « {} » inconnu. Choisissez un thème de la liste (par exemple « Aide "
-                "alimentaire » ou son code « alimentation »).",
-                pl.col("theme"),
-            ),
-        )
+        unknown = pl.col("theme").is_not_null() & pl.col("__theme").is_null()
+        self._report_unknown(frame, unknown, sheet, "theme", suggestions.for_themes, UNKNOWN_THEME)
 
     def _check_place(self, frame: pl.DataFrame, sheet: RawSheet, *, required: bool) -> None:
         if required:
@@ -617,17 +686,9 @@ class _Validator:
                 "Commune manquante : choisissez une commune dans la liste, ou « hors canton », ou "
                 "« non renseignée » si vous ne la connaissez pas.",
             )
-        self.issues.add_rows(
-            frame,
-            pl.col("commune").is_not_null() & pl.col("lieu").is_null(),
-            sheet,
-            "commune",
-            pl.format(
-                "Commune « {} » inconnue. Choisissez l'une des 45 communes genevoises dans la "
-                "liste (le numéro OFS, par exemple 6608, est aussi accepté), ou « hors "
-                "canton », ou « non renseignée ».",
-                pl.col("commune"),
-            ),
+        unknown = pl.col("commune").is_not_null() & pl.col("lieu").is_null()
+        self._report_unknown(
+            frame, unknown, sheet, "commune", suggestions.for_places, UNKNOWN_PLACE
         )
 
     def _integer_column(
@@ -911,6 +972,7 @@ class _Validator:
         )
         self._check_theme(frame, sheet)
         self._check_place(frame, sheet, required=True)
+        self._check_free_texts(frame, sheet)
         capacity = self._integer_column(frame, sheet, "capacite", required_label=None)
         served = self._communes_served(frame, sheet)
         languages = (
@@ -964,19 +1026,14 @@ class _Validator:
         )
         items = items.with_columns(_resolve(items, "item", self.lookups.places, "lieu", "lieu"))
         items = items.with_columns(pl.col("lieu").cast(pl.Int32, strict=False).alias("ofs"))
-        bad = items.filter(pl.col("ofs").is_null())
-        if bad.height:
-            self.issues.add_rows(
-                bad.with_columns(pl.col("item").alias("communes_desservies")),
-                pl.lit(True),
-                sheet,
-                "communes_desservies",
-                pl.format(
-                    "« {} » n'est pas une commune genevoise reconnue. Séparez les communes par "
-                    "des virgules, ou écrivez « tout le canton ».",
-                    pl.col("item"),
-                ),
-            )
+        self._report_unknown(
+            items.with_columns(pl.col("item").alias("communes_desservies")),
+            pl.col("ofs").is_null(),
+            sheet,
+            "communes_desservies",
+            suggestions.for_places,
+            UNKNOWN_SERVED,
+        )
         listed = (
             items.filter(pl.col("ofs").is_not_null())
             .group_by(ROW)
@@ -1021,13 +1078,16 @@ class _Validator:
             pl.col("niveau").is_not_null() & pl.col("__niveau").is_null(),
             sheet,
             "niveau",
-            pl.format(
-                "Niveau « {} » inconnu : choisissez "
-                + ", ".join(LEVELS[:-1])
-                + " ou "
-                + LEVELS[-1]
-                + ".",
+            _or_excel_error(
                 pl.col("niveau"),
+                pl.format(
+                    "Niveau « {} » inconnu : choisissez "
+                    + ", ".join(LEVELS[:-1])
+                    + " ou "
+                    + LEVELS[-1]
+                    + ".",
+                    pl.col("niveau"),
+                ),
             ),
         )
         public = pl.col("__public")
@@ -1042,13 +1102,17 @@ class _Validator:
             public.is_not_null() & is_public.is_null(),
             sheet,
             "public",
-            pl.format(
-                "« {} » : écrivez oui (l'observation peut être publiée) ou non (réservée au "
-                "secrétariat).",
+            _or_excel_error(
                 pl.col("public"),
+                pl.format(
+                    "« {} » : écrivez oui (l'observation peut être publiée) ou non (réservée au "
+                    "secrétariat).",
+                    pl.col("public"),
+                ),
             ),
         )
         self._check_text(frame, sheet)
+        self._check_free_texts(frame, sheet)
         return frame.with_columns(
             pl.lit(member, pl.String).alias("member_code"),
             pl.lit(period, pl.String).alias("period_code"),
@@ -1074,9 +1138,12 @@ class _Validator:
             pl.col("date").is_not_null() & date.is_null(),
             sheet,
             "date",
-            pl.format(
-                "Date « {} » non reconnue : écrivez-la jj.mm.aaaa, par exemple 15.03.2025.",
+            _or_excel_error(
                 pl.col("date"),
+                pl.format(
+                    "Date « {} » non reconnue : écrivez-la jj.mm.aaaa, par exemple 15.03.2025.",
+                    pl.col("date"),
+                ),
             ),
         )
         self.issues.add_rows(
@@ -1105,6 +1172,14 @@ class _Validator:
             ),
             value=date.dt.strftime("%d.%m.%Y"),
         )
+
+    def _check_free_texts(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
+        """An Excel error (#N/A…) in a free text is a broken formula, not a text to publish."""
+        for column in FREE_TEXT_COLUMNS[sheet.name]:
+            value = pl.col(column)
+            self.issues.add_rows(
+                frame, is_excel_error(value), sheet, column, excel_error_message(value)
+            )
 
     def _check_text(self, frame: pl.DataFrame, sheet: RawSheet) -> None:
         text = pl.col("texte")
