@@ -75,6 +75,7 @@ def exporter(
     base: DbOption = None,
 ) -> None:
     """Exporte un jeu de données filtré et documenté, comme la page Données (base publique)."""
+    # Longer than 60 lines: typer declares each option in the signature (ten of them).
     if fmt not in exports.FORMATS:
         raise UserError(f"Format « {fmt} » inconnu : attendu {', '.join(exports.FORMATS)}.")
     with exports.public_runner(base or database_path()) as run:

@@ -326,24 +326,29 @@ def _load_one(
         raise
     except Exception as exc:  # noqa: BLE001 — recorded as 'erreur'; the other files go on
         con.execute("rollback")
-        result.status = FAILED
-        result.issues.insert(
-            0,
-            Issue(
-                path.name,
-                "—",
-                None,
-                None,
-                None,
-                f"Erreur interne pendant le chargement, rien n'a été chargé "
-                f"({type(exc).__name__} : {exc}). Signalez-la au secrétariat.",
-            ),
-        )
+        _failed(result, exc)
         result.run_id = record(FAILED, f"{type(exc).__name__}: {exc}"[:1000])
         return result
     result.run_id = run_id
     lookups.refresh_submissions(con)
     return result
+
+
+def _failed(result: FileResult, exc: Exception) -> None:
+    """A file whose writing failed for an unexpected reason: nothing of it was loaded."""
+    result.status = FAILED
+    result.issues.insert(
+        0,
+        Issue(
+            result.file_name,
+            "—",
+            None,
+            None,
+            None,
+            f"Erreur interne pendant le chargement, rien n'a été chargé "
+            f"({type(exc).__name__} : {exc}). Signalez-la au secrétariat.",
+        ),
+    )
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -182,6 +182,8 @@ def _write_lists(sheet: Worksheet, data: TemplateData) -> dict[str, str]:
 
 
 def _write_instructions(sheet: Worksheet, formats: _Formats, data: TemplateData) -> None:
+    # Longer than 60 lines: most of it is the instructions' text, one entry per line; the logic
+    # (one table per sheet) is the loop at the end.
     sheet.set_column(0, 0, 26)
     sheet.set_column(1, 1, 14)
     sheet.set_column(2, 2, 100)
@@ -345,6 +347,8 @@ def _write_data_sheet(
 def _validation(
     sheet: Worksheet, kind: str, name: str, index: int, first: int, last: int, lists: dict[str, str]
 ) -> None:
+    # Longer than 60 lines: a table of Excel's data-validation settings, one branch per kind of
+    # column, kept together so that each column's check and its message are read side by side.
     rule = None
     if kind == THEME:
         rule = {
