@@ -26,6 +26,9 @@ FILES = [
     "tests/test_signin_lockout.py",
     "tests/test_hsds_schema.py",
     "tests/test_spreadsheet_safety.py",
+    "tests/test_submission_traps.py",
+    "tests/test_cli_safety.py",
+    "tests/test_cli_french.py",
 ]
 PREFIX = "FIGURE | "
 
