@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from etl import db, public
 from etl.build import current_user, record_run
 from etl.errors import UserError
 from etl.publish import next_version
+from etl.submission.batch import checked_files
 from etl.submission.lookups import Lookups
-from etl.submission.reader import RawFile, read_file
 from etl.submission.results import (
     ALREADY_LOADED,
     ERROR,
@@ -34,7 +33,7 @@ from etl.submission.results import (
     FileResult,
     Issue,
 )
-from etl.submission.validate import ValidatedFile, validate_raw
+from etl.submission.validate import CheckedFile, ValidatedFile, finish
 
 __all__ = ["FileResult", "Issue", "load_files", "validate_files"]
 
@@ -76,39 +75,6 @@ def _check_inputs(paths: list[Path], db_path: Path) -> list[Path]:
             f"La base de données {db_path} n'existe pas. Créez-la avec « observatoire init »."
         )
     return paths
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f}".replace(".", ",")
-
-
-def _too_large(path: Path, size: int, max_bytes: int) -> RawFile:
-    """A file over the size cap, refused without being read (its checksum read in blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1024 * 1024):
-            digest.update(block)
-    raw = RawFile(path.name, digest.hexdigest(), kind=path.suffix.lower().lstrip(".") or "—")
-    raw.issue(
-        "—",
-        f"Le fichier pèse {_megabytes(size)} Mo : la limite est de {_megabytes(max_bytes)} Mo. "
-        "Un fichier de soumission ordinaire en fait bien moins : vérifiez qu'il s'agit du bon "
-        "fichier et retirez ce qui ne fait pas partie du modèle. Pour charger malgré tout un gros "
-        "fichier, le secrétariat peut relever la limite (observatoire charger --taille-max, en Mo).",
-    )
-    return raw
-
-
-def _validate(
-    path: Path, lookups: Lookups, progress: Progress, max_bytes: int | None = None
-) -> ValidatedFile:
-    size = path.stat().st_size
-    if max_bytes is not None and size > max_bytes:
-        return validate_raw(_too_large(path, size, max_bytes), lookups)
-    progress(f"{path.name} : lecture")
-    raw = read_file(path)
-    progress(f"{path.name} : validation")
-    return validate_raw(raw, lookups)
 
 
 def _write_failed(db_path: Path, error: Exception) -> str:
@@ -179,11 +145,13 @@ def validate_files(
     con = db.open_reader(db_path)
     try:
         lookups = Lookups.from_db(con)
-        results = []
-        for path in paths:
-            validated = _validate(path, lookups, _no_progress, max_bytes)
-            results.append(_result(validated, REJECTED if validated.has_errors else VALID))
-        return results
+        return [
+            _result(validated, REJECTED if validated.has_errors else VALID)
+            for validated in (
+                finish(checked, lookups)
+                for checked in checked_files(paths, lookups, _no_progress, max_bytes)
+            )
+        ]
     finally:
         con.close()
 
@@ -229,10 +197,8 @@ def _load_all(
 ) -> list[FileResult]:
     lookups = Lookups.from_db(con)
     results = [
-        _load_one(
-            con, path, lookups, user=user, progress=progress, is_demo=is_demo, max_bytes=max_bytes
-        )
-        for path in paths
+        _load_one(con, checked, lookups, user=user, progress=progress, is_demo=is_demo)
+        for checked in checked_files(paths, lookups, progress, max_bytes)
     ]
     progress("agrégats et vues publiques")
     db.refresh_derived(con)
@@ -248,8 +214,8 @@ def _simulate(
     try:
         lookups = Lookups.from_db(con)
         results = []
-        for path in paths:
-            validated = _validate(path, lookups, progress, max_bytes)
+        for checked in checked_files(paths, lookups, progress, max_bytes):
+            validated = finish(checked, lookups)
             if validated.has_errors:
                 results.append(_result(validated, REJECTED, dry_run=True))
                 continue
@@ -283,16 +249,16 @@ def _run_message(validated: ValidatedFile, result: FileResult) -> str:
 
 def _load_one(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
+    checked: CheckedFile,
     lookups: Lookups,
     *,
     user: str,
     progress: Progress,
     is_demo: bool,
-    max_bytes: int | None = None,
 ) -> FileResult:
     started = dt.datetime.now()
-    validated = _validate(path, lookups, progress, max_bytes)
+    validated = finish(checked, lookups)
+    file_name = validated.raw.file_name
     status = REJECTED if validated.has_errors else _status_without_errors(validated, lookups)
     result = _result(validated, status)
 
@@ -302,7 +268,7 @@ def _load_one(
             started_at=started,
             kind=RUN_KIND,
             status=run_status,
-            file_name=path.name,
+            file_name=file_name,
             sha256=validated.raw.sha256,
             member_code=result.member_code,
             period_code=result.period_code,
@@ -316,11 +282,13 @@ def _load_one(
         message = _run_message(validated, result) if status == REJECTED else "fichier identique"
         result.run_id = record(status, message)
         return result
-    progress(f"{path.name} : écriture")
+    progress(f"{file_name} : écriture")
     con.execute("begin transaction")
     try:
         run_id = record(status, _run_message(validated, result))
-        _write(con, validated, run_id, is_demo=is_demo, progress=progress)
+        _write(
+            con, validated, run_id, is_demo=is_demo, replaces=status == REPLACED, progress=progress
+        )
         con.execute("commit")
     except WRITE_ERRORS:  # a full disk: the whole new version is discarded (load_files)
         raise
@@ -330,7 +298,8 @@ def _load_one(
         result.run_id = record(FAILED, f"{type(exc).__name__}: {exc}"[:1000])
         return result
     result.run_id = run_id
-    lookups.refresh_submissions(con)
+    # What the database now holds, without reading it again (the next file's checks need it).
+    lookups.submissions = _with_slices(lookups, validated)
     return result
 
 
@@ -369,9 +338,13 @@ def _write(
     run_id: int,
     *,
     is_demo: bool,
+    replaces: bool,
     progress: Progress,
 ) -> None:
-    """Replace the file's slices (member × period) in the three tables and in `submissions`."""
+    """Replace the file's slices (member × period) in the three tables and in `submissions`.
+
+    `replaces`: some slice is loaded already; otherwise no table holds a row of these slices, and
+    the four deletions (each a scan of its table) are skipped."""
     demo_members = [code for code, flag in validated.member_is_demo.items() if flag]
     if is_demo or not demo_members:  # the same flag on every row: no lookup of each row's member
         demo_flag = pl.lit(is_demo)
@@ -380,7 +353,7 @@ def _write(
     marks = [pl.lit(run_id, pl.Int32).alias("load_id"), demo_flag.alias("is_demo")]
     con.register("file_slices", validated.slices.to_arrow())
     try:
-        for table in ("activity", "services", "observations", "submissions"):
+        for table in ("activity", "services", "observations", "submissions") if replaces else ():
             con.execute(
                 f"""delete from {table} t using file_slices s
                     where t.member_code = s.member_code and t.period_code = s.period_code"""  # noqa: S608

@@ -27,7 +27,15 @@ from etl.submission.results import ERROR, Issue
 from etl.submission.rules_common import Context, apply_rules
 from etl.submission.rules_observations import MAX_TEXT_CHARS
 
-__all__ = ["MAX_TEXT_CHARS", "PERSONAL_DATA", "ValidatedFile", "validate_raw"]
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "PERSONAL_DATA",
+    "CheckedFile",
+    "ValidatedFile",
+    "check_file",
+    "finish",
+    "validate_raw",
+]
 
 MAX_ISSUES = 1000  # kept per file; the count of all issues is kept too
 ACTIVITY_SCHEMA = {
@@ -117,8 +125,35 @@ class ValidatedFile:
         return [Issue(self.raw.file_name, **row) for row in ordered.iter_rows(named=True)]
 
 
+@dataclass
+class CheckedFile:
+    """A file checked by every rule that depends only on the file and the reference lookups.
+
+    What remains — the periods already loaded for its members (`periods.check_period_mixing`) — is
+    checked by `finish`, against the database as it is when the file's turn to be loaded comes: so a
+    batch of files can be checked side by side (etl/submission/batch.py) and finished in order.
+    """
+
+    raw: RawFile
+    activity: pl.DataFrame
+    services: pl.DataFrame
+    observations: pl.DataFrame
+    slices: pl.DataFrame  # member_code, period_code, first_row
+    issues: IssueCollector
+    mixing_at: int  # where, among the issues, those of the loaded periods belong
+    contact: str | None
+    date_envoi: dt.date | None
+    rows_total: int
+    rows_skipped: int
+
+
 def validate_raw(raw: RawFile, lookups: Lookups, today: dt.date | None = None) -> ValidatedFile:
     """Apply every rule of DESIGN §4 to one read file (no database access beyond `lookups`)."""
+    return finish(check_file(raw, lookups, today), lookups)
+
+
+def check_file(raw: RawFile, lookups: Lookups, today: dt.date | None = None) -> CheckedFile:
+    """Every rule but those on the periods already loaded (see `CheckedFile`)."""
     today = today or dt.date.today()
     issues = IssueCollector()
     for issue in raw.issues:  # what the reader found first
@@ -141,25 +176,51 @@ def validate_raw(raw: RawFile, lookups: Lookups, today: dt.date | None = None) -
     of_slice = dataclasses.replace(context, member=slice_member, period=slice_period)
     services = _checked_sheet(raw, "services", service_rules, of_slice, issues)
     observations = _checked_sheet(raw, "observations", observation_rules, of_slice, issues)
-    periods.check_period_mixing(raw, slices, lookups, issues)
+    mixing_at = len(issues.parts)
     rows_total = sum(sheet.frame.height for sheet in raw.sheets.values())
     if rows_total == 0 and not raw.issues:
         issues.add(one_issue("—", NO_DATA))
     contact, date_envoi = identification.extras(raw, issues)
-    return ValidatedFile(
+    return CheckedFile(
         raw=raw,
         activity=_select(activity, ACTIVITY_SCHEMA),
         services=_select(services, SERVICE_SCHEMA),
         observations=_select(observations, OBSERVATION_SCHEMA),
-        slices=slices.select("member_code", "period_code"),
-        member_is_demo=_member_flags(slices, lookups),
-        member_names=_member_names(slices, lookups),
+        slices=slices,
+        issues=issues,
+        mixing_at=mixing_at,
         contact=contact,
         date_envoi=date_envoi,
-        issues=issues.frame(),
         rows_total=rows_total,
-        rows_rejected=issues.rejected_rows(),
         rows_skipped=sum(sheet.skipped_rows for sheet in raw.sheets.values()),
+    )
+
+
+def finish(checked: CheckedFile, lookups: Lookups) -> ValidatedFile:
+    """The file's periods against those loaded now (`lookups.submissions`), then the result."""
+    mixing = IssueCollector()
+    periods.check_period_mixing(checked.raw, checked.slices, lookups, mixing)
+    issues = IssueCollector()
+    issues.parts = [
+        *checked.issues.parts[: checked.mixing_at],
+        *mixing.parts,
+        *checked.issues.parts[checked.mixing_at :],
+    ]
+    issues.rows = [*checked.issues.rows, *mixing.rows]
+    return ValidatedFile(
+        raw=checked.raw,
+        activity=checked.activity,
+        services=checked.services,
+        observations=checked.observations,
+        slices=checked.slices.select("member_code", "period_code"),
+        member_is_demo=_member_flags(checked.slices, lookups),
+        member_names=_member_names(checked.slices, lookups),
+        contact=checked.contact,
+        date_envoi=checked.date_envoi,
+        issues=issues.frame(),
+        rows_total=checked.rows_total,
+        rows_rejected=issues.rejected_rows(),
+        rows_skipped=checked.rows_skipped,
     )
 
 
