@@ -168,7 +168,7 @@ def build_public_tables(
             "Reconstruisez la base avec la version actuelle de l'ETL."
         )
     tables[YEAR_CUBE], tables[QUARTER_CUBE], _ = protect_activity_cubes(
-        tables[YEAR_CUBE], tables[QUARTER_CUBE]
+        tables[YEAR_CUBE], tables[QUARTER_CUBE], tables
     )
     tables["release"] = release_row(con, published_at or dt.datetime.now(), release_id)
     return tables

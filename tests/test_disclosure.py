@@ -355,14 +355,27 @@ def test_every_integer_column_of_the_public_file_is_suppressed_or_reviewed(demo_
 # tests/test_disclosure_audit.py.
 
 
-def test_published_cubes_keep_every_row_of_the_raw_cubes(demo_db):
+def test_published_cubes_keep_every_row_of_the_published_crossings(demo_db):
+    # Four crossings are published (etl/disclosure/crossings.py): by year, a place's themes for all
+    # members, and the canton's (GE, '*') themes by category; by quarter, every place for all
+    # themes and members, and the canton's themes by category. Every raw row of those is kept.
     counts = raw_rows(
         demo_db,
-        "select (select count(*) from main.agg_activity_year_cube) as y, "
-        "(select count(*) from main.agg_activity_quarter_cube) as q",
+        "select (select count(*) from main.agg_activity_year_cube "
+        "        where lieu in ('GE', '*') or category = '*') as y, "
+        "(select count(*) from main.agg_activity_quarter_cube "
+        "        where lieu in ('GE', '*') or (theme = '*' and category = '*')) as q",
     ).row(0)
     tables = public_tables(demo_db)
     assert (tables[public.YEAR_CUBE].height, tables[public.QUARTER_CUBE].height) == counts
+    # A commune by member category, or a commune's quarters by theme, is not published.
+    year, quarter = tables[public.YEAR_CUBE], tables[public.QUARTER_CUBE]
+    assert year.filter(
+        pl.col("lieu").str.contains(r"^\d+$") & (pl.col("category") != "*")
+    ).is_empty()
+    assert quarter.filter(
+        pl.col("lieu").str.contains(r"^\d+$") & (pl.col("theme") != "*")
+    ).is_empty()
 
 
 def test_only_the_administration_page_reads_the_raw_file():

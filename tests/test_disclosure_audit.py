@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +20,7 @@ from etl import db as etl_db
 from etl import disclosure, public
 from etl.disclosure import greedy, method
 from etl.disclosure.audit import proven_breaches
-from etl.disclosure.table import build_table
+from etl.disclosure.relations import build_groups
 from etl.errors import UserError
 from etl.submission.load import load_files
 
@@ -62,21 +63,36 @@ def raw_cubes(db_path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         con.close()
 
 
-def published_cubes(db_path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+def published_tables(db_path: Path) -> dict[str, pl.DataFrame]:
+    """Every table of the public file, as the attacker downloads it."""
     con = public.open_public_reader(public.public_path(db_path))
     try:
-        return (
-            etl_db.query(con, "select * from public.activity_year_cube"),
-            etl_db.query(con, "select * from public.activity_quarter_cube"),
-        )
+        names = etl_db.query(
+            con,
+            "select table_name from information_schema.tables where table_schema = 'public'",
+        )["table_name"].to_list()
+        return {name: etl_db.query(con, f'select * from public."{name}"') for name in names}
     finally:
         con.close()
 
 
+def published_cubes(db_path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    tables = published_tables(db_path)
+    return tables[public.YEAR_CUBE], tables[public.QUARTER_CUBE]
+
+
 def attack(db_path: Path, published: tuple[pl.DataFrame, pl.DataFrame] | None = None):
+    """The attacker's audit of the public file (or of `published` cubes with its other tables):
+    (the model, the report)."""
     year, quarter = raw_cubes(db_path)
-    shown_year, shown_quarter = published or published_cubes(db_path)
-    return disclosure.audit_published(year, quarter, shown_year, shown_quarter)
+    tables = published_tables(db_path)
+    shown_year, shown_quarter = published or (tables[public.YEAR_CUBE], tables[public.QUARTER_CUBE])
+    return disclosure.audit_published(year, quarter, shown_year, shown_quarter, tables)
+
+
+def cells_frame(cube, cells) -> pl.DataFrame:
+    """The keys of model cells, one row each (table, year, quarter, theme, lieu, category, measure)."""
+    return pl.DataFrame([disclosure.cell_label(cube, int(c)) for c in cells])
 
 
 @pytest.fixture
@@ -97,7 +113,7 @@ def soral_db(published_base, tmp_path) -> Path:
     return db_path
 
 
-def soral_persons(cells: pl.DataFrame) -> pl.Expr:
+def soral_persons() -> pl.Expr:
     return (
         (pl.col("lieu") == SORAL)
         & (pl.col("measure") == "personnes")
@@ -115,30 +131,31 @@ def test_the_old_rule_lets_the_soral_pattern_through(soral_db):
         (pl.col("lieu") == SORAL) & (pl.col("theme") == "*") & (pl.col("category") == "*")
     )
     assert soral_all["personnes"].to_list() == [19]
-    report = attack(soral_db, (old_year, old_quarter))
-    cells, _ = disclosure.published_cells(year, quarter, old_year, old_quarter)
-    recovered = cells[report.breaches.tolist()].with_columns(
+    cube, report = attack(soral_db, (old_year, old_quarter))
+    recovered = cells_frame(cube, report.breaches).with_columns(
         low=pl.Series(report.lower), high=pl.Series(report.upper)
     )
-    soral = recovered.filter(soral_persons(recovered) & (pl.col("category") == "*"))
+    soral = recovered.filter(soral_persons() & (pl.col("category") == "*"))
     assert sorted(soral["theme"].to_list()) == sorted(SEVEN_THEMES)
     assert (soral["low"] == 1).all() and (soral["high"] == 1).all()
 
 
 def test_the_publish_protects_the_soral_pattern(soral_db):
-    year, quarter = raw_cubes(soral_db)
     shown_year, shown_quarter = published_cubes(soral_db)
-    report = attack(soral_db)
+    cube, report = attack(soral_db)
     assert report.ok, (report.breaches, report.lower, report.upper)
     assert report.sensitive_withheld > 0
-    cells, hidden = disclosure.published_cells(year, quarter, shown_year, shown_quarter)
-    seven = cells.with_columns(hidden=pl.Series(hidden)).filter(soral_persons(cells))
-    assert seven.height == 7 * 2  # category '*' and the member's own category
+    hidden = disclosure.published_hidden(cube, shown_year, shown_quarter)
+    published = np.flatnonzero(cube.published)
+    seven = cells_frame(cube, published).with_columns(hidden=pl.Series(hidden[published]))
+    seven = seven.filter(soral_persons())
+    assert seven.height == 7  # all members only: a commune by member category is not published
     assert seven["hidden"].all()
+    assert shown_year.filter((pl.col("lieu") == SORAL) & (pl.col("category") != "*")).is_empty()
     # No published count is 1–4 anywhere.
-    for cube in (shown_year, shown_quarter):
+    for frame in (shown_year, shown_quarter):
         for measure in public.CUBE_MEASURES:
-            assert cube.filter(pl.col(measure).is_between(1, 4)).is_empty()
+            assert frame.filter(pl.col(measure).is_between(1, 4)).is_empty()
 
 
 def test_a_weakened_rule_makes_the_publish_refuse(soral_db, monkeypatch):
@@ -169,15 +186,17 @@ def test_the_demo_database_passes_the_audit(demo_db):
     # The publish's own audit (the method's witnesses, each checked against every relation) on the
     # raw cubes passes and gives exactly the published cubes…
     year, quarter = raw_cubes(demo_db)
-    new_year, new_quarter, summary = disclosure.protect_activity_cubes(year, quarter)
+    tables = published_tables(demo_db)
+    new_year, new_quarter, summary = disclosure.protect_activity_cubes(year, quarter, tables)
     assert summary.report.ok and summary.report.sensitive_withheld > 100
-    shown_year, shown_quarter = published_cubes(demo_db)
+    shown_year, shown_quarter = tables[public.YEAR_CUBE], tables[public.QUARTER_CUBE]
     keys = ["year", "theme", "lieu", "category"]
     assert new_year.sort(keys).equals(shown_year.sort(keys))
     assert new_quarter.sort([*keys, "quarter"]).equals(shown_quarter.sort([*keys, "quarter"]))
     # …and an attacker with no help (bound propagation over every relation) recovers nothing.
-    cells, hidden = disclosure.published_cells(year, quarter, shown_year, shown_quarter)
-    disclosed, _, _ = proven_breaches(build_table(cells), hidden)
+    cube = disclosure.model_of(year, quarter, tables)
+    hidden = disclosure.published_hidden(cube, shown_year, shown_quarter)
+    disclosed, _, _ = proven_breaches(cube, build_groups(cube), hidden)
     assert disclosed.size == 0
 
 
@@ -235,7 +254,7 @@ def test_random_member_files_publish_without_breach(published_base, tmp_path_fac
             for i, (member, period, rows) in enumerate(files)
         ]
         load(db_path, paths)
-        report = attack(db_path)
+        _, report = attack(db_path)
         assert report.ok, (report.breaches, report.lower, report.upper)
 
     check()

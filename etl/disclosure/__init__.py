@@ -1,8 +1,12 @@
-"""Disclosure control of the activity cubes (DESIGN §6): protection, then an audit that plays the
-attacker. `protect_activity_cubes` is what the publish calls (etl/public.py).
+"""Disclosure control of the activity cubes (DESIGN §6): which crossings are published, their
+protection, then an audit that plays the attacker. `protect_activity_cubes` is what the publish
+calls (etl/public.py).
 
-- relations.py: the cells of both cubes as one long table, and every relation between them;
-- table.py: the same as integer arrays; witness.py, search.py: proofs that a withheld cell is safe;
+- crossings.py: the four crossings published (and what pages must say of the others);
+- cube.py: both cubes as one dense model, unpublished detail included as unknowns;
+- facts.py: what the other public tables tell the attacker; relations.py: every relation;
+- moves.py, search.py, steps.py: witnesses (moves that prove a withheld cell safe);
+- programme.py: the year's linear programmes (the method's last resort, the audit's attacker);
 - method.py: the method (primary, then secondary by witnesses); audit.py: the attacker;
 - greedy.py: the rule used before, kept for comparison (tests, bench).
 """
@@ -16,18 +20,29 @@ import numpy as np
 import polars as pl
 
 from etl.disclosure.audit import AuditReport, audit_release
-from etl.disclosure.method import SUPPRESSED_SUFFIX, protect, restore_cube, suppressed_flag
-from etl.disclosure.relations import (
+from etl.disclosure.crossings import published_cube
+from etl.disclosure.cube import (
+    CATEGORY,
     CUBE_KEYS,
-    CUBE_MEASURES,
-    QUARTER_CUBE,
+    LIEU,
+    MEASURE,
+    MEASURES,
     SMALLEST_PUBLISHED_COUNT,
-    WHOLE_YEAR,
-    YEAR_CUBE,
-    cube_cells,
+    THEME,
+    YEAR_PERIOD,
+    Cube,
+    Q,
+    Y,
+    build_cube,
+    cell_index,
 )
-from etl.disclosure.table import build_table, sensitive_cells
+from etl.disclosure.facts import QUARTER_CUBE, YEAR_CUBE, knowledge_from_tables
+from etl.disclosure.method import SUPPRESSED_SUFFIX, protect, restore_cube, suppressed_flag
+from etl.disclosure.relations import build_groups
 from etl.errors import UserError
+
+CUBE_MEASURES = MEASURES
+WHOLE_YEAR = YEAR_PERIOD  # the quarter of a year-cube cell when both cubes are handled together
 
 __all__ = [
     "CUBE_KEYS",
@@ -46,55 +61,90 @@ __all__ = [
 class DisclosureSummary:
     """Figures of one publish's disclosure control (bench, docs, release notes)."""
 
-    cells: int  # reported counts in both cubes
+    cells: int  # reported counts in the published crossings
     sensitive: int  # of which 1–4
     withheld: int  # withheld in all (primary and secondary)
+    headline_withheld: int  # canton headline figures withheld (other than as 1–4 themselves)
     protection_seconds: float
     audit_seconds: float
     report: AuditReport
 
 
+def model_of(
+    year_cube: pl.DataFrame, quarter_cube: pl.DataFrame, tables: dict[str, pl.DataFrame] | None
+) -> Cube:
+    """The model of both raw cubes, with what the public tables being published tell the
+    attacker (the published cubes' own `n_communes` always)."""
+    shown = {
+        **(tables or {}),
+        YEAR_CUBE: published_cube(year_cube, True),
+        QUARTER_CUBE: published_cube(quarter_cube, False),
+    }
+    return build_cube(year_cube, quarter_cube, knowledge_from_tables(shown))
+
+
 def protect_activity_cubes(
-    year_cube: pl.DataFrame, quarter_cube: pl.DataFrame
+    year_cube: pl.DataFrame,
+    quarter_cube: pl.DataFrame,
+    tables: dict[str, pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, DisclosureSummary]:
-    """Both cubes protected together (a year is the sum of its quarters), then audited.
+    """Both cubes reduced to their published crossings and protected together (a year is the sum
+    of its quarters), then audited. `tables`: the other public tables (members' categories and
+    rhythm tell the attacker which relations are exact).
 
     Raises UserError, and nothing is published, when the audit finds a count of 1–4 that the
     published figures disclose.
     """
-    cells = cube_cells(year_cube, quarter_cube)
-    if cells.is_empty():  # a database with reference data only
-        none = np.zeros(0, dtype=bool)
-        empty = DisclosureSummary(0, 0, 0, 0.0, 0.0, AuditReport.nothing())
-        return (
-            restore_cube(year_cube, cells, none, in_year=True),
-            restore_cube(quarter_cube, cells, none, in_year=False),
-            empty,
-        )
+    if year_cube.is_empty() and quarter_cube.is_empty():  # reference data only
+        summary = DisclosureSummary(0, 0, 0, 0, 0.0, 0.0, AuditReport.nothing())
+        return _unprotected(year_cube, True), _unprotected(quarter_cube, False), summary
     started = time.perf_counter()
-    table = build_table(cells)
-    protection = protect(table)
+    cube = model_of(year_cube, quarter_cube, tables)
+    groups = build_groups(cube)
+    protection = protect(cube, groups)
     protected_at = time.perf_counter()
-    report = audit_release(table, protection.hidden, protection.witnesses)
+    report = audit_release(cube, groups, protection.hidden, protection.witnesses)
     summary = DisclosureSummary(
-        int(table.reported.sum()),
-        int(sensitive_cells(table).sum()),
+        int(cube.published.sum()),
+        int(cube.sensitive().sum()),
         int(protection.hidden.sum()),
+        protection.headline_withheld,
         protected_at - started,
         report.seconds,
         report,
     )
     if not report.ok:
-        raise UserError(breach_message(cells, report))
-    hidden = protection.hidden
+        raise UserError(breach_message(cube, report))
     return (
-        restore_cube(year_cube, cells, hidden, in_year=True),
-        restore_cube(quarter_cube, cells, hidden, in_year=False),
+        restore_cube(year_cube, cube, protection.hidden, in_year=True),
+        restore_cube(quarter_cube, cube, protection.hidden, in_year=False),
         summary,
     )
 
 
-def breach_message(cells: pl.DataFrame, report: AuditReport) -> str:
+def _unprotected(frame: pl.DataFrame, in_year: bool) -> pl.DataFrame:
+    """An empty cube with its flags (nothing to protect)."""
+    return published_cube(frame, in_year).with_columns(
+        pl.lit(False).alias(suppressed_flag(m)) for m in MEASURES
+    )
+
+
+def cell_label(cube: Cube, cell: int) -> dict:
+    """The keys of one cell of the model, as the cubes name them."""
+    at = cube.coords(np.array([cell]))[0]
+    axes = cube.axes
+    return {
+        "table": YEAR_CUBE if at[Q] == YEAR_PERIOD else QUARTER_CUBE,
+        "year": axes.years[at[Y]],
+        "quarter": int(at[Q]),
+        "theme": axes.themes[at[THEME]],
+        "lieu": axes.lieux[at[LIEU]],
+        "category": axes.categories[at[CATEGORY]],
+        "measure": axes.measures[at[MEASURE]],
+    }
+
+
+def breach_message(cube: Cube, report: AuditReport) -> str:
     """The refusal, in French, naming the first cell disclosed: table, keys, measure, interval."""
     if report.published_small.size:
         first, what = int(report.published_small[0]), "est publié tel quel"
@@ -112,14 +162,11 @@ def breach_message(cells: pl.DataFrame, report: AuditReport) -> str:
                 "(il faut au moins cinq valeurs possibles, dont une d'au moins 5)"
             )
         count = report.breaches.size
-    row = cells.row(first, named=True)
-    table = YEAR_CUBE if row["in_year_cube"] else QUARTER_CUBE
-    period = f"année {row['year']}" + (
-        "" if row["in_year_cube"] else f", trimestre {row['quarter']}"
-    )
+    row = cell_label(cube, first)
+    period = f"année {row['year']}" + (f", trimestre {row['quarter']}" if row["quarter"] else "")
     return (
         f"Publication refusée : l'audit de protection des données retrouve {count} nombre(s) de 1 à 4. "
-        f"Premier cas : table {table}, {period}, thématique « {row['theme']} », lieu "
+        f"Premier cas : table {row['table']}, {period}, thématique « {row['theme']} », lieu "
         f"« {row['lieu']} », catégorie « {row['category']} », mesure « {row['measure']} » : ce "
         f"nombre {what}. Rien n'a été publié ; signalez-le à l'équipe technique."
     )
@@ -129,37 +176,22 @@ def _bound(value: float) -> str:
     return "?" if not np.isfinite(value) else str(int(value))
 
 
-def published_cells(
-    year_cube: pl.DataFrame,
-    quarter_cube: pl.DataFrame,
-    published_year: pl.DataFrame,
-    published_quarter: pl.DataFrame,
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """The true cells of the raw cubes and, per cell, whether the published cubes withhold it
-    (matched on the keys, not on row order), for an audit of what was actually published."""
-    cells = cube_cells(year_cube, quarter_cube)
-    flags = [suppressed_flag(m) for m in CUBE_MEASURES]
-    parts = []
-    for raw, published, in_year in (
-        (year_cube, published_year, True),
-        (quarter_cube, published_quarter, False),
-    ):
-        keys = [k for k in CUBE_KEYS if k in raw.columns]
-        matched = (
-            raw.select(keys)
-            .with_row_index("row")
-            .join(published.select(*keys, *flags), on=keys, how="left")
-            .unpivot(on=flags, index="row", variable_name="measure", value_name="hidden")
-            .with_columns(
-                pl.col("measure").str.replace(f"{SUPPRESSED_SUFFIX}$", ""),
-                pl.lit(in_year).alias("in_year_cube"),
-            )
+def published_hidden(cube: Cube, published_year: pl.DataFrame, published_quarter: pl.DataFrame):
+    """Per cell of the model: whether the published cubes withhold it (matched on the keys)."""
+    hidden = np.zeros(cube.size, dtype=bool)
+    for frame, in_year in ((published_year, True), (published_quarter, False)):
+        keys = frame.select(
+            "year",
+            (pl.lit(0) if in_year else pl.col("quarter")).cast(pl.Int64).alias("quarter"),
+            "theme",
+            "lieu",
+            "category",
         )
-        parts.append(matched)
-    hidden = cells.join(
-        pl.concat(parts), on=["row", "measure", "in_year_cube"], how="left", maintain_order="left"
-    )["hidden"]
-    return cells, hidden.fill_null(False).to_numpy()
+        for measure in MEASURES:
+            cells = cell_index(cube, keys.with_columns(measure=pl.lit(measure)))
+            flagged = frame[suppressed_flag(measure)].fill_null(False).to_numpy()
+            hidden[cells[(cells >= 0) & flagged]] = True
+    return hidden & cube.published
 
 
 def audit_published(
@@ -167,11 +199,24 @@ def audit_published(
     quarter_cube: pl.DataFrame,
     published_year: pl.DataFrame,
     published_quarter: pl.DataFrame,
-    programme_seconds: float = 60.0,
-) -> AuditReport:
-    """The audit of cubes already published, with no help from the method (it finds its own
-    witnesses): what an outside attacker gets from the public file."""
-    cells, hidden = published_cells(year_cube, quarter_cube, published_year, published_quarter)
-    if cells.is_empty():
-        return AuditReport.nothing()
-    return audit_release(build_table(cells), hidden, None, programme_seconds)
+    tables: dict[str, pl.DataFrame] | None = None,
+    programme_seconds: float = 120.0,
+) -> tuple[Cube, AuditReport]:
+    """The audit of cubes already published, with no help from the method (no witness): what an
+    outside attacker gets from the public file (`tables`: its other tables). Rows of unpublished
+    crossings in the published cubes (an older rule published them) are ignored: the model is
+    the four crossings'."""
+    cube = model_of(year_cube, quarter_cube, tables)
+    hidden = published_hidden(cube, published_year, published_quarter)
+    if cube.size == 0:
+        return cube, AuditReport.nothing()
+    return cube, audit_release(cube, build_groups(cube), hidden, None, programme_seconds)
+
+
+__all__ += [
+    "SUPPRESSED_SUFFIX",
+    "audit_published",
+    "cell_label",
+    "model_of",
+    "published_hidden",
+]

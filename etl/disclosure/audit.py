@@ -9,32 +9,41 @@ cells being constants and only withheld cells variables.
 The requirement (DESIGN §6): the attacker's interval [min, max] holds at least five whole values
 (max − min ≥ 4) and one of them is 5 or more (max ≥ 5). Otherwise the cell is a breach.
 
-To be fast the problem is cut into independent blocks: the connected components of the graph whose
-nodes are withheld cells and whose edges are the relations holding two or more of them (a relation
-with one withheld cell only bounds it). Components are solved in bins of bounded size. In each bin
-one programme first pushes every sensitive cell up to its target at once (`max(5, value + 4)`, which
-meets the requirement since min ≤ value): a vertex of the feasible set that is whole and reaches a
-cell's target proves that cell safe. Cells left over get their exact maximum, then their minimum.
-Where the linear optimum is fractional, the whole-number one is computed (MIP).
+Published crossings only (etl/disclosure/crossings.py), but the detail they leave unpublished (a
+commune's quarters by theme…) is in the problem as unknowns: published margins constrain it. No
+relation links two years, so each year is one programme (etl/disclosure/programme.py). A witness
+(etl/disclosure/moves.py) checked against every relation proves a cell safe without a programme;
+for the others one programme first pushes every one of them up to its target at once
+(`max(5, value + 4)`, which meets the requirement since min ≤ value): a vertex of the feasible set
+that is whole and reaches a cell's target proves that cell safe. Cells left over get their exact
+maximum, then their minimum. Where the linear optimum is fractional, the whole-number one is
+computed (MIP).
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
 
-from etl.disclosure.relations import SMALLEST_PUBLISHED_COUNT, Relations
-from etl.disclosure.search import Search, find
-from etl.disclosure.table import Table, known_positive, sensitive_cells
-from etl.disclosure.witness import Witnesses, verify
+from etl.disclosure.cube import SMALLEST_PUBLISHED_COUNT, Cube
+from etl.disclosure.moves import Model, Witnesses, verify
+from etl.disclosure.programme import (
+    Relations,
+    blocks_of,
+    known_bounds,
+    year_cells,
+    year_relations,
+)
+from etl.disclosure.relations import Groups
 
 INF = highspy.kHighsInf
 PROTECTION_WIDTH = 4  # max − min ≥ 4: five whole values at least
-BIN_VARIABLES = 4000  # components are solved together up to this many withheld cells
 EPS = 1e-6
+MIP_SECONDS = 20.0  # one whole-number programme at most
 
 
 @dataclass
@@ -155,47 +164,6 @@ def propagate(problem: _Problem, rounds: int = 200) -> tuple[np.ndarray, np.ndar
     return lower, upper
 
 
-def components(n_vars: int, row: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """The component label of each variable (the smallest variable number in it)."""
-    label = np.arange(n_vars)
-    if row.size == 0:
-        return label
-    n_rows = int(row.max()) + 1
-    while True:
-        row_min = np.full(n_rows, n_vars)
-        np.minimum.at(row_min, row, label[var])
-        new = label.copy()
-        np.minimum.at(new, var, row_min[row])
-        while True:  # pointer jumping: a label points to a variable whose label is smaller
-            jumped = new[new]
-            if np.array_equal(jumped, new):
-                break
-            new = jumped
-        if np.array_equal(new, label):
-            return label
-        label = new
-
-
-def _bins(label: np.ndarray, wanted: np.ndarray) -> list[np.ndarray]:
-    """Variables of the components holding a wanted variable, packed into bins of bounded size."""
-    keep = np.isin(label, label[wanted])
-    order = np.argsort(label[keep], kind="stable")
-    variables = np.flatnonzero(keep)[order]
-    labels = label[variables]
-    starts = np.flatnonzero(np.diff(labels, prepend=-1) != 0)
-    sizes = np.diff(np.append(starts, labels.size))
-    bins, current, size = [], [], 0
-    for start, n in zip(starts, sizes, strict=True):
-        if size and size + n > BIN_VARIABLES:
-            bins.append(np.concatenate(current))
-            current, size = [], 0
-        current.append(variables[start : start + n])
-        size += n
-    if current:
-        bins.append(np.concatenate(current))
-    return bins
-
-
 class _Bin:
     """One bin's linear programme in HiGHS, kept loaded: each question changes costs and bounds only,
     and the simplex starts from the previous basis."""
@@ -259,18 +227,49 @@ class _Bin:
         return self._mip_extreme(variable, maximise)
 
     def _mip_extreme(self, variable: int, maximise: bool) -> float:
+        """The whole-number optimum; when time runs out, the best whole solution found (a value
+        the cell can take: the requirement judged on it is stricter, never looser), NaN if none."""
+        with self._whole():
+            self.mip_solves += 1
+            if self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                bound = self.highs.getInfo().mip_dual_bound
+                return float(np.floor(bound + EPS) if maximise else np.ceil(bound - EPS))
+            if self.highs.getInfo().primal_solution_status != 2:  # no whole solution found
+                return float("nan")
+            return float(np.round(self.highs.getSolution().col_value[variable]))
+
+    def whole_push(self, variables: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
+        """A whole solution pushing `variables` towards their targets at once (the best found
+        within MIP_SECONDS), or None: any whole solution is a proof for the cells it takes to
+        their target."""
+        cost = np.zeros(self.n)
+        cost[variables] = 1.0
+        self.highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.highs.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), cost)
+        self.cap(variables, targets)
+        try:
+            with self._whole():
+                self.mip_solves += 1
+                if self.highs.getInfo().primal_solution_status != 2:
+                    return None
+                return np.round(np.asarray(self.highs.getSolution().col_value))
+        finally:
+            self.cap(variables, None)
+
+    @contextmanager
+    def _whole(self):
+        """Run the model with every variable whole, within MIP_SECONDS."""
         highs = self.highs
         everything = np.arange(self.n, dtype=np.int32)
         highs.changeColsIntegrality(
             self.n, everything, np.full(self.n, highspy.HighsVarType.kInteger)
         )
+        highs.setOptionValue("time_limit", MIP_SECONDS)
         try:
             highs.run()
-            self.mip_solves += 1
-            # The proven bound (not the incumbent): what the attacker can be sure of.
-            bound = highs.getInfo().mip_dual_bound
-            return float(np.floor(bound + EPS) if maximise else np.ceil(bound - EPS))
+            yield
         finally:
+            highs.setOptionValue("time_limit", INF)
             highs.changeColsIntegrality(
                 self.n, everything, np.full(self.n, highspy.HighsVarType.kContinuous)
             )
@@ -301,6 +300,12 @@ def _audit_bin(
             break
         upper[remaining[reached]] = x[sensitive[remaining[reached]]]
         remaining = remaining[~reached]
+    if remaining.size:  # fractional vertices: one whole solution that reaches the targets
+        x = model.whole_push(sensitive[remaining], target[remaining])
+        if x is not None:
+            reached = x[sensitive[remaining]] >= target[remaining] - EPS
+            upper[remaining[reached]] = x[sensitive[remaining[reached]]]
+            remaining = remaining[~reached]
     for i in remaining:
         upper[i] = model.extreme(sensitive[i], maximise=True)
         if (
@@ -309,6 +314,8 @@ def _audit_bin(
             or upper[i] < SMALLEST_PUBLISHED_COUNT - EPS
         ):
             lower[i] = model.extreme(sensitive[i], maximise=False)
+            if np.isnan(lower[i]):  # no whole minimum within the time: not proven
+                upper[i] = np.nan
     stats = {"lp": model.lp_solves, "mip": model.mip_solves, "individual": int(remaining.size)}
     return lower, upper, stats
 
@@ -342,57 +349,72 @@ class AuditReport:
 
 
 def audit_release(
-    table: Table,
+    cube: Cube,
+    groups: list[Groups],
     hidden: np.ndarray,
     witnesses: Witnesses | None = None,
-    programme_seconds: float = 60.0,
+    programme_seconds: float = 120.0,
 ) -> AuditReport:
-    """Play the attacker on `hidden` (the withheld cells of `table`).
+    """Play the attacker on `hidden` (the withheld cells of `cube`'s published crossings).
 
     Each withheld 1–4 is proven safe by a witness (the method's, checked here against every
-    relation, or one this audit finds among withheld cells), or else bounded: whole-number bound
-    propagation proves most breaches; what is left gets its exact min and max from the linear
-    programme within `programme_seconds`, after which a cell still undecided counts as a breach.
+    relation) or else by the year's linear programme: one whole solution that takes it to
+    max(5, value + 4), or its exact min and max (whole numbers) within `programme_seconds`, after
+    which a cell still undecided counts as a breach (unproven).
     """
     started = time.perf_counter()
-    sensitive = sensitive_cells(table)
+    sensitive = cube.sensitive()
     published_small = np.flatnonzero(sensitive & ~hidden)
     targets = np.flatnonzero(sensitive & hidden)
-    safe = verify(table, witnesses.of(targets), hidden) if witnesses is not None else targets[:0]
+    safe = targets[:0]
+    if witnesses is not None:
+        safe = verify(Model(cube, groups, cube.model), witnesses.of(targets), hidden)
     rest = np.setdiff1d(targets, safe)
-    if rest.size:
-        own, _ = find(Search(table, hidden, np.zeros(table.n)), rest, lambda _: None)
-        rest = np.setdiff1d(rest, verify(table, own, hidden))
     by_witness = targets.size - rest.size
-    lower = np.zeros(0)
-    upper = np.zeros(0)
-    by_programme = 0
-    unproven = rest[:0]
-    if rest.size:
-        problem = _problem(table.value, hidden, known_positive(table), table.relations)
-        var_of_cell = np.full(table.n, -1, dtype=np.int64)
-        var_of_cell[problem.cell_of_var] = np.arange(problem.cell_of_var.size)
-        low, high = propagate(problem)
-        low, high = low[var_of_cell[rest]], high[var_of_cell[rest]]
-        proven = _fails(low, high)
-        undecided = rest[~proven]
-        lo_u, hi_u, unproven = _programme(problem, var_of_cell, undecided, table, programme_seconds)
-        failing = _fails(lo_u, hi_u) | np.isnan(hi_u)
-        by_programme = int(undecided.size - failing.sum())
-        rest = np.concatenate([rest[proven], undecided[failing]])
-        lower = np.concatenate([low[proven], lo_u[failing]])
-        upper = np.concatenate([high[proven], hi_u[failing]])
+    lower, upper = np.full(rest.size, np.nan), np.full(rest.size, np.nan)
+    for year, measures, owners in blocks_of(cube, groups, rest):
+        if time.perf_counter() - started > programme_seconds:
+            break
+        mine = np.searchsorted(rest, owners)
+        lower[mine], upper[mine] = _block_bounds(cube, groups, hidden, year, measures, owners)
+    failing = _fails(lower, upper) | np.isnan(upper)
     return AuditReport(
         int(targets.size),
         published_small,
         int(by_witness),
-        by_programme,
-        rest,
-        lower,
-        upper,
+        int(rest.size - failing.sum()),
+        rest[failing],
+        lower[failing],
+        upper[failing],
         time.perf_counter() - started,
-        unproven,
+        rest[np.isnan(upper)],
     )
+
+
+def block_problem(
+    cube: Cube, groups: list[Groups], hidden: np.ndarray, year: int, measures: np.ndarray
+) -> tuple[_Problem, np.ndarray]:
+    """The attacker's problem for one year and block of measures, and the model cells it is over
+    (variables: withheld and unpublished cells; published cells are constants)."""
+    cells = year_cells(cube, year, measures)
+    low, high = known_bounds(cube, cells)
+    known = np.where(low >= 1, 1, np.where(high <= 0, 0, -1)).astype(np.int8)
+    unknown = hidden[cells] | ~cube.published[cells]
+    problem = _problem(cube.value[cells], unknown, known, year_relations(cube, groups, cells))
+    return problem, cells
+
+
+def _block_bounds(cube, groups, hidden, year, measures, owners) -> tuple[np.ndarray, np.ndarray]:
+    """The attacker's (min, max) of `owners`, all in one block (min -inf where the max proves
+    it safe)."""
+    problem, cells = block_problem(cube, groups, hidden, year, measures)
+    var_of_cell = np.full(cells.size, -1, dtype=np.int64)
+    var_of_cell[problem.cell_of_var] = np.arange(problem.cell_of_var.size)
+    variables = var_of_cell[np.searchsorted(cells, owners)]
+    lower, upper, _ = _audit_bin(
+        problem, np.arange(problem.lower.size), variables, cube.value[owners].astype(np.float64)
+    )
+    return np.where(np.isnan(lower), -np.inf, lower), upper
 
 
 def _fails(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -400,39 +422,24 @@ def _fails(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         return (upper < SMALLEST_PUBLISHED_COUNT - EPS) | (upper - lower < PROTECTION_WIDTH - EPS)
 
 
-def _programme(problem, var_of_cell, cells, table, seconds):
-    """Exact bounds of `cells` by linear programming, component by component, until `seconds`
-    are spent; cells not reached by then are unproven (lower = upper = NaN: counted as breaches)."""
-    lower = np.full(cells.size, np.nan)
-    upper = np.full(cells.size, np.nan)
-    if cells.size == 0:
-        return lower, upper, cells
-    started = time.perf_counter()
-    variables = var_of_cell[cells]
-    label = components(problem.lower.size, problem.row_group, problem.row_var)
-    done = np.zeros(cells.size, dtype=bool)
-    for component in np.unique(label[variables]):
-        if time.perf_counter() - started > seconds:
-            break
-        members = np.flatnonzero(label == component)
-        mine = np.flatnonzero(label[variables] == component)
-        local = np.searchsorted(members, variables[mine])
-        lo, hi, _ = _audit_bin(problem, members, local, table.value[cells[mine]])
-        lower[mine], upper[mine] = np.where(np.isnan(lo), -np.inf, lo), hi
-        done[mine] = True
-    lower[~done] = np.nan
-    upper[~done] = np.nan
-    return lower, upper, cells[~done]
-
-
-def proven_breaches(table: Table, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def proven_breaches(
+    cube: Cube, groups: list[Groups], hidden: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The withheld 1–4 that bound propagation alone discloses (cells, lower, upper): a quick
     attacker that needs no witness, for tests and the comparison of methods."""
-    cells = np.flatnonzero(sensitive_cells(table) & hidden)
-    problem = _problem(table.value, hidden, known_positive(table), table.relations)
-    var_of_cell = np.full(table.n, -1, dtype=np.int64)
-    var_of_cell[problem.cell_of_var] = np.arange(problem.cell_of_var.size)
-    low, high = propagate(problem)
-    low, high = low[var_of_cell[cells]], high[var_of_cell[cells]]
-    failing = _fails(low, high)
-    return cells[failing], low[failing], high[failing]
+    found = [], [], []
+    cells_all = np.flatnonzero(cube.sensitive() & hidden)
+    for year, measures, owners in blocks_of(cube, groups, cells_all):
+        problem, cells = block_problem(cube, groups, hidden, year, measures)
+        var_of_cell = np.full(cells.size, -1, dtype=np.int64)
+        var_of_cell[problem.cell_of_var] = np.arange(problem.cell_of_var.size)
+        low, high = propagate(problem)
+        variables = var_of_cell[np.searchsorted(cells, owners)]
+        low, high = low[variables], high[variables]
+        failing = _fails(low, high)
+        for part, values in zip(found, (owners, low, high), strict=True):
+            part.append(values[failing])
+    if not found[0]:
+        return cells_all, np.zeros(0), np.zeros(0)
+    cells, low, high = (np.concatenate(part) for part in found)
+    return cells, low, high

@@ -15,12 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from etl.disclosure.relations import (
-    CUBE_KEYS,
-    CUBE_MEASURES,
-    SMALLEST_PUBLISHED_COUNT,
-    WHOLE_YEAR,
-)
+from etl.disclosure.cube import CUBE_KEYS, SMALLEST_PUBLISHED_COUNT
+from etl.disclosure.cube import MEASURES as CUBE_MEASURES
+from etl.disclosure.cube import YEAR_PERIOD as WHOLE_YEAR
 
 SUPPRESSED_SUFFIX = "_supprime"
 

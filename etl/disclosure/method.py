@@ -1,11 +1,16 @@
-"""The protection method applied at every publish (DESIGN §6), and its audit.
+"""The protection method applied at every publish (DESIGN §6), on the published crossings.
 
-1. Primary: every count from 1 to 4 is withheld.
-2. Secondary, cell by cell: for each withheld 1–4 a witness is found (etl/disclosure/witness.py: a
-   way to add 4 to the cell that keeps every published number and relation), using cells already
-   withheld first, then the smallest published ones, which are then withheld too. Zeros may be
-   used (a withheld cell may then be 0, so withholding no longer says "at least 1"), except where
-   another column says a cell is zero.
+1. Primary: every published count from 1 to 4 is withheld.
+2. Secondary, cell by cell: for each withheld 1–4 a witness is found (etl/disclosure/moves.py: a
+   way to add 4 to the cell that keeps every published number and relation), made of cells already
+   withheld or not published at all first, then of published cells, which are then withheld too.
+   Zeros may be used (a withheld cell may then be 0, so withholding no longer says "at least 1"),
+   except where another column says a cell is zero. The canton's headline figures (GE or
+   everywhere, all themes, all members) are never used by the search.
+   For the cells left without a witness, the last resort is a linear programme
+   (etl/disclosure/programme.py): the cheapest change of published cells that lets each go up by 4,
+   the headline figures costing far more than any other cell (withheld only when nothing else can
+   protect a cell, and counted); the cells it changes are withheld.
 3. The audit (etl/disclosure/audit.py) then plays the attacker on the result; a breach stops the
    publish.
 
@@ -15,23 +20,24 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from etl.disclosure.relations import (
-    CUBE_KEYS,
-    CUBE_MEASURES,
-    WHOLE_YEAR,
-    cube_cells,
-)
-from etl.disclosure.search import Search, box, find
-from etl.disclosure.table import Table, build_table, sensitive_cells
-from etl.disclosure.witness import Witnesses
+from etl.disclosure.crossings import published_cube
+from etl.disclosure.cube import CATEGORY, LIEU, MEASURES, THEME, Cube, cell_index
+from etl.disclosure.moves import Model, Witnesses
+from etl.disclosure.programme import protect_by_programme
+from etl.disclosure.relations import Groups
+from etl.disclosure.search import Search
+from etl.disclosure.steps import find
 
 SUPPRESSED_SUFFIX = "_supprime"
 SECONDARY_PROTECTION = True  # False only in the test that shows the audit refusing a weak rule
+HEADLINE_COST = 1e6  # the canton's headline figures: a last resort
+CANTON_DETAIL_COST = 20.0  # the canton (GE, everywhere) by theme or category: shown on the overview
+CELL_COST = 1.0
 
 
 def suppressed_flag(column: str) -> str:
@@ -40,69 +46,94 @@ def suppressed_flag(column: str) -> str:
 
 @dataclass
 class Protection:
-    hidden: np.ndarray  # per cell of the table: withheld
+    hidden: np.ndarray  # per cell of the cube: withheld (published crossings only)
     witnesses: Witnesses
-    seconds: dict = field(default_factory=dict)
+    unprotected: np.ndarray  # withheld 1–4 the method found no witness for
+    headline_withheld: int  # canton headline figures withheld other than as 1–4 themselves
+    seconds: float
 
 
-def protect(table: Table, secondary: bool | None = None) -> Protection:
-    """Which cells to withhold, and the witness of each withheld 1–4."""
+def headline_cells(cube: Cube) -> np.ndarray:
+    """Per cell: a canton headline figure (GE or everywhere, all themes, all members)."""
+    coords = np.indices(cube.axes.shape[2:5]).reshape(3, -1)  # theme, lieu, category
+    headline = (coords[0] == 0) & (coords[1] <= 1) & (coords[2] == 0)
+    canton = coords[1] <= 1
+    per_slice = np.where(headline, 2, np.where(canton, 1, 0)).astype(np.int8)
+    shape = cube.axes.shape
+    full = np.broadcast_to(per_slice.reshape(1, 1, *shape[THEME : CATEGORY + 1], 1), shape).reshape(
+        -1
+    )
+    return full
+
+
+def cell_costs(cube: Cube, hidden: np.ndarray) -> np.ndarray:
+    """The price of withholding each cell (0 when withheld already or not published)."""
+    level = headline_cells(cube)
+    cost = np.where(level == 2, HEADLINE_COST, np.where(level == 1, CANTON_DETAIL_COST, CELL_COST))
+    return np.where(hidden | ~cube.published, 0.0, cost)
+
+
+def protect(cube: Cube, groups: list[Groups], secondary: bool | None = None) -> Protection:
+    """Which published cells to withhold, and the witness of each withheld 1–4."""
     secondary = SECONDARY_PROTECTION if secondary is None else secondary
     started = time.perf_counter()
-    sensitive = sensitive_cells(table)
+    sensitive = cube.sensitive()
     hidden = sensitive.copy()
-    if not secondary or not sensitive.any():
-        return Protection(hidden, Witnesses.empty(), {"protection": 0.0})
-    search = Search(table, table.reported.copy(), np.where(hidden, 0.0, 1.0))
+    owners = np.flatnonzero(sensitive)
+    if not secondary or owners.size == 0:
+        return Protection(hidden, Witnesses.empty(), owners[:0], 0, time.perf_counter() - started)
+    search = Search(Model(cube, groups, cube.model.copy()), cell_costs(cube, hidden))
+    headline = headline_cells(cube) == 2
 
-    def adopt(witnesses: Witnesses) -> None:
-        hidden[witnesses.cell] = True
-        search.cost[witnesses.cell] = 0.0
-        search._lines.clear()
+    def adopt(cells: np.ndarray) -> None:
+        newly = cells[cube.published[cells] & ~hidden[cells]]
+        hidden[newly] = True
+        search.cost[newly] = 0.0
 
-    found, left = find(search, np.flatnonzero(sensitive), adopt)
-    for _ in range(2):  # a second pass sees the cells the first withheld
-        if left.size == 0:
-            break
-        boxed = box(search, left)
-        adopt(boxed)
-        found = found + boxed
-        left = np.setdiff1d(left, boxed.owner)
-    return Protection(hidden, found, {"protection": time.perf_counter() - started})
-
-
-# --- from cubes to cells and back ------------------------------------------------------------------
-
-
-def restore_cube(cube: pl.DataFrame, cells: pl.DataFrame, hidden: np.ndarray, in_year: bool):
-    """`cube` with its withheld measures NULL and a `<measure>_supprime` flag per measure."""
-    part = cells.select("row", "measure", "in_year_cube").with_columns(
-        hidden=pl.Series(hidden, dtype=pl.Boolean)
+    witnesses, left = find(search, _order(cube, owners), adopt)
+    if left.size:  # the last resort: the cheapest change by linear programming
+        newly, rescued = protect_by_programme(cube, groups, hidden, left, cell_costs(cube, hidden))
+        hidden[newly] = True
+        witnesses = witnesses + rescued
+        left = np.setdiff1d(left, rescued.owner)
+    return Protection(
+        hidden,
+        witnesses,
+        left,
+        int((hidden & headline & ~sensitive).sum()),
+        time.perf_counter() - started,
     )
-    part = part.filter(pl.col("in_year_cube") == in_year)
-    flags = np.zeros((len(CUBE_MEASURES), cube.height), dtype=bool)
-    measure_number = part["measure"].cast(pl.Enum(list(CUBE_MEASURES))).to_physical().to_numpy()
-    flags[measure_number, part["row"].to_numpy()] = part["hidden"].to_numpy()
-    return cube.with_columns(
-        pl.Series(suppressed_flag(m), flags[i], dtype=pl.Boolean)
-        for i, m in enumerate(CUBE_MEASURES)
+
+
+def _order(cube: Cube, owners: np.ndarray) -> np.ndarray:
+    """Owners in the order they are protected: commune cells first (the most numerous: the cells
+    they withhold are then free for the canton's), year by year."""
+    coords = cube.coords(owners)
+    canton_level = coords[:, LIEU] < 4
+    return owners[np.lexsort((owners, canton_level))]
+
+
+# --- from the model back to the cubes ---------------------------------------------------------------
+
+
+def restore_cube(cube_frame: pl.DataFrame, cube: Cube, hidden: np.ndarray, in_year: bool):
+    """The published rows of `cube_frame` with withheld measures NULL and a `<measure>_supprime`
+    flag per measure."""
+    published = published_cube(cube_frame, in_year)
+    keys = published.select(
+        "year",
+        (pl.lit(0) if in_year else pl.col("quarter")).cast(pl.Int64).alias("quarter"),
+        "theme",
+        "lieu",
+        "category",
+    )
+    flags = {}
+    for measure in MEASURES:
+        cells = cell_index(cube, keys.with_columns(measure=pl.lit(measure)))
+        flags[suppressed_flag(measure)] = np.where(cells >= 0, hidden[np.maximum(cells, 0)], False)
+    return published.with_columns(
+        pl.Series(name, values, dtype=pl.Boolean) for name, values in flags.items()
     ).with_columns(
         pl.when(pl.col(suppressed_flag(m))).then(None).otherwise(pl.col(m)).alias(m)
-        for m in CUBE_MEASURES
+        for m in MEASURES
     )
-
-
-def cells_of_cubes(year_cube: pl.DataFrame, quarter_cube: pl.DataFrame) -> pl.DataFrame:
-    return cube_cells(year_cube, quarter_cube)
-
-
-__all__ = [
-    "CUBE_KEYS",
-    "WHOLE_YEAR",
-    "Protection",
-    "build_table",
-    "cells_of_cubes",
-    "protect",
-    "restore_cube",
-    "sensitive_cells",
-]

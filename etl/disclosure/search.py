@@ -1,384 +1,435 @@
-"""Finding witnesses (etl/disclosure/witness.py) for many cells at once.
+"""Finding witnesses (etl/disclosure/moves.py) for many cells at once.
 
-For each key a few alternatives are listed, cheapest first (the cell and a withheld sibling going
-down, then its total going up, …); every cell starts with the first of each key and, when its move
-fails, moves on in the keys that are to blame. `allowed` says which cells a move may use: only
-withheld ones for the auditor; any reported cell for the protection method, which then withholds
-the cells of the moves it keeps. Siblings and parts are chosen withheld first, then smallest.
-The last resort, `box`, only moves cells up (the cell, its totals and one part of each total it
-is): it needs no cell to hold 4, so it exists for every cell, at the price of withholding totals.
+A step's pattern is built the way the hypercube method of tau-ARGUS builds its moves: on each
+axis (quarter, theme, place, category, measure) a short list of coordinates with signs balances
+that axis's relations (the cell and a sibling going down, the cell and its total going up, a total
+and one of its parts going up, or the cell alone where an inequality leaves room), and the pattern
+is every combination of them (its corners), signs multiplied. The alternatives of each axis are
+listed in ALTERNATIVES, cheapest first; an owner starts with the first that can hold and, when its
+step cannot be taken at all, moves on in the axes to blame.
+
+Where an alternative picks a coordinate (a sibling, a part), every candidate is scored with the
+corners it adds: a corner that does not exist, cannot move, or has no room is ruled out; otherwise
+the corners' costs add up (0 for a cell already withheld or not published at all) and, among equal
+costs, the one leaving most room wins, so that the same few cells serve many owners and few steps
+are needed. `movable` says which cells a move may change: only withheld or unpublished ones for the
+auditor; any cell of the model for the protection method, which then withholds the published cells
+of the steps it keeps.
 """
 
 from __future__ import annotations
 
-import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from etl.disclosure.relations import STOCKS
-from etl.disclosure.table import NONE, Table
-from etl.disclosure.witness import (
+from etl.disclosure.cube import (
     CATEGORY,
-    DIMS,
     LIEU,
-    MAX_ROUNDS,
     MEASURE,
-    QUARTER,
-    STEP,
+    PERIODS,
+    PLACES,
     THEME,
-    UNUSED,
-    Witnesses,
-    failures,
+    UNBOUNDED,
+    YEAR_PERIOD,
+    Q,
+)
+from etl.disclosure.moves import NONE, Model
+from etl.disclosure.relations import (
+    AT_LEAST,
+    AT_MOST,
+    CATEGORIES,
+    EQUAL,
+    QUARTERS,
+    STOCK,
+    membership,
 )
 
-PAIRS = (("femmes", "hommes"), ("mineurs", "seniors_65"))
-SINGLE_PARTS = ("nouvelles_personnes",)
-DOWN, UP = -1, 1
-CHUNK = 20_000  # cells whose moves are built at once (memory: corners × 6 coordinates)
+MAX_ROUNDS = 60
+AXES = (LIEU, THEME, MEASURE, CATEGORY, Q)  # the axes that move (columns of a state)
+COMMUNE_ORDER = AXES  # the order in which a pattern is built, for a commune's cell…
+CANTON_ORDER = (CATEGORY, LIEU, THEME, MEASURE, Q)  # …and for the canton's
+INFEASIBLE = np.inf
+UNUSED = NONE - 1  # a slot not used by this owner
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One coordinate of an axis's alternative: `fixed` (a coordinate) or `pool` (a name in
+    `Search.pools`, the best one picked). `needed`: used only where the relations of that family
+    (a kind of relations.py, or the number of a measure link) leave no room for the corners
+    already built: a part that follows its total only where the total cannot move alone."""
+
+    sign: int
+    fixed: int | None = None
+    pool: str | None = None
+    needed: str | int | None = None
+    where: str | None = None  # CANTON_LEVEL or ALL_MEMBERS: the corners it applies to
+
+
+def _pick(pool, sign, needed=None, where=None):
+    return Slot(sign, pool=pool, needed=needed, where=where)
+
+
+def _at(coordinate, sign, needed=None, where=None):
+    return Slot(sign, fixed=coordinate, needed=needed, where=where)
+
+
+CANTON_LEVEL, ALL_MEMBERS = "canton", "all members"
+
+
+GE, STAR = 1, 0
+# Per axis and class of the owner's coordinate: the alternatives (each a list of slots besides the
+# owner's own coordinate), cheapest first. [] moves the cell alone on that axis.
+ALTERNATIVES = {
+    Q: {
+        "year_flow": [[_pick("quarters", 1, QUARTERS)], [_pick("quarters", 1)]],
+        "year_stock": [[_at(4, 1, STOCK)], [_at(4, 1)]],
+        "quarter_flow": [[], [_pick("quarters", -1)], [_at(YEAR_PERIOD, 1)]],
+        "q4_stock": [[], [_at(YEAR_PERIOD, 1)]],
+        "free": [[]],
+    },
+    THEME: {
+        "member": [[_pick("themes", -1)], [_at(STAR, 1)]],
+        "total": [[_pick("themes", 1)]],
+    },
+    LIEU: {
+        "commune": [
+            [_pick("communes", -1)],
+            [_at(GE, 1), _pick("outside", -1)],
+            [_at(GE, 1), _at(STAR, 1)],
+        ],
+        # GE is the communes' total for all members only (a commune has no categories).
+        "ge": [
+            [_pick("outside", -1), _pick("communes", 1, where=ALL_MEMBERS)],
+            [_at(STAR, 1), _pick("communes", 1, where=ALL_MEMBERS)],
+        ],
+        "outside": [
+            [_pick("outside", -1)],
+            [_at(GE, -1), _pick("communes", -1, where=ALL_MEMBERS)],
+            [_at(STAR, 1)],
+        ],
+        "star": [[_pick("outside", 1)], [_at(GE, 1), _pick("communes", 1, where=ALL_MEMBERS)]],
+    },  # fmt: skip
+    CATEGORY: {  # a commune has no categories: only corners of the canton's level move
+        "total": [
+            [_pick("categories", 1, CATEGORIES, CANTON_LEVEL)],
+            [_pick("categories", 1, where=CANTON_LEVEL)],
+        ],
+        "member": [
+            [],
+            [_pick("categories", -1, where=CANTON_LEVEL)],
+            [_at(STAR, 1, where=CANTON_LEVEL)],
+        ],
+    },  # fmt: skip
+}
+
+
+def _measure_alternatives(model: Model) -> dict:
+    """The measure axis's classes: persons, a part with a sibling (women/men, minors/seniors), a
+    part alone (new persons), the others (no relation)."""
+    axes, groups = model.cube.axes, model.groups
+    links = [n for n, g in enumerate(groups) if g.family.axis == MEASURE]
+
+    def parts(when_needed: bool, skip: int | None = None) -> list[Slot]:
+        return [_pick(f"link{n}", 1, n if when_needed else None) for n in links if n != skip]
+
+    classes = {"free": [[]], "persons": [parts(True), parts(False)]}
+    for n in links:
+        members = np.flatnonzero(groups[n].family.members)
+        persons = _at(groups[n].family.total, 1)
+        for m in members:
+            siblings = [s for s in members if s != m]
+            sibling = [[_at(int(siblings[0]), -1)]] if siblings else []
+            classes[axes.measures[m]] = [
+                [],
+                *sibling,
+                [persons, *parts(True, skip=n)],
+                [persons, *parts(False, skip=n)],
+            ]
+    return classes
+
+
+def _strength(model: Model) -> np.ndarray:
+    """Per cell, how much room its fibre has: its value in its best quarter (a year cell) or its
+    own value (a quarter), and no more than the same for the persons it is part of. A partner cell
+    that is strong can usually take a step in some quarter and on the measures tied to it, which
+    a witness through it needs."""
+    cube = model.cube
+    value = cube.value.reshape(cube.axes.shape)
+    best_quarter = value[:, 1:].max(axis=1, keepdims=True)
+    room = np.concatenate([np.minimum(value[:, :1], best_quarter), value[:, 1:]], axis=1)
+    for groups in model.groups:
+        family = groups.family
+        if family.axis == MEASURE:
+            parts = np.flatnonzero(family.members)
+            room[..., parts] = np.minimum(
+                room[..., parts], room[..., family.total : family.total + 1]
+            )
+    return room.reshape(-1)
+
+
+def _year_slack(model: Model) -> np.ndarray:
+    """Per year cell, what members reporting by year add beyond its quarters (the room of its
+    quarters → year relation; 0 where it is an equality); unbounded elsewhere."""
+    slack = np.full(model.cube.size, UNBOUNDED, dtype=np.int64)
+    for groups in model.groups:
+        if groups.family.kind in (QUARTERS, STOCK):
+            room = np.where(groups.sense == EQUAL, 0, -groups.balance)
+            slack[groups.keys] = room
+    return slack
+
+
+@dataclass
 class Search:
-    def __init__(self, table: Table, allowed: np.ndarray, cost: np.ndarray):
-        self.t = table
-        self.allowed = allowed
-        # Per cell, the price of using it: 0 when withheld already (or allowed for free).
-        self.cost = cost
-        self._lines: dict = {}
-        c = table.code
-        self.star = {key: c(key, "*") for key in ("theme", "lieu", "category")}
-        self.ge = c("lieu", "GE")
-        self.elsewhere = np.array(
-            [x for x in (c("lieu", "hors_canton"), c("lieu", "non_renseignee")) if x != NONE]
+    model: Model
+    cost: np.ndarray  # per cell: the price of moving it (0 when withheld or unpublished)
+    pools: dict = field(init=False)
+
+    def __post_init__(self):
+        axes = self.model.cube.axes
+        shape = axes.shape
+        n_lieux = shape[LIEU]
+        self.pools = {
+            "quarters": (Q, np.arange(shape[Q]) != YEAR_PERIOD),
+            "themes": (THEME, np.arange(shape[THEME]) != STAR),
+            "communes": (LIEU, np.arange(n_lieux) >= len(PLACES)),
+            "outside": (LIEU, np.isin(np.arange(n_lieux), [2, 3])),
+            "categories": (CATEGORY, np.arange(shape[CATEGORY]) != STAR),
+        }
+        for n, groups in enumerate(self.model.groups):
+            if groups.family.axis == MEASURE:
+                self.pools[f"link{n}"] = (MEASURE, groups.family.members)
+        self.alternatives = {**ALTERNATIVES, MEASURE: _measure_alternatives(self.model)}
+        self.stocks = np.isin(np.array(axes.measures), ["liste_attente"])
+        self.measure_class = np.array(
+            [m if m in self.alternatives[MEASURE] else "free" for m in axes.measures], dtype=object
         )
-        lieux = table.labels["lieu"]
-        self.communes = np.array([i for i, x in enumerate(lieux) if str(x).isdigit()], dtype=int)
-        quarters = table.labels["quarter"]
-        self.year = c("quarter", 0)
-        self.quarters = np.array([i for i, q in enumerate(quarters) if q != 0], dtype=int)
-        self.q4 = c("quarter", 4)
-        self.m = {name: c("measure", name) for name in table.labels["measure"]}
-        self.stocks = np.array([self.m[s] for s in STOCKS if s in self.m], dtype=int)
+        if "personnes" in axes.measures:
+            self.measure_class[axes.measure("personnes")] = "persons"
+        self.strength = _strength(self.model)
+        self.year_slack = _year_slack(self.model)
 
-    # --- choosing a sibling or a part ------------------------------------------------------------
+    # --- the class of each owner's coordinate on each axis ----------------------------------------
 
-    def _candidates(self, dim: int, pool: tuple, direction: int):
-        """Per line (all coordinates but `dim`), the two best cells of `pool` to move."""
-        key = (dim, pool, direction)
-        if key in self._lines:
-            return self._lines[key]
-        t = self.t
-        cells = np.flatnonzero(np.isin(t.codes[:, dim], np.array(pool, dtype=int)))
-        usable = self.allowed[cells] & t.reported[cells]
-        if direction == DOWN:
-            usable &= t.value[cells] >= STEP + t.lower[cells]
+    def classes(self, coords: np.ndarray) -> dict[int, np.ndarray]:
+        q, theme, lieu = coords[:, Q], coords[:, THEME], coords[:, LIEU]
+        category, measure = coords[:, CATEGORY], coords[:, MEASURE]
+        stock = self.stocks[measure]
+        all_members = category == STAR
+        quarter = np.select(
+            [(q == YEAR_PERIOD) & ~stock, q == YEAR_PERIOD, ~stock, q == 4],
+            ["year_flow", "year_stock", "quarter_flow", "q4_stock"],
+            "free",
+        )
+        place = np.select(
+            [lieu >= len(PLACES), lieu == GE, lieu == STAR], ["commune", "ge", "star"], "outside"
+        )
+        return {
+            Q: quarter,
+            THEME: np.where(theme == STAR, "total", "member"),
+            LIEU: place,
+            # A commune's cell is all members; its corners at the canton's level have categories.
+            CATEGORY: np.where(all_members, "total", "member"),
+            MEASURE: self.measure_class[measure],
+        }
+
+    # --- picking a coordinate ---------------------------------------------------------------------
+
+    def pick(self, base, base_sign, owner_rows, prior, slot, axis, used, own):
+        """For each owner, the best coordinate of `slot.pool` on `axis` given the corners built so
+        far (`base`, (n, C) cells with the owner's own coordinate on `axis`) and their signs; NONE
+        where no candidate can move. `used`: (n, k) coordinates already taken on this axis; `own`:
+        the owners' coordinates on it."""
+        cube = self.model.cube
+        pool_axis, pool = self.pools[slot.pool]
+        candidates = np.flatnonzero(pool)
+        stride = cube.strides[axis]
+        own = own[:, None]
+        shift = (candidates[None, :] - own) * stride  # (n, P)
+        cells = base[:, None, :] + shift[:, :, None]  # (n, P, C)
+        valid = base[:, None, :] >= 0
+        safe = np.where(valid, cells, 0)
+        sign = slot.sign * base_sign[:, None, :]
+        moved = prior(owner_rows[:, None, None], safe)
+        current = cube.value[safe] + moved
+        room = np.where(sign < 0, current - cube.lower[safe], cube.upper[safe] - current)
+        ok = (~valid) | (cube.model[safe] & self.model.movable[safe] & (room >= 1))
+        score = np.where(valid, self.cost[safe], 0.0).sum(axis=2)
+        # Among equal costs, the candidate whose tightest moving-down corner has most room: it
+        # can serve many owners and its quarters and parts have room too.
+        down = valid & (sign < 0)
+        tight = np.where(down, np.minimum(room, self.strength[safe]), UNBOUNDED).min(axis=2)
+        feasible = ok.all(axis=2)
+        if axis in (LIEU, THEME):  # a year's corners must agree on a quarter (or need none)
+            new_need, new_can = self._quarters(safe, sign, valid)
+            old_need, old_can = self._quarters(base, base_sign, base >= 0)
+            need = new_need.any(axis=2) | old_need.any(axis=1)[:, None]
+            can = new_can.all(axis=2) & old_can.all(axis=1)[:, None, :]
+            feasible &= ~need | can.any(axis=2)
+        score = np.where(feasible, score - np.log1p(np.maximum(tight, 0)), INFEASIBLE)
+        taken = (candidates[None, :, None] == used[:, None, :]).any(axis=2)
+        score = np.where(taken | (candidates[None, :] == own), INFEASIBLE, score)
+        best = np.argmin(score, axis=1)
+        found = np.isfinite(score[np.arange(best.size), best])
+        return np.where(found, candidates[best], NONE)
+
+    def _quarters(self, cells, sign, valid):
+        """For the year's corners: (whether each needs its quarters to follow: it moves down and
+        what members reporting by year sent leaves no room; (…, 4) whether each can follow a step
+        in quarter q: room to move down, or a quarter that exists to move up). A step's quarters
+        form a rectangle too (the quarters of a commune and of a theme are published): once one
+        corner needs them, every corner follows in the same quarter."""
+        cube = self.model.cube
+        stride = cube.strides[Q]
+        cells = np.where(valid, cells, 0)
+        year = valid & ((cells // stride) % PERIODS == YEAR_PERIOD)
+        stock = self.stocks[cells % cube.axes.shape[MEASURE]]
+        need = year & (sign < 0) & (self.year_slack[cells] < 1)
+        can = np.ones((*cells.shape, PERIODS - 1), dtype=bool)
+        for q in range(1, PERIODS):
+            quarter = np.where(year, cells + q * stride, 0)
+            usable = cube.model[quarter] & self.model.movable[quarter] & ~(stock & (q != 4))
+            room = cube.value[quarter] - cube.lower[quarter] >= 1
+            can[..., q - 1] = ~year | np.where(sign < 0, usable & room, usable)
+        return need, can
+
+    # --- a step's pattern -------------------------------------------------------------------------
+
+    def _coordinate(self, slot: Slot, who, cells, base, base_sign, rows, prior, axis, used):
+        """The coordinate of one slot for owners `who`: fixed, picked, NONE (nothing can move) or
+        UNUSED (a part that need not follow)."""
+        coordinate = np.full(who.size, UNUSED, dtype=np.int64)
+        active = np.ones(who.size, dtype=bool)
+        if slot.needed is not None:
+            active = self.needed(slot.needed, base, base_sign)
+        if slot.fixed is not None:
+            coordinate[active] = slot.fixed
+        elif active.any():
+            a = np.flatnonzero(active)
+            own = (cells[who][a] // self.model.cube.strides[axis]) % self.model.cube.axes.shape[
+                axis
+            ]
+            coordinate[a] = self.pick(
+                base[a], base_sign[a], rows[who][a], prior, slot, axis, used[a], own
+            )
+        return coordinate
+
+    def needed(self, family, base, base_sign) -> np.ndarray:
+        """Per owner: whether some corner built so far moves against a relation of `family` (a
+        kind or a family number) that leaves it no room, so that a part must follow."""
+        cube = self.model.cube
+        numbers = (
+            [family]
+            if isinstance(family, int | np.integer)
+            else [n for n, g in enumerate(self.model.groups) if g.family.kind == family]
+        )
+        need = np.zeros(base.shape[0], dtype=bool)
+        for number in numbers:
+            groups = self.model.groups[number]
+            valid = base >= 0
+            group, role = membership(cube, groups, np.where(valid, base, 0))
+            found = valid & (group >= 0)
+            g = np.maximum(group, 0)
+            sense, balance = groups.sense[g], groups.balance[g]
+            change = role * base_sign
+            room = np.where(sense == AT_MOST, -balance, np.where(sense == AT_LEAST, balance, 0))
+            against = np.where(sense == AT_LEAST, change < 0, change > 0) | (
+                (sense == EQUAL) & (change != 0)
+            )
+            need |= (found & against & (room < 1)).any(axis=1)
+        return need
+
+    def patterns(self, cells, state, classes, prior, rows, banned):
+        """Each owner's pattern with the alternatives of `state`, never picking a coordinate of
+        `banned` ((n, len(AXES), k), NONE-padded): (corners (n, C), signs, axes moved per corner,
+        blame of owners whose pick found nothing, the coordinate picked first on each axis).
+
+        A commune's cell has no categories and a category's cell no communes: the axes are built
+        in the order where each axis's slots see the corners they must follow (COMMUNE_ORDER for
+        a commune's cell, whose canton-level corners then get their categories; CANTON_ORDER for
+        the canton's, whose corners for all members then get their communes)."""
+        cube = self.model.cube
+        n = cells.size
+        commune = (cells // cube.strides[LIEU]) % cube.axes.shape[LIEU] >= len(PLACES)
+        parts = []
+        for order, who in ((COMMUNE_ORDER, np.flatnonzero(commune)),
+                           (CANTON_ORDER, np.flatnonzero(~commune))):  # fmt: skip
+            if who.size:
+                chosen = {a: c[who] for a, c in classes.items()}
+                built = self._build(order, cells[who], state[who], chosen, prior, rows[who],
+                                    banned[who])  # fmt: skip
+                parts.append((who, built))
+        width = max(b[0].shape[1] for _, b in parts)
+        corners = np.full((n, width), NONE, dtype=np.int64)
+        signs = np.zeros((n, width), dtype=np.int64)
+        moved = np.zeros((n, width), dtype=np.int64)
+        blame = np.zeros(n, dtype=np.int64)
+        picked = np.full((n, len(AXES)), NONE, dtype=np.int64)
+        for who, (c, sg, mv, bl, pk) in parts:
+            corners[who, : c.shape[1]], signs[who, : c.shape[1]] = c, sg
+            moved[who, : c.shape[1]], blame[who], picked[who] = mv, bl, pk
+        return corners, signs, moved, blame, picked
+
+    def _build(self, order, cells, state, classes, prior, rows, banned):
+        cube = self.model.cube
+        n = cells.size
+        corners = cells[:, None].copy()
+        signs = np.ones((n, 1), dtype=np.int64)
+        moved = np.zeros((n, 1), dtype=np.int64)
+        blame = np.zeros(n, dtype=np.int64)
+        picked = np.full((n, len(AXES)), NONE, dtype=np.int64)
+        for axis in order:
+            i = AXES.index(axis)
+            stride, bit = cube.strides[axis], np.int64(1) << axis
+            own = (cells // stride) % cube.axes.shape[axis]
+            blocks = []
+            keys = np.char.add(classes[axis].astype(str), np.char.mod("|%d", state[:, i]))
+            for key in np.unique(keys):
+                who = np.flatnonzero(keys == key)
+                name, number = key.split("|")
+                used = np.concatenate([own[who][:, None], banned[who, i]], axis=1)
+                parts = []
+                for slot in self.alternatives[axis][name][int(number)]:
+                    base, base_sign = self._where(slot, corners[who], signs[who])
+                    coordinate = self._coordinate(
+                        slot, who, cells, base, base_sign, rows, prior, axis, used
+                    )
+                    blame[who[coordinate == NONE]] |= bit
+                    if slot.pool is not None:
+                        first = picked[who, i] == NONE
+                        picked[who[first], i] = coordinate[first]
+                    used = np.concatenate([used, coordinate[:, None]], axis=1)
+                    live = (base >= 0) & (coordinate[:, None] >= 0)
+                    shifted = np.where(live, base + (coordinate - own[who])[:, None] * stride, NONE)
+                    sign = np.where(live, base_sign * slot.sign, 0)
+                    parts.append((shifted, sign, moved[who] | bit))
+                if parts:
+                    blocks.append(
+                        (who, *(np.concatenate(p, axis=1) for p in zip(*parts, strict=True)))
+                    )
+            width = max((b[1].shape[1] for b in blocks), default=0)
+            extra = np.full((n, width), NONE, dtype=np.int64)
+            extra_signs = np.zeros((n, width), dtype=np.int64)
+            extra_moved = np.zeros((n, width), dtype=np.int64)
+            for who, block, block_signs, block_moved in blocks:
+                extra[who, : block.shape[1]] = block
+                extra_signs[who, : block.shape[1]] = block_signs
+                extra_moved[who, : block.shape[1]] = block_moved
+            corners = np.concatenate([corners, extra], axis=1)
+            signs = np.concatenate([signs, extra_signs], axis=1)
+            moved = np.concatenate([moved, extra_moved], axis=1)
+        return corners, signs, moved, blame, picked
+
+    def _where(self, slot: Slot, base, base_sign):
+        """The corners a slot applies to: all, or only those of the canton's level (categories),
+        or only those for all members (communes)."""
+        if slot.where is None:
+            return base, base_sign
+        cube = self.model.cube
+        if slot.where == CANTON_LEVEL:
+            keep = (base // cube.strides[LIEU]) % cube.axes.shape[LIEU] < len(PLACES)
         else:
-            usable &= np.isinf(t.upper[cells])
-        cells = cells[usable]
-        line = t.key_of(t.codes[cells]) - t.codes[cells, dim] * t._radix[dim]
-        order = np.lexsort((t.codes[cells, dim], t.value[cells], self.cost[cells], line))
-        cells, line = cells[order], line[order]
-        first = np.flatnonzero(np.diff(line, prepend=-1) != 0)
-        second = first + 1
-        has_second = (second < line.size) & (line[np.minimum(second, line.size - 1)] == line[first])
-        lines = line[first]
-        best = t.codes[cells[first], dim]
-        runner = np.where(has_second, t.codes[cells[np.minimum(second, cells.size - 1)], dim], NONE)
-        self._lines[key] = (lines, best, runner)
-        return self._lines[key]
-
-    def pick(self, coords: np.ndarray, dim: int, pool, direction: int) -> np.ndarray:
-        """For each coordinate row, the best other coordinate of `pool` in `dim` on its line."""
-        pool = tuple(int(x) for x in np.atleast_1d(pool))
-        out = np.full(coords.shape[0], NONE, dtype=np.int64)
-        if not pool or coords.shape[0] == 0:
-            return out
-        lines, best, runner = self._candidates(dim, pool, direction)
-        if lines.size == 0:
-            return out
-        line = self.t.key_of(coords) - coords[:, dim] * self.t._radix[dim]
-        at = np.minimum(np.searchsorted(lines, line), lines.size - 1)
-        found = lines[at] == line
-        choice = np.where(best[at] != coords[:, dim], best[at], runner[at])
-        return np.where(found, choice, NONE)
-
-    # --- the alternatives of each key -----------------------------------------------------------
-
-    def alternatives(self, coords: np.ndarray, dim: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The alternatives of one key for each row: (coordinates, signs), both (rows, width),
-        UNUSED for a slot not used, NONE for one that would be needed but does not exist."""
-        own = coords[:, dim]
-        builder = {
-            QUARTER: self._quarter,
-            THEME: self._theme,
-            LIEU: self._lieu,
-            CATEGORY: self._category,
-            MEASURE: self._measure,
-        }[dim]
-        return _pad([_stack(own, parts) for parts in builder(coords, own)])
-
-    def _theme(self, coords, own):
-        star = self.star["theme"]
-        themes = [i for i in range(len(self.t.labels["theme"])) if i != star]
-        total = own == star
-        sibling = self.pick(coords, THEME, themes, DOWN)
-        part = _or_unused(self.pick(coords, THEME, themes, UP))
-        return [
-            [(np.where(total, part, sibling), np.where(total, 1, -1))],
-            [(np.where(total, part, star), 1)],
-        ]
-
-    def _lieu(self, coords, own):
-        star, ge, elsewhere, communes = self.star["lieu"], self.ge, self.elsewhere, self.communes
-        is_commune = np.isin(own, communes)
-        is_ge, is_star = own == ge, own == star
-        is_elsewhere = np.isin(own, elsewhere)
-        commune_down = self.pick(coords, LIEU, communes, DOWN)
-        commune_up = self.pick(coords, LIEU, communes, UP)
-        elsewhere_down = self.pick(coords, LIEU, elsewhere, DOWN)
-        elsewhere_up = self.pick(coords, LIEU, elsewhere, UP)
-        unused = np.full(own.size, UNUSED)
-
-        def by_kind(commune, ge_, other, star_):
-            return np.select(
-                [is_commune, is_ge, is_elsewhere, is_star], [commune, ge_, other, star_], UNUSED
-            )
-
-        first = [
-            (by_kind(commune_down, commune_up, elsewhere_down, elsewhere_up),
-             by_kind(-1, 1, -1, 1)),
-            (by_kind(unused, star, unused, unused), 1),
-        ]  # fmt: skip
-        second = [
-            (by_kind(ge, commune_up, star, ge), 1),
-            (by_kind(elsewhere_down, elsewhere_down, unused, commune_up), by_kind(-1, -1, 1, 1)),
-        ]
-        third = [
-            (by_kind(ge, commune_up, star, ge), 1),
-            (by_kind(star, star, unused, commune_up), 1),
-        ]
-        return [first, second, third]
-
-    def _category(self, coords, own):
-        star = self.star["category"]
-        categories = [i for i in range(len(self.t.labels["category"])) if i != star]
-        total = own == star
-        sibling = self.pick(coords, CATEGORY, categories, DOWN)
-        part = _or_unused(self.pick(coords, CATEGORY, categories, UP))
-        return [
-            [],
-            [(np.where(total, part, sibling), np.where(total, 1, -1))],
-            [(np.where(total, part, star), 1)],
-        ]
-
-    def _quarter(self, coords, own):
-        stock = np.isin(coords[:, MEASURE], self.stocks)
-        year, q4 = self.year, self.q4
-        is_year = own == year
-        sibling = np.where(stock, UNUSED, self.pick(coords, QUARTER, self.quarters, DOWN))
-        part = _or_unused(
-            np.where(
-                stock,
-                self.pick(coords, QUARTER, [q4], UP),
-                self.pick(coords, QUARTER, self.quarters, UP),
-            )
-        )
-        # A stock's quarter other than the fourth is in no relation: it moves alone.
-        lone = stock & ~is_year & (own != q4)
-        up = np.where(lone, UNUSED, np.where(is_year, part, year))
-        return [
-            [],
-            [(np.where(lone, UNUSED, np.where(is_year, part, np.where(stock, year, sibling))),
-              np.where(is_year | stock, 1, -1))],
-            [(up, 1)],
-        ]  # fmt: skip
-
-    def _measure(self, coords, own):
-        m = self.m
-        p = m.get("personnes", NONE)
-        pairs = [[m[x] for x in pair if x in m] for pair in PAIRS]
-        singles = [m[x] for x in SINGLE_PARTS if x in m]
-        sibling = np.full(own.size, UNUSED)
-        for pair in pairs:
-            down = self.pick(coords, MEASURE, pair, DOWN)
-            sibling = np.where(np.isin(own, pair) & (len(pair) == 2), down, sibling)
-        is_part = np.isin(own, [x for pair in pairs for x in pair] + singles)
-        parent = np.where(is_part, p, UNUSED)
-        # Persons up: one part of each of its relations goes up with it (for a part going up
-        # with persons, one part of each of the other relations).
-        ups = [
-            np.where(
-                ((own == p) | is_part) & ~np.isin(own, group),
-                _or_unused(self.pick(coords, MEASURE, group, UP)),
-                UNUSED,
-            )
-            for group in [*pairs, singles]
-            if group
-        ]
-        has_sibling = sibling != UNUSED
-        return [
-            [],
-            [(np.where(has_sibling, sibling, parent), np.where(has_sibling, -1, 1))]
-            + [(np.where(has_sibling, UNUSED, u), 1) for u in ups],
-            [(parent, 1)] + [(u, 1) for u in ups],
-        ]
-
-
-def _or_unused(picked: np.ndarray) -> np.ndarray:
-    return np.where(picked == NONE, UNUSED, picked)
-
-
-def _stack(own: np.ndarray, parts: list) -> tuple[np.ndarray, np.ndarray]:
-    columns = [own] + [np.broadcast_to(np.asarray(c), own.shape) for c, _ in parts]
-    signs = [np.ones(own.size, dtype=np.int64)] + [
-        np.broadcast_to(np.asarray(s), own.shape) for _, s in parts
-    ]
-    return np.stack(columns, axis=1).astype(np.int64), np.stack(signs, axis=1).astype(np.int64)
-
-
-def _pad(alternatives: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    width = max(c.shape[1] for c, _ in alternatives)
-    padded = []
-    for coords, signs in alternatives:
-        extra = width - coords.shape[1]
-        if extra:
-            coords = np.pad(coords, ((0, 0), (0, extra)), constant_values=UNUSED)
-            signs = np.pad(signs, ((0, 0), (0, extra)), constant_values=1)
-        padded.append((coords, signs))
-    return padded
-
-
-def corners(own: np.ndarray, moves: dict[int, tuple[np.ndarray, np.ndarray]]):
-    """Every combination of the keys' moves: (row of `own`, coordinates, sign, keys moved)."""
-    rows, coords, signs, moved = [], [], [], []
-    dims = list(moves)
-    widths = [moves[d][0].shape[1] for d in dims]
-    for slots in itertools.product(*[range(w) for w in widths]):
-        corner = own.copy()
-        sign = np.ones(own.shape[0], dtype=np.int64)
-        active = np.ones(own.shape[0], dtype=bool)
-        mask = 0
-        for d, s in zip(dims, slots, strict=True):
-            column, column_sign = moves[d][0][:, s], moves[d][1][:, s]
-            active &= column != UNUSED
-            corner[:, d] = column
-            sign = sign * column_sign
-            mask |= (s != 0) << d
-        at = np.flatnonzero(active)
-        rows.append(at)
-        coords.append(corner[at])
-        signs.append(sign[at])
-        moved.append(np.full(at.size, mask, dtype=np.int64))
-    return (
-        np.concatenate(rows),
-        np.concatenate(coords),
-        np.concatenate(signs),
-        np.concatenate(moved),
-    )
-
-
-def _moves_for(search: Search, cells: np.ndarray, state: np.ndarray):
-    """The moves of `cells` with the alternative `state[:, i]` of each key DIMS[i]."""
-    coords = search.t.codes[cells]
-    moves = {}
-    for i, dim in enumerate(DIMS):
-        alternatives = search.alternatives(coords, dim)
-        choice = np.minimum(state[:, i], len(alternatives) - 1)
-        stacked_coords = np.stack([c for c, _ in alternatives])  # (alternatives, rows, width)
-        stacked_signs = np.stack([s for _, s in alternatives])
-        rows = np.arange(cells.size)
-        moves[dim] = (stacked_coords[choice, rows], stacked_signs[choice, rows])
-    return coords, moves, [len(search.alternatives(coords[:1], d)) for d in DIMS]
-
-
-def _try(
-    search: Search, cells: np.ndarray, coords: np.ndarray, moves
-) -> tuple[Witnesses, np.ndarray]:
-    """The witnesses that hold among these moves, and each cell's blame (0 where it holds)."""
-    row, corner, sign, moved = corners(coords, moves)
-    found = search.t.find(corner)
-    owners, blame = failures(search.t, row, found, sign, moved, search.allowed)
-    blame_of_row = np.zeros(cells.size, dtype=np.int64)
-    blame_of_row[owners] = blame
-    holds = np.isin(row, owners[blame == 0])
-    return Witnesses(cells[row[holds]], found[holds], sign[holds].astype(np.int8)), blame_of_row
-
-
-def find(search: Search, owners: np.ndarray, adopt) -> tuple[Witnesses, np.ndarray]:
-    """Witnesses for as many `owners` as possible; the owners left without one.
-
-    `adopt(witnesses)` is called with each batch found (the method withholds their cells and makes
-    them free for the next moves); the auditor passes a function that does nothing.
-    """
-    found = Witnesses.empty()
-    left = []
-    for start in range(0, owners.size, CHUNK):
-        pending = owners[start : start + CHUNK]
-        state = np.zeros((pending.size, len(DIMS)), dtype=np.int64)
-        for _ in range(MAX_ROUNDS):
-            if pending.size == 0:
-                break
-            coords, moves, n_alternatives = _moves_for(search, pending, state)
-            witnesses, blame = _try(search, pending, coords, moves)
-            if witnesses.owner.size:
-                adopt(witnesses)
-                found = found + witnesses
-            failing = blame != 0
-            blamed = (blame[:, None] >> np.array(DIMS)) & 1 == 1
-            last = state >= np.array(n_alternatives) - 1
-            exhausted = failing & ((blamed & last).any(axis=1) | ~blamed.any(axis=1))
-            left.append(pending[exhausted])
-            state = state + (blamed & ~last)
-            keep = failing & ~exhausted
-            pending, state = pending[keep], state[keep]
-        left.append(pending)
-    return found, np.concatenate(left) if left else owners[:0]
-
-
-def box(search: Search, owners: np.ndarray) -> Witnesses:
-    """The last resort: moves that only go up (see the module docstring), built key after key
-    along one existing part so that every combination exists. The parts of persons that go up
-    with it are needed only where a relation between measures is exact: each subset is tried."""
-    t = search.t
-    coords = t.codes[owners].copy()
-    descended = coords.copy()
-    moves = {}
-    for dim in (THEME, LIEU, CATEGORY, QUARTER, MEASURE):
-        all_up = search.alternatives(descended, dim)[-1]
-        own_column = np.broadcast_to(coords[:, dim][:, None], all_up[0][:, :1].shape)
-        moves[dim] = (
-            np.concatenate([own_column, all_up[0][:, 1:]], axis=1),
-            np.ones_like(all_up[0]),
-        )
-        if dim != MEASURE:
-            deepest = _deepest_part(search, dim, coords[:, dim], all_up[0])
-            descended[:, dim] = np.where(deepest >= 0, deepest, descended[:, dim])
-    found = Witnesses.empty()
-    measure_move = moves[MEASURE][0]
-    optional = [k for k in range(1, measure_move.shape[1])]
-    pending = np.arange(owners.size)
-    for kept in itertools.product((True, False), repeat=len(optional)):
-        if pending.size == 0:
-            break
-        column = measure_move[pending].copy()
-        is_parent = column == search.m.get("personnes", NONE)
-        for k, keep in zip(optional, kept, strict=True):
-            if not keep:
-                column[:, k] = np.where(is_parent[:, k], column[:, k], UNUSED)
-        trial = {d: (m[0][pending], m[1][pending]) for d, m in moves.items()}
-        trial[MEASURE] = (column, trial[MEASURE][1])
-        witnesses, blame = _try(search, owners[pending], coords[pending], trial)
-        found = found + witnesses
-        pending = pending[blame != 0]
-    return found
-
-
-def _deepest_part(search: Search, dim: int, own: np.ndarray, move: np.ndarray) -> np.ndarray:
-    """The part a total went down to in its all-up move (NONE when the cell is no total)."""
-    if dim == THEME:
-        return np.where(own == search.star["theme"], move[:, 1], NONE)
-    if dim == CATEGORY:
-        return np.where(own == search.star["category"], move[:, 1], NONE)
-    if dim == QUARTER:
-        return np.where(own == search.year, move[:, 1], NONE)
-    total = (own == search.ge) | (own == search.star["lieu"])
-    return np.where(total, move[:, 2], NONE)
+            keep = (base // cube.strides[CATEGORY]) % cube.axes.shape[CATEGORY] == STAR
+        keep &= base >= 0
+        return np.where(keep, base, NONE), np.where(keep, base_sign, 0)
