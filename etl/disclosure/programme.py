@@ -112,27 +112,30 @@ def protect_by_programme(
     cube: Cube, groups: list[Groups], hidden: np.ndarray, owners: np.ndarray, cost: np.ndarray
 ) -> tuple[np.ndarray, Witnesses]:
     """For withheld `owners` with no witness: the published cells to withhold so that each can go
-    up by 4 (one change for all the owners of a block at once, the cheapest by `cost`; one owner
-    at a time where that change is not whole), and their witnesses (whole changes only).
+    up by 4 (one change for all the owners of a block at once, the cheapest by `cost`; each half of
+    them on its own where that change is not whole, and so on), and their witnesses (whole changes only).
     Returns (cells to withhold, witnesses)."""
     withheld, cost = hidden.copy(), cost.copy()
-    found = Witnesses.empty()
+    found = [Witnesses.empty()]
     for year, measures, mine in blocks_of(cube, groups, owners):
         cells = year_cells(cube, year, measures)
-        for together in (mine, *([owner] for owner in mine)):
-            if np.isin(together, found.owner).all():
-                continue
-            change = _cheapest_change(cube, groups, withheld, cells, np.asarray(together), cost)
-            if change is None or not np.all(np.abs(change - np.round(change)) < EPS):
+        pending = [mine]
+        while pending:  # a change that is not whole: each half of its owners on its own
+            together = pending.pop()
+            change = _cheapest_change(cube, groups, withheld, cells, together, cost)
+            whole = change is not None and np.all(np.abs(change - np.round(change)) < EPS)
+            if not whole:
+                if together.size > 1:
+                    pending += [together[: together.size // 2], together[together.size // 2 :]]
                 continue
             moved = np.abs(change) > EPS
             newly = cells[moved & cube.published[cells] & ~withheld[cells]]
             withheld[newly], cost[newly] = True, 0.0
             at, delta = cells[moved], np.round(change[moved]).astype(np.int64)
-            k = len(together)
-            found = found + Witnesses(np.repeat(together, at.size), np.tile(at, k),
-                                      np.tile(delta, k))  # fmt: skip
-    return np.flatnonzero(withheld & ~hidden), found
+            k = together.size
+            found.append(Witnesses(np.repeat(together, at.size), np.tile(at, k),
+                                   np.tile(delta, k)))  # fmt: skip
+    return np.flatnonzero(withheld & ~hidden), sum(found[1:], found[0])
 
 
 def _cheapest_change(cube, groups, hidden, cells, owners, cost) -> np.ndarray | None:
