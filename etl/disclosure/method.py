@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from etl.disclosure.crossings import published_cube
-from etl.disclosure.cube import CATEGORY, LIEU, MEASURES, THEME, Cube, cell_index
+from etl.disclosure.cube import CATEGORY, LIEU, MEASURES, THEME, YEAR_PERIOD, Cube, Q, cell_index
 from etl.disclosure.moves import Model, Witnesses
 from etl.disclosure.programme import protect_by_programme
 from etl.disclosure.relations import Groups
@@ -36,8 +36,11 @@ from etl.disclosure.steps import find
 SUPPRESSED_SUFFIX = "_supprime"
 SECONDARY_PROTECTION = True  # False only in the test that shows the audit refusing a weak rule
 HEADLINE_COST = 1e6  # the canton's headline figures: a last resort
-CANTON_DETAIL_COST = 20.0  # the canton (GE, everywhere) by theme or category: shown on the overview
+CANTON_DETAIL_COST = (
+    1000.0  # the canton (GE, everywhere) by theme or category: what pages show first
+)
 CELL_COST = 1.0
+YEAR_FACTOR = 10.0  # a year's headline figure costs more than a quarter's
 
 
 def suppressed_flag(column: str) -> str:
@@ -70,6 +73,9 @@ def cell_costs(cube: Cube, hidden: np.ndarray) -> np.ndarray:
     """The price of withholding each cell (0 when withheld already or not published)."""
     level = headline_cells(cube)
     cost = np.where(level == 2, HEADLINE_COST, np.where(level == 1, CANTON_DETAIL_COST, CELL_COST))
+    # A quarter's small headline figure is protected by another quarter's rather than the year's.
+    year = (np.arange(cube.size) // cube.strides[Q]) % cube.axes.shape[Q] == YEAR_PERIOD
+    cost = np.where(year & (level == 2), cost * YEAR_FACTOR, cost)
     return np.where(hidden | ~cube.published, 0.0, cost)
 
 
