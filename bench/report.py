@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
+from bench import report_concurrency
 from bench.run import SECTIONS, ScaleRun, Settings
 from bench.targets import Check
 
@@ -255,6 +256,27 @@ def browser_section(runs: list[ScaleRun]) -> str:
     )
 
 
+def browser_pages_section(run: ScaleRun) -> str:
+    """Every page in Chromium, first and warm visit, against the 1 s target (warm)."""
+    b = run.browser
+    if b is None or not b.pages_warm:
+        return ""
+    rows = [
+        (
+            path,
+            f"{b.pages.get(path, float('nan')):.2f}",
+            f"{warm:.2f}",
+            "yes" if warm <= 1.0 else f"no, {warm - 1.0:.1f} s over",
+        )
+        for path, warm in b.pages_warm.items()
+    ]
+    return (
+        f"### Every page in Chromium at {run.label} (navigation → script finished, no skeleton, "
+        "every Plotly chart's SVG drawn; s)\n\n"
+        + table(("page", "first visit", "warm (second visit)", "warm ≤ 1 s"), rows, "lrrl")
+    )
+
+
 def sizes_section(runs: list[ScaleRun]) -> str:
     rows = [
         (
@@ -318,6 +340,9 @@ def details(runs: list[ScaleRun]) -> str:
     parts = [etl_section(runs), browser_section(runs), sizes_section(runs), durations_section(runs)]
     for run in runs:
         parts += [queries_section(run), pandas_section(run), pages_section(run)]
+        parts += [browser_pages_section(run)]
+        if run.concurrency:
+            parts.append(report_concurrency.section(run.concurrency, run.label))
     return "\n\n".join(part for part in parts if part)
 
 

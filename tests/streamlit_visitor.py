@@ -30,6 +30,7 @@ class Selectbox:
     id: str
     label: str
     options: tuple[str, ...]
+    value: str | None = None  # the option the server set (a first run from the URL or the state)
 
 
 @dataclass
@@ -124,8 +125,8 @@ class Visitor:
             message = ForwardMsg()
             message.ParseFromString(raw)
             kind = message.WhichOneof("type")
-            if kind == "new_session":
-                self.page_script_hash = message.new_session.page_script_hash
+            if kind == "navigation":  # the page this run drew (st.navigation's choice)
+                self.page_script_hash = message.navigation.page_script_hash
             elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
                 self._read(message.delta.new_element, result)
             elif kind == "script_finished":
@@ -144,4 +145,5 @@ class Visitor:
             result.errors.append(element.alert.body)
         elif kind == "selectbox":
             box = element.selectbox
-            result.selectboxes[box.id] = Selectbox(box.id, box.label, tuple(box.options))
+            value = box.raw_value if box.set_value else None
+            result.selectboxes[box.id] = Selectbox(box.id, box.label, tuple(box.options), value)

@@ -148,6 +148,9 @@ def test_production_config_is_locked_down_and_keeps_the_project_settings():
     assert production["browser"]["gatherUsageStats"] is False
     assert production["client"]["toolbarMode"] == "minimal"
     assert production["theme"] == development["theme"]
+    # No full garbage collection after every script run (bench/README.md), in both configurations.
+    assert production["runner"]["postScriptGC"] is False
+    assert development["runner"]["postScriptGC"] is False
 
 
 # --- systemd -----------------------------------------------------------------------------------------
