@@ -33,7 +33,7 @@ from bench.concurrency_clients import (
     chromium_visitor,
     websocket_visitor,
 )
-from bench.concurrency_servers import SETUPS, cpu_of, started
+from bench.concurrency_servers import SETUPS, cpu_of, machine_cpu, started
 from bench.machine import load_average
 from bench.timing import Timing
 
@@ -73,6 +73,11 @@ class Level:
     load_after: tuple[float, float, float]
     errors: list[str] = field(default_factory=list)
     server_peak_rss_bytes: int = 0  # VmHWM of the server processes so far, summed
+    machine_busy_s: float = float("nan")  # CPU seconds the whole machine used (every process)
+
+    @property
+    def machine_cores_busy(self) -> float:
+        return self.machine_busy_s / self.wall_s
 
     def runs(self, page: str | None = None, client: str = "ws") -> list[Sample]:
         return [
@@ -113,8 +118,22 @@ class Knee:
 @dataclass
 class SetupResult:
     setup: str
+    replicas: int = 1
     levels: list[Level] = field(default_factory=list)
     knee: Knee | None = None
+
+    @property
+    def cpu_per_run_s(self) -> float:
+        """The median over the levels of the server CPU per page run."""
+        values = sorted(level.cpu_per_run_s for level in self.levels if level.samples)
+        return values[len(values) // 2] if values else float("nan")
+
+    def quiet_sessions(self, think_s: float, utilisation: float = 0.7) -> float:
+        """Sessions the replicas could serve with their own cores at `utilisation`: each process
+        runs its pages' Python on one core at a time (the GIL), a session asks for a page every
+        think time plus the page's CPU. An estimate for a machine nobody else uses."""
+        cpu = self.cpu_per_run_s
+        return utilisation * self.replicas * (think_s + cpu) / cpu
 
     def level(self, sessions: int) -> Level | None:
         return next((level for level in self.levels if level.sessions == sessions), None)
@@ -176,6 +195,7 @@ def run_level(
         for client in range(sessions - browsers, sessions)
     ]
     load_before, server_before = load_average(), cpu_of(endpoint.server_pids)
+    machine_before = machine_cpu()[0]
     proxy_before, client_before = cpu_of(endpoint.proxy_pids), time.process_time()
     for thread in threads:
         thread.start()
@@ -197,6 +217,7 @@ def run_level(
         load_after=load_average(),
         errors=list(plan.errors),
         server_peak_rss_bytes=sum(peak_rss(pid) for pid in endpoint.server_pids),
+        machine_busy_s=machine_cpu()[0] - machine_before,
     )
 
 
@@ -220,6 +241,7 @@ def measure_setup(
 ) -> SetupResult:  # fmt: skip
     outcome = SetupResult(setup)
     with started(setup, db_path, out_dir / f"serveurs-{len(result.setups)}") as endpoint:
+        outcome.replicas = len(endpoint.server_pids)
         if not result.page_cpu:  # on the first set-up's fresh server
             progress(
                 "    CPU par page, un visiteur à la fois" + " + profil" * (settings.profile_s > 0)
@@ -345,17 +367,19 @@ def main(argv: list[str] | None = None) -> int:
     result = measure_concurrency(database.raw, settings, out_dir / "concurrence", progress=print)
     attach_floors(result, floors)
     machine["load_average_at_end"] = load_average()
+    path = args.resultats or out_dir / f"RESULTS-concurrence-x{args.echelle:g}.md"
+    json_path = path.with_suffix(".json") if args.resultats else None
+    # The measurements first: a report that fails to render loses nothing.
+    report_concurrency.write_json(
+        json_path or out_dir / f"concurrence-x{args.echelle:g}.json", result, machine
+    )
     text = (
         report_concurrency.section(result, f"{args.echelle:g}×")
         + "\n\n"
         + "\n".join(f"- {key}: {value}" for key, value in machine.items())
     )
-    path = args.resultats or out_dir / f"RESULTS-concurrence-x{args.echelle:g}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")
-    json_path = path.with_suffix(".json") if args.resultats else None
-    json_path = json_path or out_dir / f"concurrence-x{args.echelle:g}.json"
-    report_concurrency.write_json(json_path, result, machine)
     print("\n" + text + f"\n\nRésultats écrits dans {path}.", flush=True)
     failed = result.errors or any(level.errors for one in result.setups for level in one.levels)
     return 1 if failed else 0

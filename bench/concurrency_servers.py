@@ -9,6 +9,7 @@ tests/deploy_stack.py exactly as tests/test_deploy.py does.
 from __future__ import annotations
 
 import contextlib
+import os
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,14 @@ def cpu_of(pids: tuple[int, ...]) -> float:
         with contextlib.suppress(OSError):
             total += cpu_seconds(pid)
     return total
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    clock = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / clock, sum(ticks[:8]) / clock
 
 
 @contextlib.contextmanager

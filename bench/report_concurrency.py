@@ -40,6 +40,7 @@ def curve_table(setup: SetupResult) -> str:
                 f"{seconds(chromium.p50)} / {seconds(chromium.p95)}" if chromium.samples else "—",
                 seconds(level.cpu_per_run_s),
                 f"{level.server_cpu_s / level.wall_s:.2f}",
+                f"{level.machine_cores_busy:.2f}",
                 f"{level.proxy_cpu_s:.1f}" if level.proxy_cpu_s else "—",
                 f"{level.client_cpu_s:.1f}",
                 f"{level.server_peak_rss_bytes / 1e6:,.0f}",
@@ -56,6 +57,7 @@ def curve_table(setup: SetupResult) -> str:
             "Chromium p50 / p95 s",
             "server CPU s / page run",
             "server cores busy",
+            "machine cores busy (all processes)",
             "nginx CPU s",
             "visitors' CPU s",
             "server peak RSS MB",
@@ -66,7 +68,7 @@ def curve_table(setup: SetupResult) -> str:
     )
 
 
-def knee_text(setup: SetupResult) -> str:
+def knee_text(setup: SetupResult, think_s: float) -> str:
     knee = setup.knee
     if knee is None:
         return ""
@@ -74,7 +76,11 @@ def knee_text(setup: SetupResult) -> str:
     breaks = (
         f", breaks at {knee.breaks_at} ({knee.reason})" if knee.breaks_at else f" ({knee.reason})"
     )
-    return f"**Knee, {setup.setup}**: {holds}{breaks}."
+    return (
+        f"**Knee, {setup.setup}**: {holds}{breaks}. From CPU alone (a machine nobody else uses): "
+        f"{setup.cpu_per_run_s:.2f} s of server CPU per page run, one core per process (the GIL), "
+        f"{setup.replicas} process(es) busy at 70 % ≈ {setup.quiet_sessions(think_s):.0f} sessions."
+    )
 
 
 def page_cpu_table(pages: list[PageCpu]) -> str:
@@ -148,7 +154,9 @@ def section(result: ConcurrencyResult, scale: str) -> str:
         "served per second reach 75 % of what the sessions ask for and nothing fails."
     ]
     for setup in result.setups:
-        parts.append(f"### {setup.setup}\n\n" + curve_table(setup) + "\n\n" + knee_text(setup))
+        parts.append(
+            f"### {setup.setup}\n\n" + curve_table(setup) + "\n\n" + knee_text(setup, s.think_s)
+        )
     if result.page_cpu:
         parts.append(
             "### Server CPU per page run, one visitor at a time (fresh server)\n\n"
