@@ -49,6 +49,10 @@ NOTES = """## How to read this
 - **Browser**: `streamlit run` started after Chromium; cold start = process start → first page
   drawn (script finished, every Plotly chart has its svg); the map page is drawn when its 45
   `path.choroplethlocation` exist. Peak memory is VmHWM of the server process after every page.
+- **Every page in Chromium**: by URL (a new session, as a shared link opens it), first visit and
+  warm (second visit: the target, ≤ 1 s), then from the sidebar in the same session (no page load).
+- **Concurrent visitors** (largest scale only): see the section's own notes and bench/README.md;
+  CPU seconds per page run travel between loads far better than latencies.
 - Percentiles interpolate between samples; with few repetitions p95 is close to the maximum.
 """
 

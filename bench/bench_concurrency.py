@@ -157,7 +157,7 @@ def find_knee(levels: list[Level], think_s: float) -> Knee:
     """The last level where every page's p95 ≤ 2 s, the throughput keeps up with the visitors
     (≥ 75 % of what they ask for) and no session failed; the first one that breaks, and why."""
     if not levels:
-        return Knee(None, None, "aucun palier mesuré")
+        return Knee(None, None, "no level measured")
     single = levels[0].timing().p50
     holds = None
     for level in levels:
@@ -166,15 +166,15 @@ def find_knee(levels: list[Level], think_s: float) -> Knee:
             reasons.append(f"p95 {level.worst_p95_s:.1f} s > {P95_LIMIT_S:.0f} s")
         share = level.pages_per_s / expected_rate(level, think_s, single)
         if share < THROUGHPUT_FLOOR:
-            reasons.append(f"débit {share:.0%} de la demande")
+            reasons.append(f"throughput {share:.0%} of what the sessions ask for")
         if level.errors or level.failed_runs:
             reasons.append(
-                f"{len(level.errors) + level.failed_runs} session(s) ou page(s) en échec"
+                f"{len(level.errors) + level.failed_runs} failed session(s) or page run(s)"
             )
         if reasons:
             return Knee(holds, level.sessions, "; ".join(reasons))
         holds = level.sessions
-    return Knee(holds, None, "tous les paliers tiennent")
+    return Knee(holds, None, "every level holds")
 
 
 def run_level(
