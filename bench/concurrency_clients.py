@@ -82,8 +82,13 @@ class Endpoint:
     def visitor(self, client: int) -> Visitor:
         route = self.route(client)
         headers = {"Cookie": f"{self.cookie_name}={route}"} if route else None
+        # Visitors keep the large elements they received, as browsers do (see Visitor).
         return Visitor(
-            self.ws_url, ssl_context=self.ssl_context, connect_to=self.connect_to, headers=headers
+            self.ws_url,
+            ssl_context=self.ssl_context,
+            connect_to=self.connect_to,
+            headers=headers,
+            cache_messages=True,
         )
 
 

@@ -21,6 +21,7 @@ from websockets.sync.client import connect
 FINISHED_SUCCESSFULLY = 0  # ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
 ERROR_ALERT = 1  # Alert.Format.ERROR
 REPLY_TIMEOUT_S = 180
+MAX_CACHED_MESSAGE_AGE = 2  # Streamlit's global.maxCachedMessageAge: script runs a message is kept
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ class Visitor:
 
     `url` is the session WebSocket (ws://host:port/_stcore/stream); through a TLS proxy pass a
     wss:// URL with `ssl_context`, `connect_to` (the address to dial: the proxy's loopback port)
-    and `headers` (e.g. the proxy's routing cookie).
+    and `headers` (e.g. the proxy's routing cookie). With `cache_messages`, it keeps the large
+    elements it received as a browser does and tells the server at each rerun, so an element that
+    has not changed comes back as a short reference (its content is then not read again).
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Visitor:
         ssl_context: ssl.SSLContext | None = None,
         connect_to: tuple[str, int] | None = None,
         headers: dict[str, str] | None = None,
+        cache_messages: bool = False,
     ) -> None:
         options: dict[str, object] = {}
         if ssl_context is not None:
@@ -88,6 +92,9 @@ class Visitor:
         )
         self.page_script_hash = ""
         self.query_string = ""
+        self.cache_messages = cache_messages
+        self._cached: dict[str, int] = {}  # message hash → the run that last received it
+        self._runs = 0
 
     def __enter__(self) -> Visitor:
         self.socket = self.connection.__enter__()
@@ -116,6 +123,8 @@ class Visitor:
         return self._send(request, page)
 
     def _send(self, request: BackMsg, page: str) -> PageRun:
+        if self.cache_messages:
+            request.rerun_script.cached_message_hashes.extend(self._cached)
         result = PageRun(page)
         started = time.perf_counter()
         self.socket.send(request.SerializeToString())
@@ -125,6 +134,8 @@ class Visitor:
             message = ForwardMsg()
             message.ParseFromString(raw)
             kind = message.WhichOneof("type")
+            if self.cache_messages and (message.metadata.cacheable or kind == "ref_hash"):
+                self._cached[message.hash or message.ref_hash] = self._runs
             if kind == "navigation":  # the page this run drew (st.navigation's choice)
                 self.page_script_hash = message.navigation.page_script_hash
             elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
@@ -132,7 +143,17 @@ class Visitor:
             elif kind == "script_finished":
                 result.status = message.script_finished
                 result.seconds = time.perf_counter() - started
+                self._expire_cache()
                 return result
+
+    def _expire_cache(self) -> None:
+        """As the browser does: forget messages not received in the last few script runs."""
+        self._runs += 1
+        self._cached = {
+            key: run
+            for key, run in self._cached.items()
+            if self._runs - run <= MAX_CACHED_MESSAGE_AGE
+        }
 
     @staticmethod
     def _read(element, result: PageRun) -> None:
