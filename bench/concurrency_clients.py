@@ -193,7 +193,9 @@ def _pick_in_chromium(page, box: Selectbox, option: str) -> float:
     started = time.perf_counter()
     widget.locator("input").click()
     page.keyboard.type(option)
-    page.keyboard.press("Enter")
+    # The option itself in the filtered list (Enter would take the first match, which may be
+    # another option beginning with the same words, or the one already shown: no rerun).
+    page.get_by_role("option", name=option, exact=True).click(timeout=TIMEOUT_MS)
     page.wait_for_function(RERUN_DRAWN, timeout=TIMEOUT_MS)
     return time.perf_counter() - started
 
@@ -235,7 +237,7 @@ def _browse(plan: Plan, client: int, page, boxes: dict[str, Selectbox], rng) -> 
         sent = time.perf_counter()
         seconds = _open_in_chromium(page, _page_url(plan, shown))
         plan.record(Sample(shown.label, OPEN, "chromium", sent - plan.started, seconds, True))
-        current = None
+        current = boxes[shown.label].value  # what the page shows when opened by its URL
         for _ in range(plan.filters_per_page):
             if not plan.wait(rng):
                 return

@@ -39,7 +39,7 @@ def curve_table(setup: SetupResult) -> str:
                 ),
                 f"{seconds(chromium.p50)} / {seconds(chromium.p95)}" if chromium.samples else "—",
                 seconds(level.cpu_per_run_s),
-                f"{level.server_cpu_s / level.wall_s:.2f}",
+                f"{level.server_cores_busy:.2f}",
                 f"{level.machine_cores_busy:.2f}",
                 f"{level.proxy_cpu_s:.1f}" if level.proxy_cpu_s else "—",
                 f"{level.client_cpu_s:.1f}",
