@@ -43,9 +43,7 @@ def load(reference_dir: Path = REFERENCE_DIR, data_dir: Path = DATA_DIR) -> dict
     return frames
 
 
-def read_needs_mapping(
-    path: Path, themes: pl.DataFrame, definitions: pl.DataFrame
-) -> pl.DataFrame:
+def read_needs_mapping(path: Path, themes: pl.DataFrame, definitions: pl.DataFrame) -> pl.DataFrame:
     """data/needs_mapping.csv, checked against the theme and indicator codes (DESIGN §5)."""
     return needs_model.parse_mapping(
         path.read_text(encoding="utf-8-sig"),
