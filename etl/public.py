@@ -95,6 +95,7 @@ REVIEWED_INTEGER_COLUMNS = frozenset(
         "neighbour_ofs",
         "services_local",
         "services_canton_wide",
+        "direction",  # of the needs mapping: +1 or -1
     }
 )
 
