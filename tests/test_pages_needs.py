@@ -15,8 +15,7 @@ import pytest
 from needs_data import ALIMENTATION_CANTON, CAROUGE, LANCY, ONEX, THONEX, YEAR, build_needs_db
 from streamlit.testing.v1 import AppTest
 
-from dashboard import brief_export
-from dashboard import i18n
+from dashboard import brief_export, i18n
 from dashboard.components import needs
 from dashboard.i18n import fmt_decimal
 from etl import db as etl_db

@@ -10,8 +10,8 @@ import pytest
 
 from etl.analysis import intervals as stats
 from etl.analysis import needs_model
-from etl.paths import DATA_DIR
 from etl.errors import UserError
+from etl.paths import DATA_DIR
 
 Z = 1.959963984540054
 
