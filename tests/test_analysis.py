@@ -340,3 +340,56 @@ def test_no_dashboard_code_reads_the_mapping_file():
     root = Path(__file__).resolve().parent.parent / "dashboard"
     readers = [p for p in root.rglob("*.py") if "needs_mapping.csv" in p.read_text("utf-8")]
     assert readers == []
+
+
+# --- indicators without sampling error: quintiles, judged by polarity ---------------------------------
+
+
+def test_income_and_vacancy_are_compared_by_quintile_in_their_direction():
+    from dashboard.components import needs
+
+    ofs = list(range(1, 11))
+    rows = []
+    for code, polarity in (
+        ("taxable_income_mean_chf", "haut_favorable"),
+        ("vacant_dwellings_rate_pct", "haut_favorable"),
+    ):
+        for number in ofs:  # values 10, 20, … 100
+            rows.append((number, 2022, code, 10.0 * number, False, polarity))
+    rows += [(number, 2022, "taxpayers_ifd_n", 100.0, False, "neutre") for number in ofs]
+    indicators = pl.DataFrame(
+        rows,
+        schema={
+            "ofs_number": pl.Int32,
+            "year": pl.Int32,
+            "indicator_code": pl.String,
+            "value": pl.Float64,
+            "year_inferred": pl.Boolean,
+            "polarity": pl.String,
+        },
+        orient="row",
+    ).with_columns(
+        *[pl.lit("x").alias(c) for c in ("label_fr", "label_en", "unit_fr", "unit_en", "source")]
+    )
+    population = pl.DataFrame(
+        {
+            "ofs_number": ofs,
+            "year": [2022] * 10,
+            "population": [1000] * 10,
+            "status": ["publie"] * 10,
+        }
+    )
+    profile = needs.indicator_profile(indicators, population)
+    income = {
+        r["ofs_number"]: r["judgement"]
+        for r in profile.filter(pl.col("indicator_code") == "taxable_income_mean_chf").to_dicts()
+    }
+    # 80th percentile of 10…100 (linear) = 10 + 0.8 × 90 = 82; 20th = 28: communes 9 and 10 are in
+    # the top fifth (better: higher income is better), 1 and 2 in the bottom fifth (worse)
+    assert [income[n] for n in ofs] == ["moins_bien"] * 2 + ["similaire"] * 6 + ["mieux"] * 2
+    vacancy = profile.filter(pl.col("indicator_code") == "vacant_dwellings_rate_pct")
+    assert vacancy["compared_by_quintile"].all()
+    assert set(vacancy["judgement"]) == {"mieux", "similaire", "moins_bien"}
+    # a count of taxpayers is a size, never compared
+    taxpayers = profile.filter(pl.col("indicator_code") == "taxpayers_ifd_n")
+    assert set(taxpayers["judgement"]) == {"non_compare"}
