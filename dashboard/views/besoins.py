@@ -201,7 +201,7 @@ def under_served_table(gaps: pl.DataFrame, year: int) -> None:
                 row["name"] + (needs_text.ESTIMATED_MARK if row["estimate_matters"] else "")
                 for row in rows
             ],
-            "level": [t(f"needs.flag_short.{row['gap_flag']}") for row in rows],
+            "level": [t(f"besoins.limit_crossed.{row['gap_flag']}") for row in rows],
             "observed": [fmt_int(row["persons"]) for row in rows],
             "expected": [fmt_decimal(row["expected"]) for row in rows],
             "ratio": [
@@ -216,7 +216,7 @@ def under_served_table(gaps: pl.DataFrame, year: int) -> None:
         column_config={
             "rank": st.column_config.NumberColumn("#", width=36),
             "commune": st.column_config.TextColumn(t("besoins.col_commune")),
-            "level": st.column_config.TextColumn(t("besoins.col_level"), width=90),
+            "level": st.column_config.TextColumn(t("besoins.col_limit"), width=64),
             "observed": st.column_config.TextColumn(t("besoins.col_observed"), width=60),
             "expected": st.column_config.TextColumn(t("besoins.col_expected"), width=72),
             "ratio": st.column_config.TextColumn(t("besoins.col_ratio_ci"), width=140),
