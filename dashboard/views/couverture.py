@@ -287,7 +287,7 @@ def white_zones_list(year: int, cells: pl.DataFrame) -> None:
     )
 
 
-def state_map(cells: pl.DataFrame, theme_rows: list[dict]) -> None:
+def state_map(cells: pl.DataFrame, theme_rows: list[dict], year: int) -> None:
     """One theme's coverage on the map: local, canton-wide only, none; priority zones outlined."""
     codes = [row["code"] for row in theme_rows]
     theme = state.select(
@@ -363,5 +363,5 @@ charts.show_chart(
     min_width=HEATMAP_MIN_WIDTH,
 )
 white_zones_list(year, cells)
-state_map(cells, data.themes().to_dicts())
+state_map(cells, data.themes().to_dicts(), year)
 members_table(year, cells)
