@@ -49,7 +49,8 @@ def cell_tooltip(row: dict) -> str:
         )
     )
     lines.append(t("couverture.tip_members", count=fmt_int(row["members_reporting"])))
-    lines.append(f"<b>{t('couverture.state.' + row['coverage_state'])}</b>")
+    state_text = t(f"couverture.state.{row['coverage_state']}")
+    lines.append(f"<b>{state_text}</b>")
     lines.append(t("couverture.tip_need", index=fmt_decimal(row["needs_index"], 2)))
     if row["priority_white_zone"]:
         lines.append(f"<b>{t('couverture.tip_priority')}</b>")
