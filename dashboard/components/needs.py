@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from dashboard import data
+from dashboard.derived_cache import per_data_version
 from etl.analysis import funnel, needs_model
 from etl.analysis import intervals as stats
 
@@ -279,6 +280,7 @@ def _compare_with_canton(profile: pl.DataFrame) -> pl.DataFrame:
 # --- loaders (through the data module) -------------------------------------------------------------
 
 
+@per_data_version  # the same for every visitor until the next publication
 def load_commune_gaps(theme: str, year: int) -> pl.DataFrame:
     """The 45 communes for one theme and year: rates, the published gap and flags, and where an
     estimated population could change the reading."""
