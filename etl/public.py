@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from etl.analysis.signals import signal_tables
 from etl.db import SCHEMA_VERSION
 from etl.errors import UserError
 from etl.publish import next_version
@@ -398,6 +399,7 @@ def build_public_tables(
     tables[YEAR_CUBE], tables[QUARTER_CUBE] = suppress_activity_cubes(
         tables[YEAR_CUBE], tables[QUARTER_CUBE]
     )
+    tables.update(signal_tables(tables))  # from the protected cubes only (DESIGN §5, §6)
     tables["release"] = release_row(con, published_at or dt.datetime.now())
     return tables
 
@@ -418,8 +420,13 @@ def publish_public(con: duckdb.DuckDBPyConnection, db_path: Path) -> Path:
     Called after `refresh_derived`, inside the raw file's `next_version` block: the raw writer lock
     serialises the two files' publications, and a failure here leaves both files unchanged.
     """
+    # Imported here: the feed runs the pages' queries through etl.exports, which imports this module.
+    from etl.analysis.feed import feed_path, write_signals_feed
+
     path = public_path(db_path)
-    write_public_file(build_public_tables(con), path)
+    tables = build_public_tables(con)
+    write_public_file(tables, path)
+    write_signals_feed(tables, feed_path(db_path))  # the Atom feed of signals, beside the file
     return path
 
 
