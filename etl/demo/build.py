@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl import db, public
+from etl.analysis.feed import feed_path
 from etl.build import init_database
 from etl.demo.activity import DemoContext, member_activity, member_months, period_start
 from etl.demo.files import FileWriter, plan_files, theme_labels
@@ -120,8 +121,9 @@ def build_demo(
 
 
 def swap_in(staged: Path, db_path: Path) -> None:
-    """Replace the database and its public file by the staged ones (each rename is atomic)."""
+    """Replace the database, its public file and its feed by the staged ones (each rename is atomic)."""
     with writer_lock(db_path):
+        os.replace(feed_path(staged), feed_path(db_path))
         os.replace(public.public_path(staged), public.public_path(db_path))
         os.replace(staged, db_path)
 
