@@ -11,6 +11,7 @@ needs no configuration of the public host name; identifiers are `tag:` URIs (RFC
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -47,6 +48,11 @@ def _number(value: float | None) -> str:
     return f"{round(value):,}".replace(",", "\u202f")
 
 
+def within_limit(upper_limit: float) -> int:
+    """The largest count that raises no signal: a count is a signal when it exceeds the limit."""
+    return math.floor(upper_limit)
+
+
 def _rfc3339(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TIME)
@@ -70,8 +76,8 @@ def entry_title(row: dict) -> str:
 def entry_summary(row: dict) -> str:
     text = (
         f"{_number(row['observed'])} personnes servies au {quarter_code(row['year'], row['quarter'])}, "
-        f"pour {_number(row['expected'])} attendues d'après les trimestres précédents "
-        f"(limite supérieure : {_number(row['upper_limit'])})."
+        f"pour {_number(row['expected'])} attendues d'après les trimestres précédents ; "
+        f"au plus {_number(within_limit(row['upper_limit']))} serait resté dans la norme."
     )
     field = []
     if row["n_field_alerts"]:
