@@ -1,6 +1,7 @@
 -- name: signals_list
 -- grain: one row per assessed series × quarter (theme × commune, theme × canton 'GE') of the public
---        signals table, with the published count it was assessed on and the field observations
+--        signals table (scope 'trimestre': every series of the latest quarters; 'terrain': an
+--        earlier quarter assessed for a field observation), with the published count it was assessed on and the field observations
 --        (public « vigilance » and « alerte ») of the same theme, place and quarter
 -- parameters: $period (quarter number year × 4 + quarter − 1, null = every assessed quarter),
 --             $themes (theme codes, empty = all), $lieux (OFS numbers as text or 'GE', empty = all),
@@ -75,6 +76,7 @@ select
     w.lieu,
     w.ofs_number,
     c.name as commune_name,
+    w.scope,
     w.status,
     w.withheld,
     -- No number beside a withheld count, whatever the table holds.

@@ -288,6 +288,7 @@ def test_signed_in_secretariat_sees_history_tracker_and_all_observations(demo_en
         "Suivi des envois",
         "Historique des chargements",
         "Toutes les observations",
+        "Bulletin",
     ]
     at.button(key="admin_sign_out").click().run()
     assert not signed_in(at) and at.get("form_submit_button")
@@ -307,6 +308,7 @@ def test_a_read_only_replica_says_so_instead_of_offering_an_upload(
         "Suivi des envois",
         "Historique des chargements",
         "Toutes les observations",
+        "Bulletin",
     ]
     assert any("file_name" in df.value.columns for df in at.dataframe)
 

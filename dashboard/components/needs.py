@@ -8,6 +8,7 @@ only lay the results out. Pure functions take frames so that tests can feed them
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -215,12 +216,13 @@ def _compare_with_canton(profile: pl.DataFrame) -> pl.DataFrame:
 # --- loaders (through the data module) -------------------------------------------------------------
 
 
-def load_commune_gaps(theme: str, year: int) -> pl.DataFrame:
-    """The 45 communes for one theme and year, with rates, needs index and gap ratio."""
-    communes = data.run("needs_commune_theme", theme=theme, year=year)
+def load_commune_gaps(theme: str, year: int, run: Callable = data.run) -> pl.DataFrame:
+    """The 45 communes for one theme and year, with rates, needs index and gap ratio (`run`: the
+    dashboard's cached data.run, or a runner on the public file such as the bulletin's)."""
+    communes = run("needs_commune_theme", theme=theme, year=year)
     population = communes.select("ofs_number", "population").drop_nulls()
     themes = [theme] if theme != ALL_THEMES else []
-    needs = needs_for(themes, data.run("needs_indicators"), population) if themes else None
+    needs = needs_for(themes, run("needs_indicators"), population) if themes else None
     if needs is None or needs.is_empty():
         needs = population.select(
             "ofs_number",

@@ -1,7 +1,7 @@
 """The Atom feed of signals (RFC 4287): a static file written at every publish, served by nginx, so
 that an official can subscribe to « what changed » (deploy/README.md § 6).
 
-One entry per signal of the quarters the public file reports on (etl.analysis.signals), newest
+One entry per signal of the latest quarters, whose every series is assessed (etl.analysis.signals), newest
 quarter first, each with the published count, what its history predicted and the field observations
 of the same theme, place and quarter: the numbers come from the pages' own query (signals_list).
 Links are relative to the feed's address (served at the site's root, /signaux.atom), so the file
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from etl.analysis.public_sql import tables_runner
-from etl.analysis.signals import SIGNAL
+from etl.analysis.signals import ALL_SERIES, SIGNAL
 from etl.exports import dataset
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -133,7 +133,8 @@ def render_feed(signals: pl.DataFrame, *, published_at: dt.datetime, is_demo: bo
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=FEED_URL_PATH)
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=SIGNALS_PAGE)
     _text(feed, "rights", f"{meta['licence_title']} ({meta['licence_url']})")
-    for row in signals.filter(pl.col("status") == SIGNAL).iter_rows(named=True):
+    recent = (pl.col("status") == SIGNAL) & (pl.col("scope") == ALL_SERIES)
+    for row in signals.filter(recent).iter_rows(named=True):
         _entry(feed, row)
     ET.indent(feed)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

@@ -50,6 +50,11 @@ SHORT_HISTORY = "historique_court"  # fewer than min_history published quarters
 NO_HISTORY = "historique_nul"  # the baseline is all zeros: nothing to compare with
 NOT_FITTED = "modele_non_ajuste"  # the regression did not converge (rare, degenerate series)
 STATUSES = (SIGNAL, EXPECTED, WITHHELD, SHORT_HISTORY, NO_HISTORY, NOT_FITTED)
+# Why a quarter was assessed: every series in the latest quarters; in earlier quarters, only the
+# series a public field observation (« vigilance », « alerte ») concerns, so that it can say
+# whether the numbers agree.
+ALL_SERIES, FIELD_ONLY = "trimestre", "terrain"
+FIELD_LEVELS = ("vigilance", "alerte")
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,7 @@ SIGNAL_SCHEMA = {
     "lieu": pl.String,
     "ofs_number": pl.Int32,
     "measure": pl.String,
+    "scope": pl.String,
     "status": pl.String,
     "expected": pl.Float64,
     "upper_limit": pl.Float64,
@@ -215,6 +221,17 @@ SIGNAL_SCHEMA = {
     "trend": pl.Boolean,
     "n_periods": pl.Int32,
 }
+
+
+ASSESSMENT_COLUMNS = (
+    "status",
+    "expected",
+    "upper_limit",
+    "score",
+    "dispersion",
+    "trend",
+    "n_periods",
+)
 
 
 def period_number(year: pl.Expr | int, quarter: pl.Expr | int):
@@ -293,38 +310,47 @@ def assess_series(
     return results
 
 
+def field_requests(observations: pl.DataFrame) -> dict[tuple[str, str], set[int]]:
+    """(theme, lieu) → the quarters of its public « vigilance » and « alerte » observations (an
+    observation without a commune is compared with the canton's series)."""
+    notes = observations.filter(pl.col("niveau").is_in(FIELD_LEVELS)).select(
+        "theme",
+        pl.col("ofs_number").cast(pl.String).fill_null(CANTON).alias("lieu"),
+        period_number(pl.col("obs_date").dt.year(), pl.col("obs_date").dt.quarter()).alias(
+            "period"
+        ),
+    )
+    requests: dict[tuple[str, str], set[int]] = {}
+    for theme, lieu, period in notes.unique().iter_rows():
+        requests.setdefault((theme, lieu), set()).add(int(period))
+    return requests
+
+
 def compute_signals(
     quarter_cube: pl.DataFrame,
     *,
     assessed: list[int] | None = None,
+    requests: dict[tuple[str, str], set[int]] | None = None,
     rule: SignalRule = RULE,
     measure: str = MEASURE,
 ) -> pl.DataFrame:
-    """One row per series × assessed quarter (default: the latest STORED_QUARTERS quarters)."""
+    """One row per series × assessed quarter: every series for the `assessed` quarters (default:
+    the latest STORED_QUARTERS), scope 'trimestre'; and, scope 'terrain', the earlier quarters that
+    `requests` names for a series (where a field observation asks whether the numbers agree)."""
     series = published_series(quarter_cube, measure)
     assessed = assessed_periods(series) if assessed is None else assessed
+    requests = requests or {}
     rows = []
     for (theme, lieu, ofs_number), one in series.group_by(
         "theme", "lieu", "ofs_number", maintain_order=True
     ):
         periods, values = one["period"].to_numpy(), one["value"].to_numpy()
-        for period, result in assess_series(periods, values, assessed, rule):
+        wanted = sorted(set(assessed) | requests.get((theme, lieu), set()))
+        for period, result in assess_series(periods, values, wanted, rule):
+            scope = ALL_SERIES if period in assessed else FIELD_ONLY
             rows.append(
-                (
-                    period // 4,
-                    period % 4 + 1,
-                    theme,
-                    lieu,
-                    ofs_number,
-                    measure,
-                    result.status,
-                    result.expected,
-                    result.upper_limit,
-                    result.score,
-                    result.dispersion,
-                    result.trend,
-                    result.n_periods,
-                )
+                (period // 4, period % 4 + 1, theme, lieu, ofs_number, measure, scope)
+                + tuple(getattr(result, name) for name in ASSESSMENT_COLUMNS)
             )
     return pl.DataFrame(rows, schema=SIGNAL_SCHEMA, orient="row").sort(
         "year", "quarter", "theme", "lieu"
@@ -333,4 +359,5 @@ def compute_signals(
 
 def signal_tables(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """The public tables this module adds, from the PROTECTED tables of the public file."""
-    return {SIGNALS_TABLE: compute_signals(tables[QUARTER_CUBE])}
+    requests = field_requests(tables["observations"]) if "observations" in tables else {}
+    return {SIGNALS_TABLE: compute_signals(tables[QUARTER_CUBE], requests=requests)}
