@@ -1,8 +1,9 @@
 -- name: signals_field_observations
 -- grain: one row per PUBLIC « vigilance » or « alerte » field observation dated in one quarter,
 --        newest first (shown beside the signals of the same theme and place)
+-- key: obs_date, member_code, theme, lieu, niveau, texte
 -- parameters: $period (quarter number year × 4 + quarter − 1)
--- used by: dashboard/components/signals.py, dashboard/bulletin.py
+-- used by: dashboard/components/signals.py, dashboard/views/signaux.py, dashboard/bulletin_data.py
 with
     observations as (select * from public.observations),
     members as (select code, name from public.members),

@@ -3,10 +3,11 @@
 --        signals table (scope 'trimestre': every series of the latest quarters; 'terrain': an
 --        earlier quarter assessed for a field observation), with the published count it was assessed on and the field observations
 --        (public « vigilance » and « alerte ») of the same theme, place and quarter
+-- key: year, quarter, theme, lieu
 -- parameters: $period (quarter number year × 4 + quarter − 1, null = every assessed quarter),
 --             $themes (theme codes, empty = all), $lieux (OFS numbers as text or 'GE', empty = all),
 --             $statuses (status codes, empty = all)
--- used by: dashboard/components/signals.py, etl/analysis/feed.py, etl/analysis/bulletin_data.py
+-- used by: dashboard/components/signals.py, dashboard/bulletin_data.py, etl/analysis/feed.py
 -- The count is the cube's published value: empty when withheld (the signal then has no number).
 -- A quarter without a cube row is a zero. For the canton ('GE') every observation of the theme in
 -- the canton counts (with or without a commune).

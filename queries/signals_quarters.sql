@@ -1,8 +1,9 @@
 -- name: signals_quarters
 -- grain: one row per quarter whose every series was assessed (scope 'trimestre': the latest
 --        published quarters), newest first, with how many series were assessed and raised a signal
+-- key: year, quarter
 -- parameters: none
--- used by: dashboard/components/signals.py, dashboard/bulletin.py
+-- used by: dashboard/components/signals.py, dashboard/bulletin_data.py
 with
     signals as (select year, quarter, status from public.signals where scope = 'trimestre')
 select

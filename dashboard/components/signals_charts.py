@@ -7,7 +7,7 @@ import polars as pl
 
 from dashboard.components import signals_text as words
 from dashboard.components.charts import colour, quarter_position, separators
-from dashboard.i18n import fmt_int, label, t
+from dashboard.i18n import fmt_int, t
 
 ORANGE, GREY = colour(1), "#555555"
 
@@ -55,13 +55,18 @@ def history_figure(history: pl.DataFrame, row: dict, lang: str, height: int = 32
             )
         )
     first, last = int(min(x)) if x else row["year"], row["year"] + 1
+    step = 1 if last - first <= 6 else 2  # a narrow column: every other year beyond six
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         separators=separators(lang),
         legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
-        yaxis={"title": t("signals.history_axis", lang=lang), "rangemode": "tozero"},
-        xaxis={"tickvals": list(range(first, last + 1)), "tickformat": "d", "range": [first, last]},
+        yaxis={"title": t("signals.history_axis_short", lang=lang), "rangemode": "tozero"},
+        xaxis={
+            "tickvals": list(range(last - 1, first - 1, -step))[::-1],
+            "tickformat": "d",
+            "range": [first, last],
+        },
         hovermode="closest",
     )
     return fig
@@ -110,7 +115,3 @@ def signals_figure(rows: pl.DataFrame, lang: str, height: int | None = None) -> 
         bargap=0.35,
     )
     return fig
-
-
-def theme_names(rows: pl.DataFrame, lang: str) -> list[str]:
-    return [label(row, lang) for row in rows.iter_rows(named=True)]
