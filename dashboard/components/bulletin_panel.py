@@ -17,7 +17,6 @@ from dashboard.components import signals
 from dashboard.components import signals_text as words
 from dashboard.i18n import LANGUAGES, current_language, t
 from etl.errors import UserError
-from etl.paths import database_path
 
 _STATE = "_admin_bulletin"
 
@@ -30,10 +29,11 @@ class Produced:
     charts: bytes  # ZIP of every chart as SVG and PNG
 
 
-def produce(code: str, lang: str) -> Produced:
-    """Write the bulletin in a temporary folder and keep its files in memory."""
+def produce(db_path: Path, code: str, lang: str) -> Produced:
+    """Write the bulletin of `db_path`'s public file in a temporary folder, keep its files in
+    memory."""
     with tempfile.TemporaryDirectory(prefix="bulletin-") as folder:
-        files = bulletin.write_bulletin(database_path(), code, lang, Path(folder))
+        files = bulletin.write_bulletin(db_path, code, lang, Path(folder))
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as charts:
             for path in files.charts:
@@ -74,7 +74,8 @@ def downloads(produced: Produced) -> None:
     )
 
 
-def bulletin_tab() -> None:
+def bulletin_tab(db_path: Path) -> None:
+    """`db_path`: the published database, whose public file alone the bulletin reads."""
     st.markdown(t("admin.bulletin_intro"))
     known = signals.quarters()
     if known.is_empty():
@@ -98,10 +99,12 @@ def bulletin_tab() -> None:
         horizontal=True,
         key="admin_bulletin_language",
     )
-    if st.button(t("admin.bulletin_make"), type="primary", icon=":material/newspaper:"):
+    if st.button(
+        t("admin.bulletin_make"), type="primary", icon=":material/newspaper:", key="admin_bulletin"
+    ):
         with st.spinner(t("admin.bulletin_working")):
             try:
-                st.session_state[_STATE] = produce(code, bulletin_lang)
+                st.session_state[_STATE] = produce(db_path, code, bulletin_lang)
             except UserError as error:
                 st.error(str(error), icon=":material/error:")
     produced = st.session_state.get(_STATE)

@@ -448,4 +448,4 @@ with history_area:
 with observations_area:
     observations_tab()
 with bulletin_area:
-    bulletin_panel.bulletin_tab()
+    bulletin_panel.bulletin_tab(database_path())

@@ -39,8 +39,8 @@ QUARTER_CUBE = "activity_quarter_cube"
 SIGNALS_TABLE = "signals"
 MEASURE = "personnes"  # persons served: the count officials follow
 CANTON = "GE"
-STORED_QUARTERS = 4
-FIT_TOLERANCE = 1e-6  # the public file keeps the assessments of the last four published quarters
+STORED_QUARTERS = 4  # every series is assessed for the last four published quarters
+FIT_TOLERANCE = 1e-6  # relative change of the deviance: far finer than the limits need
 
 # Status of one assessment (a code; the dashboard translates it).
 SIGNAL = "signal"  # above the upper prediction limit
@@ -108,7 +108,6 @@ def _quasi_poisson(
 ) -> tuple[_Fit, np.ndarray]:
     """statsmodels' Poisson GLM with prior weights; dispersion from Pearson's X², at least 1."""
     model = sm.GLM(y, x, family=sm.families.Poisson(), var_weights=weights)
-    # Deviance to 1e-6 relative: far finer than the limits need, in fewer iterations.
     result = model.fit(start_params=start, tol=FIT_TOLERANCE)
     mu = result.fittedvalues
     df_resid = max(y.size - x.shape[1], 1)
