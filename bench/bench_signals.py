@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from bench.databases import OUT_DIR, generator_version
+from bench.machine import load_average
 from etl.analysis import signals
 from etl.demo.activity import _event_factor
 from etl.demo.parameters import RISES, THEMES
@@ -308,7 +310,8 @@ def report(seed: int) -> str:
             f"assessments ({rate:.2%}): {per_quarter:.1f} a quarter, where about "
             f"{assessed_per_quarter:.0f} series are assessed.",
             f"- A publish assesses the latest {signals.STORED_QUARTERS} quarters: "
-            f"{publish_seconds:.1f} s here.",
+            f"{publish_seconds:.1f} s here ({os.cpu_count()} cores, load average "
+            f"{load_average()[0]} at the end).",
             "",
             *rises_table(classified),
             "",
