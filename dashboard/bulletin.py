@@ -49,7 +49,7 @@ figure { margin: .6rem 0; }
 figure svg { width: 100%; height: auto; }
 blockquote { margin: .2rem 0 .2rem .8rem; padding-left: .6rem; border-left: 3px solid #D55E00;
              font-size: .9em; }
-.signal { break-inside: avoid; }
+.signal, .whole { break-inside: avoid; }
 @page { size: A4; margin: 12mm 14mm; }
 @media print { body { margin: 0; max-width: none; } h2, h3 { break-after: avoid; }
                figure, .keys, tr { break-inside: avoid; } }
@@ -166,7 +166,7 @@ def themes_section(b: Bulletin, figure: str) -> str:
     return (
         f"<h2>{escape(t('bulletin.themes_title', lang))}</h2>"
         f"<p>{escape(t('bulletin.themes_intro', lang, quarter=quarter))}</p>"
-        f"{figure}{_table(head, theme_rows(b), numeric={1, 2, 3})}"
+        f'{figure}<div class="whole">{_table(head, theme_rows(b), numeric={1, 2, 3})}</div>'
     )
 
 

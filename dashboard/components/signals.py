@@ -78,6 +78,14 @@ def signal_card(
             st.markdown(f"{status_badge(row)} **{md_escape(words.title(row, lang))}**")
             st.markdown(md_escape(words.numbers(row, lang)))
             st.caption(words.year_before(row, lang))
+            field_notes(row, field, lang)
+            if links and row["lieu"] != CANTON:
+                link(
+                    t("signals.brief_link"),
+                    "views/fiche.py",
+                    {"commune": str(row["ofs_number"])},
+                    ":material/description:",
+                )
         if chart is not None:
             with chart:
                 charts.show_chart(
@@ -87,20 +95,18 @@ def signal_card(
                     notes=[t("signals.history_note")],
                     key=f"{key}_history",
                 )
-        notes = words.field_for(row, field.to_dicts())
-        if notes:
-            st.markdown(f"**{t('signals.field_title')}**")
-            for note in notes:
-                observations.observation_card(note, lang, show_commune=row["lieu"] == CANTON)
-        else:
-            st.caption(words.field_summary(row, lang))
-        if links and row["lieu"] != CANTON:
-            link(
-                t("signals.brief_link"),
-                "views/fiche.py",
-                {"commune": str(row["ofs_number"])},
-                ":material/description:",
-            )
+
+
+def field_notes(row: dict, field: pl.DataFrame, lang: str) -> None:
+    """The field observations beside a signal (same theme, place and quarter), or a line saying
+    there are none."""
+    notes = words.field_for(row, field.to_dicts())
+    if not notes:
+        st.caption(words.field_summary(row, lang))
+        return
+    st.markdown(f"**{t('signals.field_title')}**")
+    for note in notes:
+        observations.observation_card(note, lang, show_commune=row["lieu"] == CANTON)
 
 
 # --- Vue d'ensemble ----------------------------------------------------------------------------------
