@@ -45,6 +45,12 @@ def population_text(brief: CommuneBrief) -> str:
     return text
 
 
+def neighbours_note(brief: CommuneBrief) -> str:
+    """Which communes the « Voisins » column pools (the brief's statistical neighbours)."""
+    names = ", ".join(brief.neighbours["neighbour_name"].to_list())
+    return t("fiche.neighbours_note", names=names or MISSING)
+
+
 def _indicator_rows(brief: CommuneBrief) -> list[dict]:
     return brief.indicators.sort("indicator_code").to_dicts()
 
@@ -62,6 +68,9 @@ def indicator_table(brief: CommuneBrief) -> list[dict[str, str]]:
                 t("fiche.col_value"): needs_text.indicator_value(row["value"], code),
                 t("fiche.col_ci"): _interval(row["lower"], row["upper"], code),
                 t("fiche.col_canton"): needs_text.indicator_value(row["canton_value"], code),
+                t("fiche.col_neighbours"): needs_text.indicator_value(
+                    row.get("neighbours_value"), code
+                ),
                 t("fiche.col_comparison"): needs_text.comparison(row["judgement"], short=True),
                 t("fiche.col_notes"): ", ".join(
                     needs_text.indicator_flags(row["year_inferred"], row["carried_forward"])
@@ -144,6 +153,10 @@ def theme_table(brief: CommuneBrief) -> list[dict[str, str]]:
             gap = f"{fmt_decimal(row['gap_ratio'], 2)} ({_interval_decimal(row['gap_lower'], row['gap_upper'], 2)})"
             if row["under_served"]:
                 gap += " ▼"
+            if row.get("neighbours_ratio") is not None:
+                gap += " · " + t(
+                    "fiche.neighbours_short", value=fmt_decimal(row["neighbours_ratio"], 2)
+                )
         rate = needs_text.rate(row["rate"], estimated)
         if row["rate"] is not None:
             rate += f" ({_interval_decimal(row['rate_lower'], row['rate_upper'])})"
@@ -153,6 +166,7 @@ def theme_table(brief: CommuneBrief) -> list[dict[str, str]]:
                 t("fiche.col_persons"): needs_text.count(row["persons"], row["persons_suppressed"]),
                 t("fiche.col_rate"): rate,
                 t("fiche.col_canton"): fmt_decimal(row["canton_rate"]),
+                t("fiche.col_neighbours"): fmt_decimal(row.get("neighbours_rate")),
                 t("fiche.col_comparison"): needs_text.comparison(row["rate_vs_canton"], short=True),
                 t("fiche.col_gap"): gap,
                 t("fiche.col_unmet"): needs_text.count(
@@ -334,7 +348,8 @@ def render_html(brief: CommuneBrief, *, has_demo: bool, generated_at: dt.datetim
             _html_table(theme_table(brief)),
         ]
     parts += [
-        f'<p class="note">{escape(t("fiche.themes_note"))} {escape(t("needs.double_count"))}. '
+        f'<p class="note">{escape(t("fiche.themes_note"))} {escape(neighbours_note(brief))}. '
+        f"{escape(t('needs.double_count'))}. "
         f"{escape(t('needs.estimated_mark'))}. "
         f"{escape(t('common.chart.source', source=t('needs.source_activity')))}</p>",
         f"<h2>{escape(t('fiche.trend_title'))}</h2>",

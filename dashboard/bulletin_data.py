@@ -16,6 +16,7 @@ import polars as pl
 
 from dashboard.components import needs
 from dashboard.components import signals_text as words
+from etl.analysis import funnel
 from etl.analysis.signals import CANTON, SIGNAL
 from etl.errors import UserError
 
@@ -93,24 +94,28 @@ def choose_period(run: Runner, code: str | None) -> int:
 
 
 def under_served_communes(run: Runner, year: int) -> pl.DataFrame:
-    """Theme × commune pairs under-served in `year`: today's method (DESIGN §5, the gap ratio's
-    interval below 1, `needs.under_served`), most clearly under-served first.
+    """Theme × commune pairs under-served in `year`, as the Besoins et lacunes page lists them: the
+    gap flags the public file publishes (funnel-plot limits with overdispersion, etl/analysis/
+    funnel.py), beyond 99.8 % first, then 95 %, lowest ratio first.
 
-    The one place the bulletin asks « which communes are under-served »: when the public file
-    publishes the funnel-plot flags (issue #15), this function reads them instead.
+    The one place the bulletin asks « which communes are under-served »: a change of method is made
+    here (or in `needs.under_served`), not in the bulletin's layout.
     """
     themes = run("ref_themes")
     frames = []
     for theme in themes["code"].to_list():
-        gaps = needs.under_served(needs.load_commune_gaps(theme, year, run=run))
+        gaps = needs.under_served(
+            needs.commune_gaps(run("needs_commune_theme", theme=theme, year=year))
+        )
         if gaps.height:
             frames.append(gaps.with_columns(theme=pl.lit(theme)))
     if not frames:
         return pl.DataFrame()
+    order = pl.col("gap_flag").replace_strict(funnel.FLAG_ORDER, default=len(funnel.FLAG_ORDER))
     return (
         pl.concat(frames, how="diagonal_relaxed")
         .join(themes.rename({"code": "theme"}), on="theme", how="left")
-        .sort("gap_upper", "gap_ratio", "name")
+        .sort(order, "gap_ratio", "name")
         .head(UNDER_SERVED_ROWS)
     )
 

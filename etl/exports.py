@@ -3,7 +3,8 @@
 One module serves both: the page passes the dashboard's cached `data.run`, the command line
 `public_runner(db_path)`; both read the public file only (etl/public.py), so every export carries the
 disclosure control of DESIGN §6. A selection (`Selection`) is checked against what the database holds
-(`check_selection`), extracted into one Polars frame (`extract`) and written as CSV (UTF-8 with BOM),
+(`check_selection`), extracted into one Polars frame (`extract`) and written as CSV (etl/spreadsheet.py:
+UTF-8 with BOM, the format of every CSV download),
 Excel (a README sheet with the data dictionary, sources, licence, citation, filters, dates and
 version), Parquet, or a ZIP holding the CSV, the dictionary and a Frictionless `datapackage.json`.
 Text cells that a spreadsheet would run as a formula are neutralised in CSV and Excel.
@@ -27,7 +28,15 @@ import xlsxwriter
 from etl import db
 from etl.errors import UserError
 from etl.paths import DATA_DIR, QUERIES_DIR
-from etl.public import CUBE_MEASURES, open_public_reader, public_path, suppressed_flag
+from etl.public import CUBE_MEASURES, open_public_reader, suppressed_flag
+from etl.release import read_current
+from etl.spreadsheet import (  # noqa: F401 (one path for every download: pages import them from here)
+    csv_text,
+    neutral_text,
+    neutralise_formulas,
+    to_csv,
+    to_xlsx,
+)
 
 DICTIONARY_PATH = DATA_DIR / "dictionary.csv"
 DATASET_PATH = DATA_DIR / "dataset.toml"
@@ -40,13 +49,26 @@ CANTON = "GE"  # the cube's place code for the 45 communes together
 RATE = "taux_pour_1000"
 POPULATION = "population"
 DERIVED_VARIABLES = (POPULATION, RATE)
+# The gap between need and supply (etl/analysis/gaps.py, computed at publish from the published
+# counts): by commune and year only, for all members together.
+GAP = "ecart_besoins"
+GAP_COLUMNS = (
+    "indice_besoins",
+    "attendu",
+    "rapport_obs_att",
+    "rapport_ic_inf",
+    "rapport_ic_sup",
+    "limite_95_inf",
+    "limite_95_sup",
+    "limite_998_inf",
+    "limite_998_sup",
+    "signalement",
+)
 DEFAULT_VARIABLES = (*CUBE_MEASURES, *DERIVED_VARIABLES)
 # Columns present whatever is chosen: they say what a row is.
 KEY_COLUMNS = ("annee", "trimestre", "no_ofs", "territoire", "theme", "theme_libelle")
 CATEGORY_COLUMN = "categorie_membres"
 DEMO_COLUMN = "donnees_demo"
-# A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
-FORMULA_STARTS = r"^[=+\-@\t\r]"
 
 Runner = Callable[..., pl.DataFrame]  # run(query_name, **params) -> frame
 
@@ -89,7 +111,7 @@ class Options:
 
     def variables(self, level: str) -> tuple[str, ...]:
         """Variables that can be chosen at `level` (needs indicators exist by commune only)."""
-        context = self.indicator_codes if level == "commune" else ()
+        context = (GAP, *self.indicator_codes) if level == "commune" else ()
         return (*DEFAULT_VARIABLES, *context)
 
 
@@ -137,6 +159,11 @@ def check_selection(selection: Selection, options: Options) -> Selection:
         raise UserError("Choisissez au moins une catégorie de membres (« * » = tous les membres).")
     if not selection.variables:
         raise UserError("Choisissez au moins une variable.")
+    if GAP in selection.variables and selection.granularity != "annee":
+        raise UserError(
+            "L'écart besoins / offre (ecart_besoins) est calculé par année : choisissez la période "
+            "« annee »."
+        )
     return replace(
         selection,
         themes=selection.themes or options.theme_codes,
@@ -165,6 +192,8 @@ def output_columns(selection: Selection, context: list[str]) -> list[str]:
             columns += [POPULATION, "population_statut"]
         elif variable == RATE:
             columns += [RATE, suppressed_flag(RATE)]
+        elif variable == GAP:
+            columns += list(GAP_COLUMNS)
     for code in context:
         columns += [code, f"{code}_annee"]
     return [*columns, DEMO_COLUMN]
@@ -207,6 +236,25 @@ def _context_indicators(
     )
 
 
+def _gaps(frame: pl.DataFrame, selection: Selection, run: Runner) -> pl.DataFrame:
+    """Join the published gap of each commune × theme × year (rows of all members only)."""
+    gaps = run(
+        "export_gaps",
+        year_from=selection.year_from,
+        year_to=selection.year_to,
+        themes=list(selection.themes),
+        ofs=sorted({int(v) for v in frame["no_ofs"].drop_nulls()}) or [0],
+    ).rename({"year": "annee", "ofs_number": "no_ofs"})
+    gaps = gaps.with_columns(
+        pl.col("annee").cast(frame.schema["annee"]),
+        pl.col("no_ofs").cast(frame.schema["no_ofs"]),
+        pl.lit(ALL).alias(CATEGORY_COLUMN),
+    )
+    return frame.join(
+        gaps, on=["annee", "no_ofs", "theme", CATEGORY_COLUMN], how="left", maintain_order="left"
+    )
+
+
 def extract(selection: Selection, run: Runner, options: Options | None = None) -> pl.DataFrame:
     """The rows and columns of one extraction (checked selection), as published."""
     options = options or load_options(run)
@@ -223,6 +271,8 @@ def extract(selection: Selection, run: Runner, options: Options | None = None) -
     context = [v for v in selection.variables if v in options.indicator_codes]
     if context:
         frame = _context_indicators(frame, context, selection, run)
+    if GAP in selection.variables:
+        frame = _gaps(frame, selection, run)
     return frame.select(output_columns(selection, context))
 
 
@@ -373,27 +423,6 @@ def cli_command(selection: Selection) -> str:
 # --- formats ------------------------------------------------------------------------------------------
 
 
-def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """Prefix with « ' » every text cell that a spreadsheet would run as a formula."""
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(FORMULA_STARTS))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name, dtype in frame.schema.items()
-        if dtype == pl.String
-    )
-
-
-def _csv_text(frame: pl.DataFrame) -> str:
-    return neutralise_formulas(frame).write_csv(line_terminator="\r\n")
-
-
-def to_csv(frame: pl.DataFrame) -> bytes:
-    """CSV in UTF-8 with a BOM (Excel then reads accents right), comma-separated, '.' decimals."""
-    return _csv_text(frame).encode("utf-8-sig")
-
-
 def to_parquet(frame: pl.DataFrame, meta: Metadata) -> bytes:
     buffer = io.BytesIO()
     frame.write_parquet(
@@ -420,7 +449,7 @@ def _write_readme_sheet(workbook, meta: Metadata, frame: pl.DataFrame) -> None:
     row = 0
     for name, value in readme_rows(meta, frame.height):
         sheet.write_string(row, 0, name, bold)
-        sheet.write_string(row, 1, _neutral(value), wrap)
+        sheet.write_string(row, 1, neutral_text(value), wrap)
         row += 1
     row += 1
     sheet.write_string(row, 0, "Dictionnaire des données", bold)
@@ -431,11 +460,7 @@ def _write_readme_sheet(workbook, meta: Metadata, frame: pl.DataFrame) -> None:
     for values in entries.drop("table").iter_rows():
         row += 1
         for col, value in enumerate(values):
-            sheet.write_string(row, col, _neutral(value or ""), wrap)
-
-
-def _neutral(text: str) -> str:
-    return neutralise_formulas(pl.DataFrame({"t": [text]}))["t"][0]
+            sheet.write_string(row, col, neutral_text(value or ""), wrap)
 
 
 def to_excel(frame: pl.DataFrame, meta: Metadata) -> bytes:
@@ -529,16 +554,17 @@ def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes, when: dt.dateti
 
 
 def to_zip(frame: pl.DataFrame, meta: Metadata) -> bytes:
-    """activite.csv (UTF-8), datapackage.json, dictionnaire.csv and LISEZMOI.txt in one archive."""
+    """activite.csv and dictionnaire.csv (the CSV of every download: UTF-8 with BOM), datapackage.json
+    and LISEZMOI.txt in one archive."""
     csv_name = f"{TABLE}.csv"
     readme = "\n".join(f"{name} : {value}" for name, value in readme_rows(meta, frame.height))
-    dictionary_csv = _csv_text(dictionary(frame.columns).drop("table"))
+    dictionary_csv = to_csv(dictionary(frame.columns).drop("table"))
     package = json.dumps(datapackage(frame, meta, csv_name), ensure_ascii=False, indent=2)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        _zip_entry(archive, csv_name, _csv_text(frame).encode("utf-8"), meta.extracted_at)
+        _zip_entry(archive, csv_name, to_csv(frame), meta.extracted_at)
         _zip_entry(archive, "datapackage.json", package.encode("utf-8"), meta.extracted_at)
-        _zip_entry(archive, "dictionnaire.csv", dictionary_csv.encode("utf-8"), meta.extracted_at)
+        _zip_entry(archive, "dictionnaire.csv", dictionary_csv, meta.extracted_at)
         _zip_entry(archive, "LISEZMOI.txt", readme.encode("utf-8"), meta.extracted_at)
     return buffer.getvalue()
 
@@ -583,8 +609,9 @@ def query_sql(name: str) -> str:
 
 @contextlib.contextmanager
 def public_runner(db_path: Path) -> Iterator[Runner]:
-    """A `run(query_name, **params)` on the public file of `db_path` (never the raw file)."""
-    con = open_public_reader(public_path(db_path))
+    """A `run(query_name, **params)` on the public file of the current release of `db_path`
+    (never the raw file)."""
+    con = read_current(db_path, lambda live: open_public_reader(live.public))
     try:
         yield lambda name, **params: db.query(con, query_sql(name), params)
     finally:

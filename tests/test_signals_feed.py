@@ -56,7 +56,10 @@ def check_atom(document: bytes) -> ET.Element:
 
 def test_the_demo_feed_is_valid_atom_and_lists_the_published_signals(demo_db):
     path = feed.feed_path(demo_db)
-    assert path == demo_db.with_name(f"{demo_db.stem}_signaux.atom")
+    # A file of the current release, reached through its pointer (what nginx serves).
+    assert path == demo_db.with_name(f"{demo_db.stem}.releases") / "current" / (
+        f"{demo_db.stem}_signaux.atom"
+    )
     assert stat.S_IMODE(path.stat().st_mode) == 0o644  # the web server reads it
     root = check_atom(path.read_bytes())
     with public_runner(demo_db) as run:

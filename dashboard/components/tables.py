@@ -7,6 +7,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from etl.text import printable
+
 ROW_HEIGHT = 35  # pixels, Streamlit's default row height
 MAX_ROWS_SHOWN = 25
 
@@ -35,3 +37,16 @@ def show_table(
     )
     if caption:
         st.caption(caption)
+
+
+def printable_texts(frame: pl.DataFrame, *, keep_lines: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The frame with every text cell made safe to show (control and bidi characters written as
+    codes): texts from members' files may hold them. `keep_lines`: columns keeping line breaks."""
+    return frame.with_columns(
+        pl.col(name).map_elements(
+            lambda text, keep=name in keep_lines: printable(text, keep_lines=keep),
+            return_dtype=pl.String,
+        )
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+    )

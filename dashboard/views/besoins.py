@@ -7,13 +7,14 @@ under-served. Clicking a commune opens its brief (?commune=<ofs>).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner, charts, needs, needs_text, tables
+from dashboard.components import banner, charts, funnel_plot, needs, needs_text, tables
 from dashboard.components import map as commune_map
 from dashboard.i18n import DEFAULT_LANGUAGE, current_language, fmt_decimal, fmt_int, label, t
 
@@ -24,6 +25,7 @@ DEFAULT_INDICATOR = "social_assistance_rate_pct"
 GAP_CAP = 4.0  # ratios are drawn on a log2 scale between 1/4 and 4
 GAP_TICKS = (0.25, 0.5, 1.0, 2.0, 4.0)
 MAP_HEIGHT = 560
+NO_COMMUNE = 0  # the neighbours filter's « every commune »
 
 
 def open_brief(ofs_number: int) -> None:
@@ -83,12 +85,7 @@ def activity_tooltip(row: dict, year: int) -> str:
                 ci=needs_text.ci(row["gap_lower"], row["gap_upper"], 2),
             )
         )
-        verdict = (
-            "under_served"
-            if row["under_served"]
-            else ("over_served" if row["over_served"] else "within")
-        )
-        lines.append(t(f"needs.gap.{verdict}"))
+        lines.append(t(f"needs.flag.{row['gap_flag']}"))
     if row["unmet_requests"] is not None:
         lines.append(
             t(
@@ -201,9 +198,10 @@ def under_served_table(gaps: pl.DataFrame, year: int) -> None:
         {
             "rank": list(range(1, len(rows) + 1)),
             "commune": [
-                row["name"] + (needs_text.ESTIMATED_MARK if row["population_estimated"] else "")
+                row["name"] + (needs_text.ESTIMATED_MARK if row["estimate_matters"] else "")
                 for row in rows
             ],
+            "level": [t(f"besoins.limit_crossed.{row['gap_flag']}") for row in rows],
             "observed": [fmt_int(row["persons"]) for row in rows],
             "expected": [fmt_decimal(row["expected"]) for row in rows],
             "ratio": [
@@ -218,29 +216,41 @@ def under_served_table(gaps: pl.DataFrame, year: int) -> None:
         column_config={
             "rank": st.column_config.NumberColumn("#", width=36),
             "commune": st.column_config.TextColumn(t("besoins.col_commune")),
+            "level": st.column_config.TextColumn(t("besoins.col_limit"), width=64),
             "observed": st.column_config.TextColumn(t("besoins.col_observed"), width=60),
             "expected": st.column_config.TextColumn(t("besoins.col_expected"), width=72),
             "ratio": st.column_config.TextColumn(t("besoins.col_ratio_ci"), width=140),
         },
-        caption=t("besoins.under_caption"),
+        caption=_caption_with_mark(t("besoins.under_caption"), ranked),
         key="besoins_under_served",
         height=min(38 + 35 * display.height, MAP_HEIGHT),  # scrolls beside the map when long
     )
+
+
+def _caption_with_mark(caption: str, rows: pl.DataFrame) -> str:
+    """The « * » explained once, and only when a row carries it."""
+    if rows["estimate_matters"].any():
+        return f"{caption} · {t('needs.estimated_mark_matters')}"
+    return caption
 
 
 def all_communes_table(gaps: pl.DataFrame) -> None:
     rows = gaps.sort("name").to_dicts()
     display = pl.DataFrame(
         {
-            "commune": [row["name"] for row in rows],
+            "commune": [
+                row["name"] + (needs_text.ESTIMATED_MARK if row["estimate_matters"] else "")
+                for row in rows
+            ],
             "observed": [needs_text.count(row["persons"], row["suppressed"]) for row in rows],
-            "rate": [needs_text.rate(row["rate"], row["population_estimated"]) for row in rows],
+            "rate": [needs_text.rate(row["rate"]) for row in rows],
             "rate_ci": [needs_text.ci(row["rate_lower"], row["rate_upper"]) for row in rows],
             "vs_canton": [needs_text.comparison(row["rate_vs_canton"], short=True) for row in rows],
             "index": [fmt_decimal(row["needs_index"], 2) for row in rows],
             "expected": [fmt_decimal(row["expected"]) for row in rows],
             "ratio": [fmt_decimal(row["gap_ratio"], 2) for row in rows],
             "ratio_ci": [needs_text.ci(row["gap_lower"], row["gap_upper"], 2) for row in rows],
+            "flag": [t(f"needs.flag_short.{row['gap_flag']}") for row in rows],
             "unmet": [fmt_int(row["unmet_requests"]) for row in rows],
         }
     )
@@ -256,18 +266,19 @@ def all_communes_table(gaps: pl.DataFrame) -> None:
             "expected": st.column_config.TextColumn(t("besoins.col_expected")),
             "ratio": st.column_config.TextColumn(t("besoins.col_ratio")),
             "ratio_ci": st.column_config.TextColumn(t("besoins.col_ci")),
+            "flag": st.column_config.TextColumn(t("besoins.col_level")),
             "unmet": st.column_config.TextColumn(t("besoins.col_unmet")),
         },
-        caption=t("needs.estimated_mark"),
+        caption=_caption_with_mark(t("besoins.all_caption"), gaps),
         key="besoins_all_communes",
     )
 
 
-def needs_index_note(theme: str, theme_name: str) -> str:
-    """Which indicators (and years, and flags) the theme's needs index rests on."""
+def needs_index_note(theme: str, theme_name: str, year: int) -> str:
+    """Which indicators (their years, and the carried, later or bounded values) the index rests on."""
     if theme == needs.ALL_THEMES:
         return t("besoins.index_none")
-    basis = needs.needs_basis(theme, data.run("needs_indicators"))
+    basis = needs.needs_basis(theme, year)
     if basis.is_empty():
         return t("besoins.index_none")
     lang = current_language()
@@ -277,21 +288,49 @@ def needs_index_note(theme: str, theme_name: str) -> str:
         flags = []
         if row["direction"] < 0:
             flags.append(t("besoins.inverse"))
-        if row["year_inferred"]:
+        if row["any_year_inferred"]:
             flags.append(t("needs.year_inferred"))
-        if row["carried"]:
-            flags.append(
-                t("besoins.carried_some", n=row["carried"], note=t("needs.carried_forward"))
-            )
+        for column, key in (
+            ("n_carried", "carried"),
+            ("n_later", "later"),
+            ("n_bounded", "bounded"),
+        ):
+            if row[column]:
+                flags.append(t(f"besoins.basis_{key}", n=row[column]))
+        years = charts.years_text([row["first_value_year"], row["last_value_year"]])
         items.append(
             t(
                 "besoins.index_item",
                 label=label(row, lang),
-                year=row["reference_year"],
+                year=years,
                 flags="".join(f"{separator}{flag}" for flag in flags),
             )
         )
-    return t("besoins.index_basis", theme=theme_name, indicators=", ".join(items))
+    return t("besoins.index_basis", theme=theme_name, year=year, indicators=", ".join(items))
+
+
+def funnel_section(gaps: pl.DataFrame, theme: str, year: int, highlight: list[int]) -> None:
+    """The funnel plot under the map: ratio against expected, adjusted limits, clickable."""
+    dispersion = {row["comparison"]: row for row in needs.load_dispersion(theme, year).to_dicts()}
+    estimate = dispersion.get("besoins")
+    st.markdown(f"**{t('besoins.funnel_title', year=year)}**", help=t("besoins.funnel_help"))
+    if estimate is None or estimate["tau2"] is None:
+        st.info(t("besoins.funnel_none"))
+        return
+    fig = funnel_plot.figure(gaps, estimate["tau2"], highlight)
+    clicked = funnel_plot.show(fig, key="besoins_funnel")
+    notes = [
+        t(
+            "besoins.funnel_note",
+            n=estimate["n_communes"],
+            phi=fmt_decimal(estimate["phi"], 1),
+            tau=fmt_decimal(estimate["tau2"] ** 0.5, 3),
+        ),
+        t("needs.double_count"),
+    ]
+    st.caption(charts.chart_caption(t("needs.source_activity"), str(year), notes))
+    if clicked is not None:
+        open_brief(clicked)
 
 
 # --- page -------------------------------------------------------------------------------------------
@@ -311,7 +350,7 @@ indicator_labels = {
     row["indicator_code"]: label(row)
     for row in indicators.unique("indicator_code").sort("indicator_code").to_dicts()
 }
-filters = st.columns([2, 1, 2, 2])
+filters = st.columns([2, 1, 2, 2, 2])
 theme = state.select(
     "theme",
     [needs.ALL_THEMES, *[row["code"] for row in theme_rows]],
@@ -346,8 +385,25 @@ if measure == "indicator":
         container=filters[3],
     )
 
+commune_names = dict(zip(data.communes()["ofs_number"], data.communes()["name"], strict=True))
+around = state.select(
+    "voisins",
+    [NO_COMMUNE, *commune_names],
+    default=NO_COMMUNE,
+    label=t("besoins.neighbours_filter"),
+    format_func=lambda ofs: (
+        t("besoins.neighbours_all") if ofs == NO_COMMUNE else commune_names[ofs]
+    ),
+    help=t("besoins.neighbours_help"),
+    container=filters[4],
+)
+
 theme_name = needs_text.theme_label(theme, theme_rows)
 gaps = needs.load_commune_gaps(theme, year)
+group: list[int] = []
+if around != NO_COMMUNE:
+    group = [around, *needs.neighbours_of(around, year)["neighbour_ofs"].to_list()]
+shown = gaps.filter(pl.col("ofs_number").is_in(group)) if group else gaps
 has_activity = gaps["canton_rate"].drop_nulls().len() > 0
 shapes = commune_map.geometry()
 
@@ -363,8 +419,11 @@ with map_column:
         )
     else:
         values = activity_map_values(gaps, measure, year)
+        if group:  # the commune and its neighbours outlined instead of the under-served
+            values = replace(values, emphasis=[ofs in group for ofs in values.ofs_numbers])
         measure_name = t(f"needs.measure.{measure}")
-        notes = [t("besoins.outline_note"), t("needs.double_count"), t("needs.estimated_mark")]
+        outline = t("besoins.outline_neighbours") if group else t("besoins.outline_note")
+        notes = [outline, t("needs.double_count")]
         if measure == "gap":
             notes.insert(0, t("besoins.gap_scale_note"))
         caption = charts.chart_caption(t("needs.source_activity"), str(year), notes)
@@ -383,11 +442,22 @@ with map_column:
         open_brief(clicked)
 
 with list_column:
+    if group:
+        st.markdown(
+            t(
+                "besoins.neighbours_of",
+                name=commune_names[around],
+                names=", ".join(commune_names[ofs] for ofs in group[1:]),
+            )
+        )
     if has_activity:
-        under_served_table(gaps, year)
-    st.markdown(needs_index_note(theme, theme_name))
+        under_served_table(shown, year)
+    st.markdown(needs_index_note(theme, theme_name, year))
     with st.expander(t("besoins.method_title")):
         st.markdown(t("besoins.method"))
 
+if has_activity and measure != "indicator":
+    funnel_section(shown, theme, year, group[:1])
+
 with st.expander(t("besoins.all_communes")):
-    all_communes_table(gaps)
+    all_communes_table(shown)

@@ -95,7 +95,14 @@ def themes_section(brief: needs.CommuneBrief) -> None:
         )
     table(brief_export.theme_table(brief))
     st.caption(
-        " · ".join([t("fiche.themes_note"), t("needs.double_count"), t("needs.estimated_mark")])
+        " · ".join(
+            [
+                t("fiche.themes_note"),
+                brief_export.neighbours_note(brief),
+                t("needs.double_count"),
+                t("needs.estimated_mark"),
+            ]
+        )
     )
 
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from etl import release
 from etl.analysis.public_sql import tables_runner
 from etl.analysis.signals import ALL_SERIES, SIGNAL
 from etl.exports import dataset
@@ -34,10 +35,19 @@ LOCAL_TIME = ZoneInfo("Europe/Zurich")
 FEED_MODE = 0o644  # read by the web server, unlike the database files (0600)
 
 
+def feed_file_name(db_path: Path) -> str:
+    """observatoire.duckdb -> observatoire_signaux.atom (a file of each release)."""
+    return f"{Path(db_path).stem}{FEED_SUFFIX}"
+
+
 def feed_path(db_path: Path) -> Path:
-    """The feed beside the raw and public files: data/observatoire_signaux.atom."""
-    db_path = Path(db_path)
-    return db_path.with_name(f"{db_path.stem}{FEED_SUFFIX}")
+    """The feed of the current release through the release pointer, a path that stays right after
+    every publish (what nginx serves): data/observatoire.releases/current/observatoire_signaux.atom.
+    A database still kept as single files (never published since releases) has none."""
+    name = release.database_name(db_path)
+    if release.current(name).directory is None:
+        return name.with_name(feed_file_name(name))
+    return release.store_of(name) / release.POINTER / feed_file_name(name)
 
 
 def quarter_code(year: int, quarter: int) -> str:
