@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.analysis.feed import feed_path
+
 if __package__:  # imported as tests.deploy_stack (the benchmarks run from the repository root)
     from .servers import ROOT, free_port, log_tail, start_process, stop_process, streamlit_server
 else:  # imported by the test suite, tests/ on sys.path
@@ -213,6 +215,7 @@ def running_stack(
         "BACKEND_1": f"127.0.0.1:{backend_ports[0]}",
         "BACKEND_2": f"127.0.0.1:{backend_ports[1]}",
         "LOG_DIR": str(directory),
+        "SIGNALS_FEED": str(feed_path(db_path)),
     }
     with contextlib.ExitStack() as cleanup:
         # Both replicas boot at the same time; each context manager stops its process on exit.

@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, state
-from dashboard.components import tables, upload
+from dashboard.components import bulletin_panel, tables, upload
 from dashboard.components.directory import md_escape
 from dashboard.i18n import MISSING, fmt_datetime, fmt_int, t
 from etl import publish
@@ -444,12 +444,13 @@ if header[1].button(t("admin.sign_out"), key="admin_sign_out", icon=":material/l
     sign_out(identity)
     st.rerun()
 st.caption(t("admin.intro"))
-upload_area, tracker_area, history_area, observations_area = st.tabs(
+upload_area, tracker_area, history_area, observations_area, bulletin_area = st.tabs(
     [
         t("admin.tab_upload"),
         t("admin.tab_tracker"),
         t("admin.tab_history"),
         t("admin.tab_observations"),
+        t("admin.tab_bulletin"),
     ]
 )
 with upload_area:
@@ -460,3 +461,5 @@ with history_area:
     history_tab()
 with observations_area:
     observations_tab()
+with bulletin_area:
+    bulletin_panel.bulletin_tab(database_path())

@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import brief_export, data, state
-from dashboard.components import banner, charts, needs, needs_text, observations, spine
+from dashboard.components import banner, charts, needs, needs_text, observations, signals, spine
 from dashboard.components.needs_text import ESTIMATED_MARK
 from dashboard.i18n import fmt_int, t
 from etl.text import normalise_key
@@ -230,5 +230,6 @@ st.caption(t("fiche.print_hint"))
 indicators_section(brief)
 themes_section(brief)
 trend_section(brief)
+signals.commune_signals(ofs_number)
 services_section(brief)
 observations.latest_observations(ofs_number, 5)

@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner, charts, tables
+from dashboard.components import banner, charts, signals, tables
 from dashboard.components.kpi import Kpi, kpi_row
 from dashboard.i18n import (
     current_language,
@@ -199,5 +199,6 @@ selected_year = state.select(
 )
 st.markdown(t("overview.intro", year=selected_year))
 headline(selected_year)
+signals.changed_this_quarter()  # « Ce qui a changé ce trimestre » (DESIGN §5)
 theme_trends(selected_year, info.years)
 completeness(selected_year)
