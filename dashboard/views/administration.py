@@ -430,13 +430,17 @@ if header[1].button(t("admin.sign_out"), key="admin_sign_out", icon=":material/l
     sign_out(identity)
     st.rerun()
 st.caption(t("admin.intro"))
-upload_area, tracker_area, history_area, observations_area = st.tabs(
-    [
-        t("admin.tab_upload"),
-        t("admin.tab_tracker"),
-        t("admin.tab_history"),
-        t("admin.tab_observations"),
-    ]
+TAB_KEYS = {
+    "depot": "upload",
+    "suivi": "tracker",
+    "historique": "history",
+    "remontees": "observations",
+}
+upload_area, tracker_area, history_area, observations_area = state.tabs(
+    "onglet",
+    ("depot", "suivi", "historique", "remontees"),
+    default="depot",
+    format_func=lambda code: t(f"admin.tab_{TAB_KEYS[code]}"),
 )
 with upload_area:
     upload_tab(identity)

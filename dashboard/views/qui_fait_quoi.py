@@ -297,8 +297,12 @@ if criteria.day is not None:
 if selected.is_empty():
     st.warning(t("directory.none_found"), icon=":material/search_off:")
 
-list_tab, table_tab, map_tab = st.tabs(
-    [t("directory.tab_list"), t("directory.tab_table"), t("directory.tab_map")]
+TAB_KEYS = {"liste": "list", "tableau": "table", "carte": "map"}  # URL code -> locale key
+list_tab, table_tab, map_tab = state.tabs(
+    "vue",
+    ("liste", "tableau", "carte"),
+    default="liste",
+    format_func=lambda code: t(f"directory.tab_{TAB_KEYS[code]}", lang=lang),
 )
 with list_tab:
     result_list(selected, lang)

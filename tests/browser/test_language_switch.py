@@ -1,0 +1,175 @@
+"""The language switch keeps the view (DESIGN §7): on every page, with filters away from their
+defaults, switching to English and back keeps every widget's choice, shown in the new language, and
+the address keeps the codes (no « paramètre d'adresse ignoré » notice on the next click)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlparse
+
+import polars as pl
+import pytest
+from browser_support import open_page, wait_rendered
+
+from dashboard.app import PAGES, VIEWS_DIR
+from dashboard.i18n import t
+
+THEMES = {row["code"]: row for row in pl.read_csv("data/themes.csv").to_dicts()}
+
+
+def theme(code: str, lang: str) -> str:
+    return THEMES[code][f"label_{lang}"]
+
+
+def key(text_key: str):
+    """A widget label or option given by its locale key: the expected text in either language."""
+    return lambda lang: t(text_key, lang=lang)
+
+
+def same(text: str):
+    """A text that is the same in both languages (a commune's name, a year)."""
+    return lambda lang: text
+
+
+# Each page with filters away from their defaults: the address, then for each widget (by its label)
+# the choices it must show. `None` as the label key: the open tab.
+VIEWS = {
+    "vue-d-ensemble": ("annee=2021", {"overview.year": [same("2021")]}),
+    "tendances": (
+        "indicateur=demandes_non_satisfaites&ventilation=lieu&mesure=rate&pas=quarter"
+        "&communes=6621&communes=6643&theme=alimentation",
+        {
+            "trends.metric": [key("common.metric.demandes_non_satisfaites")],
+            "trends.breakdown": [key("trends.breakdown_by.lieu")],
+            "trends.measure": [key("trends.measure_name.rate")],
+            "trends.step": [key("trends.step_name.quarter")],
+            "trends.compare_places": [same("Genève"), same("Vernier")],
+            "trends.theme": [lambda lang: theme("alimentation", lang)],
+        },
+    ),
+    "besoins-et-lacunes": (
+        "theme=sante&annee=2022&mesure=indicator&indicateur=foreign_share_pct",
+        {
+            "besoins.theme": [lambda lang: theme("sante", lang)],
+            "besoins.year": [same("2022")],
+            "besoins.measure": [key("needs.measure.indicator")],
+        },
+    ),
+    "couverture": (
+        "annee=2022&valeur=located",
+        {
+            "couverture.year": [same("2022")],
+            "couverture.measure": [key("couverture.measure_option.located")],
+        },
+    ),
+    "fiche-communale": (
+        "commune=6608&annee=2022",
+        {"fiche.commune": [same("Carouge")], "fiche.year": [same("2022")]},
+    ),
+    "qui-fait-quoi": (
+        "theme=alimentation&commune=6631&portee=situe&jour=samedi&vue=tableau",
+        {
+            "directory.filter_theme": [lambda lang: theme("alimentation", lang)],
+            "directory.filter_commune": [same("Onex")],
+            "directory.filter_scope": [key("directory.scope.situe")],
+            "directory.filter_day": [key("directory.day.samedi")],
+            None: [key("directory.tab_table")],
+        },
+    ),
+    "remontees": (
+        "niveau=alerte&theme=alimentation&graphique=vigilance",
+        {
+            "field.filter_level": [key("field.level.alerte")],
+            "field.filter_theme": [lambda lang: theme("alimentation", lang)],
+            "field.chart_levels": [key("field.level.vigilance")],
+        },
+    ),
+    "donnees": (
+        "niveau=canton&periode=trimestre&theme=*&theme=alimentation&variable=personnes",
+        {
+            "donnees.level": [key("donnees.level_name.canton")],
+            "donnees.granularity": [key("donnees.granularity_name.trimestre")],
+            "donnees.variables": [key("donnees.variable.personnes")],
+        },
+    ),
+    "methodologie": ("", {}),
+    "administration": ("", {}),
+}
+
+# What each widget shows as chosen, by its label: selectbox, radio, multiselect, segmented control,
+# and the open tab (label "").
+WIDGET_STATE = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const label = el => (el.querySelector('[data-testid="stWidgetLabel"]')?.innerText || '').trim();
+  const state = {};
+  for (const el of main.querySelectorAll('[data-testid="stSelectbox"]'))
+    state[label(el)] = [el.querySelector('input').value];
+  for (const el of main.querySelectorAll('[data-testid="stRadio"]'))
+    state[label(el)] = [...el.querySelectorAll('input:checked')]
+      .map(input => input.closest('label').innerText.trim());
+  for (const el of main.querySelectorAll('[data-testid="stMultiSelect"]'))
+    state[label(el)] = [...el.querySelectorAll('[data-tag]')].map(tag => tag.getAttribute('aria-label'));
+  for (const el of main.querySelectorAll('[data-testid="stButtonGroup"]'))
+    state[label(el)] = [...el.querySelectorAll('[aria-checked="true"]')].map(b => b.innerText.trim());
+  const tab = main.querySelector('[role="tab"][aria-selected="true"]');
+  if (tab) state[''] = [tab.innerText.trim()];
+  return state;
+}"""
+
+
+def widget_state(page) -> dict[str, list[str]]:
+    return page.evaluate(WIDGET_STATE)
+
+
+def expected_state(widgets: dict, lang: str) -> dict[str, list[str]]:
+    return {
+        ("" if label_key is None else t(label_key, lang=lang)): [text(lang) for text in texts]
+        for label_key, texts in widgets.items()
+    }
+
+
+def query_of(url: str) -> list[tuple[str, str]]:
+    return sorted(parse_qsl(urlparse(url).query, keep_blank_values=True))
+
+
+def switch_to(page, language_name: str, lang: str) -> None:
+    """Click the sidebar's language and wait until the page is drawn again in that language
+    (the page shell sets <html lang>, which screen readers read too)."""
+    page.get_by_test_id("stSidebar").get_by_text(language_name, exact=True).click()
+    page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=lang)
+    page.wait_for_timeout(300)
+    wait_rendered(page)
+
+
+def toasts(page) -> list[str]:
+    return page.get_by_test_id("stToast").all_inner_texts()
+
+
+def test_every_page_is_covered():
+    assert set(VIEWS) == {spec.url_path for spec in PAGES if (VIEWS_DIR / spec.file).exists()}
+
+
+@pytest.mark.parametrize("url_path", list(VIEWS))
+def test_language_switch_keeps_every_filter(page, page_errors, dashboard_url, url_path):
+    query, widgets = VIEWS[url_path]
+    open_page(page, f"{dashboard_url}/{url_path}?{query}")
+    french = widget_state(page)
+    for label, texts in expected_state(widgets, "fr").items():
+        assert french.get(label) == texts, (label, french)
+    french_query = query_of(page.url)
+    assert page.evaluate("() => document.documentElement.lang") == "fr"
+    assert french_query == query_of(f"?{query}")
+
+    switch_to(page, "English", "en")
+    english = widget_state(page)
+    for label, texts in expected_state(widgets, "en").items():
+        assert english.get(label) == texts, (label, english)
+    # Every widget still shows as many choices as before, none left empty.
+    assert [len(v) for v in english.values()] == [len(v) for v in french.values()]
+    assert query_of(page.url) == sorted([*french_query, ("lang", "en")])
+
+    # The next click (back to French) finds the codes: same view, no notice, same address.
+    switch_to(page, "Français", "fr")
+    assert widget_state(page) == french
+    assert query_of(page.url) == french_query
+    assert toasts(page) == []
+    assert page_errors == []
