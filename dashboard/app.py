@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import data, state  # noqa: E402
-from dashboard.components import banner  # noqa: E402
+from dashboard.components import banner, shell  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
 
 VIEWS_DIR = Path(__file__).resolve().parent / "views"
@@ -85,6 +85,7 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state="auto",  # open on a desktop, closed on a phone,
     )
+    shell.install(lang)
     state.language_switch(lang)
     pages = available_pages()
     if not pages:
