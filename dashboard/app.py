@@ -96,6 +96,7 @@ def main() -> None:
     try:
         info = data.db_info()
         banner.demo_banner(info)
+        banner.freshness_caption(info)
         page.run()
     except data.DatabaseUnavailable as error:
         data.stop_if_unavailable(error)

@@ -165,6 +165,7 @@ def select(
     container: Any = None,
     help: str | None = None,
     label_visibility: str = "visible",
+    horizontal: bool = True,
 ) -> Any:
     """One value chosen among `options` (selectbox, radio or segmented control), kept in the URL."""
     options = list(options)
@@ -181,7 +182,9 @@ def select(
         "radio": container.radio,
         "segmented_control": container.segmented_control,
     }[widget]
-    extra = {"radio": {"horizontal": True}, "segmented_control": {"required": True}}.get(widget, {})
+    extra = {"radio": {"horizontal": horizontal}, "segmented_control": {"required": True}}.get(
+        widget, {}
+    )
     make_widget(
         label,
         options,

@@ -17,5 +17,5 @@ def demo_banner(info: DatabaseInfo) -> None:
 
 
 def freshness_caption(info: DatabaseInfo) -> None:
-    """One line: date of the last load."""
-    st.caption(t("common.last_load", date=fmt_datetime(info.last_load_at)))
+    """One line in the sidebar, on every page: date of the last load."""
+    st.sidebar.caption(t("common.last_load", date=fmt_datetime(info.last_load_at)))

@@ -146,10 +146,12 @@ def show(
     draw: Callable[[go.Figure], Any] | None = None,
     table: Callable[[], None] | None = None,
     heading: bool = True,
+    summary_container: Any = None,
 ) -> Any:
     """Title, summary, chart or table, source line and the take-away menus. Returns what `draw`
     returns (a map's click), None in the table view.
 
+    `summary_container`: where the summary sentence goes (default: under the title).
     `view_param`: the URL parameter of the chart / table switch (no switch without it); `table`
     draws the table view (default: the data as a grid); `draw` draws the figure (default:
     st.plotly_chart with the chart's text alternative).
@@ -161,7 +163,10 @@ def show(
         head.markdown(f"#### {spec.title}", width="stretch")
     else:
         head.space("stretch")
-    st.markdown(f'<p class="takeaway-summary">{escape(spec.summary)}</p>', unsafe_allow_html=True)
+    # The summary sits under the title, or where the page puts it (beside a tall map).
+    (summary_container or st).markdown(
+        f'<p class="takeaway-summary">{escape(spec.summary)}</p>', unsafe_allow_html=True
+    )
     view = "graphique"
     if view_param is not None:
         view = state.select(

@@ -13,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner, charts, needs, needs_text, tables
+from dashboard.components import besoins_map, charts, needs, needs_text, tables, takeaway
 from dashboard.components import map as commune_map
 from dashboard.i18n import DEFAULT_LANGUAGE, current_language, fmt_decimal, fmt_int, label, t
 
@@ -23,7 +23,8 @@ DEFAULT_THEME = "alimentation"
 DEFAULT_INDICATOR = "social_assistance_rate_pct"
 GAP_CAP = 4.0  # ratios are drawn on a log2 scale between 1/4 and 4
 GAP_TICKS = (0.25, 0.5, 1.0, 2.0, 4.0)
-MAP_HEIGHT = 560
+UNDER_SERVED_HEIGHT = 420
+MAP_HEIGHT = 600  # at least 600 px: the flagship map, above the fold at 1440 × 900
 
 
 def open_brief(ofs_number: int) -> None:
@@ -191,6 +192,8 @@ def indicator_map_values(
 
 
 def under_served_table(gaps: pl.DataFrame, year: int) -> None:
+    """The under-served communes, the clearest first: two columns that fit beside the map (the
+    counts are in the map's table view and in the table of the 45 communes)."""
     st.markdown(f"##### {t('besoins.under_title')}")
     ranked = needs.under_served(gaps)
     if ranked.is_empty():
@@ -199,32 +202,25 @@ def under_served_table(gaps: pl.DataFrame, year: int) -> None:
     rows = ranked.to_dicts()
     display = pl.DataFrame(
         {
-            "rank": list(range(1, len(rows) + 1)),
             "commune": [
                 row["name"] + (needs_text.ESTIMATED_MARK if row["population_estimated"] else "")
                 for row in rows
             ],
-            "observed": [fmt_int(row["persons"]) for row in rows],
-            "expected": [fmt_decimal(row["expected"]) for row in rows],
-            "ratio": [
-                f"{fmt_decimal(row['gap_ratio'], 2)} "
-                f"({fmt_decimal(row['gap_lower'], 2)}–{fmt_decimal(row['gap_upper'], 2)})"
-                for row in rows
+            "served": [
+                f"{fmt_int(row['persons'])} / {fmt_decimal(row['expected'])}" for row in rows
             ],
+            "ratio": [besoins_map.ratio_text(row) for row in rows],
         }
     )
     tables.show_table(
         display,
         column_config={
-            "rank": st.column_config.NumberColumn("#", width=36),
-            "commune": st.column_config.TextColumn(t("besoins.col_commune")),
-            "observed": st.column_config.TextColumn(t("besoins.col_observed"), width=60),
-            "expected": st.column_config.TextColumn(t("besoins.col_expected"), width=72),
-            "ratio": st.column_config.TextColumn(t("besoins.col_ratio_ci"), width=140),
+            "commune": st.column_config.TextColumn(t("besoins.col_commune"), pinned=True),
+            "ratio": st.column_config.TextColumn(t("besoins.col_ratio_ci")),
         },
         caption=t("besoins.under_caption"),
         key="besoins_under_served",
-        height=min(38 + 35 * display.height, MAP_HEIGHT),  # scrolls beside the map when long
+        height=min(38 + 35 * display.height, UNDER_SERVED_HEIGHT),  # scrolls when long
     )
 
 
@@ -299,7 +295,6 @@ def needs_index_note(theme: str, theme_name: str) -> str:
 
 info = data.db_info()
 st.title(t("besoins.title"))
-banner.freshness_caption(info)
 if info.latest_complete_year is None:
     st.info(t("common.no_activity"))
     st.stop()
@@ -311,78 +306,108 @@ indicator_labels = {
     row["indicator_code"]: label(row)
     for row in indicators.unique("indicator_code").sort("indicator_code").to_dicts()
 }
-filters = st.columns([2, 1, 2, 2])
-theme = state.select(
-    "theme",
-    [needs.ALL_THEMES, *[row["code"] for row in theme_rows]],
-    default=DEFAULT_THEME,
-    label=t("besoins.theme"),
-    format_func=lambda code: needs_text.theme_label(code, theme_rows),
-    container=filters[0],
-)
-year = state.select(
-    "annee",
-    list(reversed(info.years)),
-    default=info.latest_complete_year,
-    label=t("besoins.year"),
-    container=filters[1],
-)
-measure = state.select(
-    "mesure",
-    MEASURES,
-    default="gap",
-    label=t("besoins.measure"),
-    format_func=lambda code: t(f"needs.measure.{code}"),
-    container=filters[2],
-)
-indicator = None
-if measure == "indicator":
-    indicator = state.select(
-        "indicateur",
-        list(indicator_labels),
-        default=DEFAULT_INDICATOR,
-        label=t("besoins.indicator"),
-        format_func=lambda code: indicator_labels.get(code, code),
-        container=filters[3],
+# The map on the left, as tall as the screen allows (above the fold at 1440 × 900); its filters and
+# the list of under-served communes on the right.
+map_column, side_column = st.columns([1.9, 1], gap="medium")
+with side_column:
+    filters = st.columns([2, 1])
+    theme = state.select(
+        "theme",
+        [needs.ALL_THEMES, *[row["code"] for row in theme_rows]],
+        default=DEFAULT_THEME,
+        label=t("besoins.theme"),
+        format_func=lambda code: needs_text.theme_label(code, theme_rows),
+        container=filters[0],
     )
+    year = state.select(
+        "annee",
+        list(reversed(info.years)),
+        default=info.latest_complete_year,
+        label=t("besoins.year"),
+        container=filters[1],
+    )
+    # Radio buttons, not a drop-down: the measures' names are long and must be read whole.
+    measure = state.select(
+        "mesure",
+        MEASURES,
+        default="gap",
+        label=t("besoins.measure"),
+        format_func=lambda code: t(f"needs.measure.{code}"),
+        widget="radio",
+        horizontal=False,
+    )
+    indicator = None
+    if measure == "indicator":
+        indicator = state.select(
+            "indicateur",
+            list(indicator_labels),
+            default=DEFAULT_INDICATOR,
+            label=t("besoins.indicator"),
+            format_func=lambda code: indicator_labels.get(code, code),
+        )
+    summary_box = st.container()
 
 theme_name = needs_text.theme_label(theme, theme_rows)
 gaps = needs.load_commune_gaps(theme, year)
 has_activity = gaps["canton_rate"].drop_nulls().len() > 0
 shapes = commune_map.geometry()
 
-map_column, list_column = st.columns([1, 1], gap="medium")
 with map_column:
     if measure == "indicator":
         profile = needs.load_indicator_profile()
         values = indicator_map_values(profile, indicator, shapes.names)
         measure_name = indicator_labels.get(indicator, indicator)
-        years = profile.filter(pl.col("indicator_code") == indicator)["value_year"]
-        caption = charts.chart_caption(
-            t("needs.source_indicators"), charts.years_text(years.to_list()), []
+        years = charts.years_text(
+            profile.filter(pl.col("indicator_code") == indicator)["value_year"].to_list()
         )
+        source, notes = t("needs.source_indicators"), []
+        summary = besoins_map.indicator_summary(profile, indicator, shapes.names)
+        map_data = besoins_map.indicator_data(profile, indicator, shapes.names)
+
+        def ranked_table() -> None:
+            besoins_map.indicator_table(profile, indicator, shapes.names)
+
     else:
         values = activity_map_values(gaps, measure, year)
         measure_name = t(f"needs.measure.{measure}")
+        years, source = str(year), t("needs.source_activity")
         notes = [t("besoins.outline_note"), t("needs.double_count"), t("needs.estimated_mark")]
         if measure == "gap":
             notes.insert(0, t("besoins.gap_scale_note"))
-        caption = charts.chart_caption(t("needs.source_activity"), str(year), notes)
-    st.markdown(
-        f"**{t('besoins.map_title', measure=measure_name, theme=theme_name, year=year)}**",
-        help=t("besoins.map_help"),
-    )
+        summary = besoins_map.activity_summary(gaps, measure)
+        map_data = besoins_map.activity_data(gaps)
+
+        def ranked_table() -> None:
+            besoins_map.activity_table(gaps, measure)
+
     if any(value is None for value in values.values):
-        caption += " · " + t("besoins.grey_note")
+        notes.append(t("besoins.grey_note"))
     if measure != "indicator" and not has_activity:
         st.info(t("besoins.no_activity_theme", year=year))
+    spec = takeaway.Takeaway(
+        title=t("besoins.map_title", measure=measure_name, theme=theme_name, year=year),
+        summary=f"{summary} {t('besoins.map_hint')}",
+        data=map_data,
+        source=source,
+        years=years,
+        notes=notes,
+    )
     fig = commune_map.choropleth(values, shapes, lake_label=t("needs.lake"), height=MAP_HEIGHT)
-    clicked = commune_map.show_map(fig, key="besoins_map")
-    st.caption(caption)
+    clicked = takeaway.show(
+        fig,
+        spec,
+        key="besoins_map",
+        view_param="vue",
+        draw=lambda figure: commune_map.show_map(
+            figure, key="besoins_map", alt=f"{spec.title}. {spec.summary}"
+        ),
+        table=ranked_table,
+        summary_container=summary_box,
+    )
     if clicked is not None:
         open_brief(clicked)
 
-with list_column:
+with side_column:
     if has_activity:
         under_served_table(gaps, year)
     st.markdown(needs_index_note(theme, theme_name))

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner, charts, needs, needs_text, tables
+from dashboard.components import charts, needs, needs_text, tables
 from dashboard.i18n import current_language, fmt_int, label, t
 
 MEASURES = ("rate", "serving", "located")
@@ -229,7 +229,6 @@ def white_zones_list(year: int, cells: pl.DataFrame) -> None:
 
 info = data.db_info()
 st.title(t("couverture.title"))
-banner.freshness_caption(info)
 if info.latest_complete_year is None:
     st.info(t("common.no_activity"))
     st.stop()

@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import brief_export, data, state
-from dashboard.components import banner, charts, needs, needs_text, observations, spine
+from dashboard.components import charts, needs, needs_text, observations, spine
 from dashboard.components.needs_text import ESTIMATED_MARK
 from dashboard.i18n import fmt_int, t
 from etl.text import normalise_key
@@ -215,7 +215,6 @@ population_line = brief_export.population_text(brief)
 if brief.population_status in ("interpole", "reporte"):
     population_line += f" {ESTIMATED_MARK}"
 st.caption(population_line)
-banner.freshness_caption(info)
 st.markdown(t("fiche.intro", year=year))
 downloads(brief, info.has_demo)
 st.caption(t("fiche.print_hint"))

@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner, charts, tables
+from dashboard.components import charts, tables
 from dashboard.components.kpi import Kpi, kpi_row
 from dashboard.i18n import (
     current_language,
@@ -184,7 +184,6 @@ def completeness(year: int) -> None:
 
 info = data.db_info()
 st.title(t("overview.title"))
-banner.freshness_caption(info)
 if info.latest_complete_year is None:
     st.info(t("common.no_activity"))
     st.stop()
