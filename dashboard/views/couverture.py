@@ -7,7 +7,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import charts, needs, needs_text, tables
+from dashboard.components import charts, needs, needs_text, tables, takeaway
+from dashboard.components.coverage_text import coverage_data, coverage_summary, pivot
 from dashboard.i18n import current_language, fmt_int, label, t
 
 MEASURES = ("rate", "serving", "located")
@@ -63,6 +64,19 @@ def colour_cap(values: list[list]) -> float | None:
     return float(flat.quantile(0.95, "linear")) or float(flat.max())
 
 
+def colour_settings(values: list[list], measure: str) -> tuple[dict, dict]:
+    """Rates: a continuous scale capped at the 95th percentile. Counts of services: one colour per
+    whole count, ticks on the integers."""
+    if measure == "rate":
+        return {"colorscale": charts.SEQUENTIAL, "zmin": 0, "zmax": colour_cap(values)}, {}
+    top = max((v for row in values for v in row if v is not None), default=0)
+    # Light for none, dark for many: a count reads like a quantity.
+    colorscale, z_range, ticks = charts.integer_scale(
+        round(colour_cap(values) or top or 1), base=charts.COUNT_SCALE
+    )
+    return {"colorscale": colorscale, **z_range}, ticks
+
+
 def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
     """Themes in rows, communes in columns; white zones marked ×, suppressed cells grey."""
     column = MEASURE_COLUMNS[measure]
@@ -79,6 +93,7 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
     values = grid(lambda r: None if r["white_zone"] else r[column])
     hover = grid(cell_tooltip)
     suppressed = grid(lambda r: 1 if (measure == "rate" and r["persons_suppressed"]) else None)
+    scale, ticks = colour_settings(values, measure)
     fig = go.Figure()
     fig.add_trace(
         go.Heatmap(
@@ -100,17 +115,16 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
             y=themes,
             z=values,
             text=hover,
-            colorscale=charts.SEQUENTIAL,
             colorbar={
                 "title": {"text": t(f"couverture.measure_option.{measure}"), "side": "right"},
                 "thickness": 12,
+                **ticks,
             },
             hovertemplate="%{text}<extra></extra>",
             xgap=1,
             ygap=1,
-            zmin=0,
-            zmax=colour_cap(values),
             name="values",
+            **scale,
         )
     )
     white = [(c, th) for th in themes for c in communes if by_cell[(c, th)]["white_zone"]]
@@ -254,18 +268,42 @@ measure = state.select(
 
 cells = needs.coverage_cells(data.run("coverage_theme_commune", year=year))
 measure_name = t(f"couverture.measure_option.{measure}")
-st.markdown(f"**{t('couverture.heatmap_title', measure=measure_name, year=year)}**")
-notes = [t("couverture.white_note"), t("couverture.cap_note")]
+notes = [t("couverture.white_note")]
+notes.append(t("couverture.cap_note") if measure == "rate" else t("couverture.count_note"))
 if measure == "rate":
     notes += [t("couverture.grey_note"), t("needs.double_count"), t("needs.estimated_mark")]
-source = t("needs.source_activity") if measure == "rate" else t("needs.source_services")
-charts.show_chart(
-    heatmap(cells, measure),
-    source=source,
+spec = takeaway.Takeaway(
+    title=t("couverture.heatmap_title", measure=measure_name, year=year),
+    summary=coverage_summary(cells, measure),
+    data=coverage_data(cells),
+    source=t("needs.source_activity") if measure == "rate" else t("needs.source_services"),
     years=str(year),
     notes=notes,
+)
+
+
+def grid_table() -> None:
+    """The table view: themes in rows, communes in columns, the value shown on the grid."""
+    st.dataframe(pivot(cells, measure), hide_index=True, key="couverture_grid_table")
+
+
+def draw_heatmap(fig):
+    with charts.wide_frame("couverture_heatmap", HEATMAP_MIN_WIDTH):
+        st.plotly_chart(
+            fig,
+            config=takeaway.chart_config(spec),
+            key="couverture_heatmap",
+            alt=f"{spec.title}. {spec.summary}",
+        )
+
+
+takeaway.show(
+    heatmap(cells, measure),
+    spec,
     key="couverture_heatmap",
-    min_width=HEATMAP_MIN_WIDTH,
+    view_param="vue",
+    draw=draw_heatmap,
+    table=grid_table,
 )
 members_table(year, cells)
 white_zones_list(year, cells)
