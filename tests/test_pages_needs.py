@@ -6,8 +6,11 @@ pages show are checked against values computed here.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import re
+from html import escape
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import brief_export
 from dashboard.components import needs
-from dashboard.i18n import fmt_decimal
+from dashboard.i18n import SUPPRESSED, fmt_decimal
 from etl import db as etl_db
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -202,55 +205,83 @@ def test_coverage_heatmap_white_zones_and_members(populations):
 # --- Fiche communale -------------------------------------------------------------------------------------
 
 
+def html_blocks(at) -> list[str]:
+    """The HTML the page wrote with st.html (the brief's profile tables)."""
+    return [element.proto.body for element in at.get("html")]
+
+
+def profile_row(html: str, label: str) -> str:
+    """The <tr> of the profile table whose row header is `label`."""
+    match = re.search(
+        r'<tr><th scope="row">'
+        + re.escape(escape(label))
+        + r"(?:<span[^>]*>[^<]*</span>)?</th>.*?</tr>",
+        html,
+    )
+    assert match, f"no row {label!r}"
+    return match.group(0)
+
+
 def test_brief_of_a_commune_from_the_url():
     at = open_app("fiche.py", commune=str(ONEX), annee=str(YEAR))
     assert at.title[0].value == "Fiche communale\u00a0: Onex"
-    themes = at.table[1].value  # indicators, themes, trend, services
-    food = themes[themes["Thème"] == "Aide alimentaire"].iloc[0]
-    assert food["Personnes servies"] == "< 5"
-    services = at.table[3].value
-    assert sorted(services["Service"]) == ["Accueil de nuit", "Épicerie solidaire"]
+    themes = next(html for html in html_blocks(at) if "Aide alimentaire" in html)
+    food = profile_row(themes, "Aide alimentaire")
+    assert f'<td class="num">{SUPPRESSED}</td>' in food.replace("&lt;", "<")
+    # Services counted per theme, with a link to Qui fait quoi filtered to the commune.
+    links = " ".join(m.value for m in at.markdown)
+    assert "Voir les 2 services" in links and f"qui-fait-quoi?commune={ONEX}" in links
 
 
 def test_brief_accepts_a_commune_name_and_compares_with_polarity():
     at = open_app("fiche.py", commune="carouge", annee=str(YEAR))
     assert at.query_params["commune"] in (str(CAROUGE), [str(CAROUGE)])
     assert at.title[0].value == "Fiche communale\u00a0: Carouge"
-    indicators = at.table[0].value
     brief = needs.load_commune_brief(CAROUGE, YEAR)
     social = brief.indicators.filter(pl.col("indicator_code") == "social_assistance_rate_pct")
     row = social.row(0, named=True)
     # the social assistance rate is a needs indicator: higher than the canton is worse
     expected = {"plus_eleve": "Moins bon", "plus_bas": "Meilleur", "similaire": "Semblable"}
-    shown = indicators[indicators["Indicateur"] == "Taux d'aide sociale"].iloc[0]
-    assert shown["Comparaison"] == expected[row["comparison"]]
-    # the spine chart colours its dot the same way
-    spine = spec(at, 0)
-    dots = [trace for trace in spine["data"] if trace["type"] == "scatter"][0]
-    position = dots["y"].index(f"Taux d'aide sociale ({row['value_year']})")
+    indicators = next(html for html in html_blocks(at) if "Taux d&#x27;aide sociale" in html)
+    shown = profile_row(indicators, f"Taux d'aide sociale ({row['value_year']})")
+    assert expected[row["comparison"]] in shown
+    # the comparison's colour and the spine's dot on the same row, the same colour
     colour = {"Moins bon": "#D55E00", "Meilleur": "#0072B2", "Semblable": "#BDBDBD"}
-    assert dots["marker"]["color"][position] == colour[shown["Comparaison"]]
+    wanted = colour[expected[row["comparison"]]]
+    assert f"background:{wanted}" in shown
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)", shown).group(1)).decode()
+    assert f'fill="{wanted}"' in svg
 
 
 def test_brief_in_english():
     at = open_app("fiche.py", commune=str(CAROUGE), annee=str(YEAR), lang="en")
     assert at.title[0].value == "Commune brief: Carouge"
-    assert "Theme" in at.table[1].value.columns
+    assert any('<th scope="col">Theme</th>' in html for html in html_blocks(at))
 
 
 def test_standalone_html_brief_is_self_contained():
     brief = needs.load_commune_brief(CAROUGE, YEAR)
     html = brief_export.render_html(brief, has_demo=True, generated_at=dt.datetime(2025, 3, 1))
     assert html.startswith("<!DOCTYPE html>")
-    assert "Fiche communale\u00a0: Carouge" in html and "<svg" in html and "<style>" in html
-    # nothing to run, nothing to fetch (the only URL is the SVG namespace, never requested)
+    assert "Fiche communale\u00a0: Carouge" in html and "data:image/svg+xml" in html
+    assert "<style>" in html
+    # nothing to run, nothing to fetch: images are data: URLs (the only URL inside them is the
+    # SVG namespace, never requested)
     assert "<script" not in html
-    assert not any(fetch in html for fetch in ("src=", "href=", "url(", "@import", "https://"))
-    assert "Épicerie solidaire" in html and "Données de démonstration" in html
-    # the food-aid row: 30 persons, the canton rate computed from the canton total
+    assert not re.search(r'src="(?!data:)', html)
+    assert not any(fetch in html for fetch in ("href=", "url(", "@import", "https://"))
+    assert "Données de démonstration" in html
+    # services counted per theme (Épicerie solidaire, in Carouge, is food aid)
+    food_services = brief.services.filter(pl.col("theme") == "alimentation")
+    assert "Épicerie solidaire" in food_services["nom"].to_list()
+    assert f"{brief.services.height} services au total" in html
+    # the food-aid row: 30 persons, its rate and the canton rate computed from the canton total
     canton_rate = brief.themes.filter(pl.col("theme") == "alimentation")["canton_rate"].item()
-    assert f"<td>30</td><td>{fmt_decimal(30 / brief.population * 1000, 1, lang='fr')}" in html
-    assert fmt_decimal(canton_rate, 1, lang="fr") in html
+    food = profile_row(html, "Aide alimentaire")
+    rate = fmt_decimal(30 / brief.population * 1000, 1, lang="fr")
+    assert food.startswith(f'<tr><th scope="row">Aide alimentaire</th><td class="num">{rate}</td>')
+    assert f'<td class="num">{fmt_decimal(canton_rate, 1, lang="fr")}</td>' in food
+    assert '<td class="num">30</td>' in food
 
 
 @pytest.mark.browser

@@ -129,7 +129,7 @@ def show_alerts_chart(feed: pl.DataFrame, level: str | None, key: str) -> None:
 def latest_observations(ofs: int, n: int = 5) -> None:
     """The `n` most recent public observations about commune `ofs` (for the commune brief)."""
     lang = current_language()
-    st.header(t("field.latest_title"), divider="gray")
+    st.subheader(t("field.latest_title"), divider="gray")
     latest = data.run("observations_latest_commune", ofs=int(ofs), n=int(n))
     if latest.is_empty():
         st.caption(t("field.latest_none"))

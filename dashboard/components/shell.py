@@ -12,13 +12,16 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.components import profile
+
 STYLE_SHEET = Path(__file__).resolve().parent.parent / "shell.css"
 SCRIPT_URL = "app/static/takeaway.js"
 
 
 def install(lang: str) -> None:
     """Add the shell's style and script to this run of the page."""
-    st.html(f"<style>{STYLE_SHEET.read_text(encoding='utf-8')}</style>")
+    # The brief's profile tables look the same on the page and in the exported file.
+    st.html(f"<style>{STYLE_SHEET.read_text(encoding='utf-8')}{profile.PROFILE_CSS}</style>")
     st.html(
         f'<span data-shell-lang="{escape(lang)}" hidden></span>'
         f'<script src="{SCRIPT_URL}"></script>',
