@@ -144,10 +144,9 @@ chart_level = state.select(
     widget="segmented_control",
 )
 chart_level = None if chart_level in (None, ALL_LEVELS) else chart_level
-chart_title.subheader(
-    t("field.chart_title" if chart_level == "alerte" else "field.chart_level_all")
-)
-obs.show_alerts_chart(feed, chart_level, "field_chart")
+chart_heading = t("field.chart_title" if chart_level == "alerte" else "field.chart_level_all")
+chart_title.subheader(chart_heading)
+obs.show_alerts_chart(feed, chart_level, "field_chart", chart_heading)
 
 if feed.is_empty():
     st.warning(t("field.none_found"), icon=":material/search_off:")
