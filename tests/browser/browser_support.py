@@ -41,3 +41,8 @@ def axe_problems(page) -> list[str]:
         for violation in result.response["violations"]
         if violation["impact"] in SERIOUS_IMPACTS
     ]
+
+
+# Charts without a text alternative (Streamlit renders `alt` as the chart's aria-label).
+CHARTS_WITHOUT_TEXT = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+  .filter(chart => !(chart.getAttribute('aria-label') || '').trim()).length"""

@@ -3,7 +3,8 @@
 The language switch keeps the view: with filters away from their defaults, switching to English and
 back keeps every widget's choice, shown in the new language, and the address keeps the codes (no
 « paramètre d'adresse ignoré » notice on the next click). And in each language the page meets WCAG
-2.1 AA as far as axe-core can check it: no serious or critical violation (eCH-0059). Both checks share
+2.1 AA as far as axe-core can check it: no serious or critical violation (eCH-0059), and every chart
+has a text alternative (its title and summary sentence). The checks share
 the page loads: a page opened costs far more than either check."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl, urlparse
 
 import polars as pl
 import pytest
-from browser_support import axe_problems, open_page, wait_rendered
+from browser_support import CHARTS_WITHOUT_TEXT, axe_problems, open_page, wait_rendered
 
 from dashboard.app import PAGES, VIEWS_DIR
 from dashboard.i18n import t
@@ -162,6 +163,7 @@ def test_each_page_in_both_languages(page, page_errors, dashboard_url, url_path)
     french_query = query_of(page.url)
     assert axe_problems(page) == []
     assert page.evaluate("() => document.documentElement.lang") == "fr"
+    assert page.evaluate(CHARTS_WITHOUT_TEXT) == 0  # every chart has its text alternative
     assert french_query == query_of(f"?{query}")
 
     switch_to(page, "English", "en")
