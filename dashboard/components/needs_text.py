@@ -28,7 +28,8 @@ COMPARISON_COLOURS = {
     "moins_bien": "#D55E00",
     "similaire": "#BDBDBD",
     "plus_eleve": "#08306B",
-    "plus_bas": "#9ECAE1",
+    # Darker than the grey of « similar »: told apart by lightness too (tests/test_colour_vision.py).
+    "plus_bas": "#6BAED6",
     "non_compare": "#FFFFFF",
 }
 
