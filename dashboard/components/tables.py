@@ -41,6 +41,16 @@ def show_table(
         st.caption(plain(caption))
 
 
+def show_text_table(
+    frame: pl.DataFrame, headers: dict[str, str], caption: str | None = None
+) -> None:
+    """A static table for long texts (definitions, messages, names): cells wrap instead of being
+    cut at the grid's column width, and the table prints whole. `headers`: column -> header."""
+    st.table(frame.select(list(headers)).rename(headers), hide_index=True)
+    if caption:
+        st.caption(plain(caption))
+
+
 def plain(text: str) -> str:
     """Text shown through Markdown, read as written: a leading « * » (a footnote mark) stays a star
     instead of becoming a list bullet."""
