@@ -1,5 +1,6 @@
 -- name: admin_load_runs
 -- grain: one row per load attempt (load_runs), the $limit most recent
+-- key: run_id
 -- parameters: $limit (how many rows)
 -- used by: dashboard/views/administration.py (load history; RAW database, secretariat only)
 select

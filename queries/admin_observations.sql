@@ -1,5 +1,6 @@
 -- name: admin_observations
 -- grain: one row per field observation, PUBLIC OR NOT, the $limit most recent
+-- key: member_code, period_code, obs_date, theme, lieu, niveau, texte
 -- parameters: $limit (how many rows)
 -- used by: dashboard/views/administration.py (RAW database, secretariat only)
 select

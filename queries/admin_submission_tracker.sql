@@ -1,6 +1,7 @@
 -- name: admin_submission_tracker
 -- grain: one row per member of the registry × expected period of the year, at the member's rhythm
 --        (the granularity of its most recent submission; yearly for a member who never sent one)
+-- key: member_code, period_code
 -- parameters: $year, $late_days (grace after the end of a period before a missing submission is
 --             late), $today (date of the check)
 -- used by: dashboard/views/administration.py (submission tracker; RAW database, unsuppressed)

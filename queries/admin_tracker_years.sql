@@ -1,5 +1,6 @@
 -- name: admin_tracker_years
 -- grain: one row per year the submission tracker can show, newest first
+-- key: year
 -- parameters: $today (date: years after it are not offered)
 -- used by: dashboard/views/administration.py (submission tracker; RAW database)
 with

@@ -1,6 +1,7 @@
 -- name: coverage_members_theme
 -- grain: one row per theme: members who declare it, members who reported activity in it during
 --        the year, persons served in the canton, communes reached, services
+-- key: theme
 -- parameters: $year (integer)
 -- used by: dashboard/views/couverture.py (members per theme)
 -- Persons may be counted by several members (no shared identifier): say so beside the figure.

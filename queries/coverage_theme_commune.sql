@@ -1,8 +1,10 @@
 -- name: coverage_theme_commune
 -- grain: one row per theme × commune (18 × 45) for one year: persons served, services located in
 --        or serving the commune, members active there
+-- key: theme, ofs_number
 -- parameters: $year (integer)
--- used by: dashboard/views/couverture.py (heatmap, white zones)
+-- used by: dashboard/views/couverture.py (heatmap, white zones), dashboard/components/needs.py
+--          (services of a commune, for the brief)
 -- A white zone is a theme × commune with no service present or serving and no activity at all.
 with
     themes as (select code as theme, label_fr, label_en, sort_order from public.themes),

@@ -1,5 +1,6 @@
 -- name: database_status
 -- grain: one row (the whole database and its publication)
+-- key: (one row)
 -- parameters: none
 -- used by: dashboard/data.py (db_info: banner, last load, latest complete year, version)
 with

@@ -1,8 +1,10 @@
 -- name: directory_services
 -- grain: one row per service of the directory (services of each member's most recent submission
 --        that lists services, see etl/schema/derived/095_public_directory.sql)
+-- key: member_code, service_no
 -- parameters: none (the page filters the small directory in Polars: dashboard/components/directory.py)
--- used by: dashboard/views/qui_fait_quoi.py, dashboard/hsds.py (HSDS export)
+-- used by: dashboard/views/qui_fait_quoi.py (directory, HSDS export), dashboard/components/needs.py
+--          (services serving a commune, for the brief)
 with
     services as (select * from public.directory_services),
     members as (select code, name from public.members),

@@ -1,6 +1,7 @@
 -- name: export_activity
 -- grain: one row per period (year, or quarter) × place (commune, or the canton 'GE') × theme × member
 --        category, as published in the public file (suppressed counts NULL, with their flags)
+-- key: annee, trimestre, no_ofs, territoire, theme, categorie_membres
 -- parameters: $granularity ('annee' | 'trimestre'), $year_from, $year_to (integers),
 --             $themes (theme codes, '*' = all themes together), $lieux (OFS numbers as text, or
 --             'GE' for the canton), $categories (member categories, '*' = every member)

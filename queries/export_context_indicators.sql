@@ -1,6 +1,7 @@
 -- name: export_context_indicators
 -- grain: one row per commune × year × indicator: the latest value published up to that year
 --        (value_year says which year it is; NULL when none is published yet)
+-- key: ofs_number, year, indicator_code
 -- parameters: $codes (indicator codes), $ofs (OFS numbers), $year_from, $year_to (integers)
 -- used by: etl/exports.py (needs indicators joined to a commune extraction)
 with

@@ -1,6 +1,7 @@
 -- name: export_release
 -- grain: one row: the version and publication date of the public file
+-- key: (one row)
 -- parameters: none
--- used by: etl/exports.py (citation, README, datapackage), dashboard/views/donnees.py
+-- used by: etl/exports.py (citation, README, datapackage; the Données page through it)
 select version, published_at, schema_version, smallest_published_count
 from public.release

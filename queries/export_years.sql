@@ -1,5 +1,6 @@
 -- name: export_years
 -- grain: one row per year with published activity, and whether quarterly figures exist for it
+-- key: year
 -- parameters: none
 -- used by: etl/exports.py (load_options: the period range of the Données page and of the command)
 with

@@ -1,8 +1,10 @@
 -- name: fiche_trends
 -- grain: one row per year × theme (theme '*' = all themes) for one commune, with the canton's
 --        figures of the same year and theme
+-- key: year, theme
 -- parameters: $ofs (OFS number of the commune)
--- used by: dashboard/views/fiche.py (trends), dashboard/brief_export.py
+-- used by: dashboard/components/needs.py (trends of the commune brief, on the page and in its
+--          HTML/PDF export)
 with
     commune_activity as (
         select

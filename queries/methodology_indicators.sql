@@ -1,5 +1,6 @@
 -- name: methodology_indicators
 -- grain: one row per needs indicator: what it measures, its source, the years and communes covered
+-- key: code
 -- parameters: none
 -- used by: dashboard/views/methodologie.py (sources)
 with

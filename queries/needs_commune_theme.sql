@@ -1,8 +1,10 @@
 -- name: needs_commune_theme
 -- grain: one row per commune (the 45), for one theme and one year, with the canton's figures
 --        repeated on each row (the base of the commune-vs-canton comparison and of the gap ratio)
+-- key: ofs_number
 -- parameters: $theme (theme code, or '*' for all themes), $year (integer)
--- used by: dashboard/views/besoins.py (map and under-served list), dashboard/views/fiche.py
+-- used by: dashboard/components/needs.py (the Besoins map and under-served list, the brief's
+--          comparisons)
 -- A commune absent from the activity cube had nobody reported for it: 0 persons (not unknown).
 -- Suppressed counts (1–4, disclosure control) arrive as NULL with their `_supprime` flag.
 with

@@ -1,8 +1,10 @@
 -- name: needs_indicators
 -- grain: one row per commune × indicator × year (the real public needs indicators, DESIGN §3),
 --        with the indicator's labels, unit and polarity
+-- key: ofs_number, year, indicator_code
 -- parameters: none
--- used by: dashboard/views/besoins.py (map measure, needs index), dashboard/views/fiche.py
+-- used by: dashboard/views/besoins.py (map measure), dashboard/components/needs.py (needs index,
+--          the brief's indicators)
 with
     indicators as (
         select ofs_number, year, indicator_code, value, year_inferred from public.indicators

@@ -1,5 +1,6 @@
 -- name: observations_feed
 -- grain: one row per PUBLIC field observation matching the filters, newest first
+-- key: obs_date, member_code, theme, lieu, niveau, texte
 -- parameters: $themes (theme codes, empty = all), $communes (OFS numbers, empty = all, including
 --             observations without a commune), $levels (niveaux, empty = all), $date_from and
 --             $date_to (dates, null = open), $words (normalised words that must all appear in the

@@ -1,5 +1,6 @@
 -- name: observations_latest_commune
 -- grain: one row per PUBLIC observation about one commune, the $n most recent
+-- key: obs_date, member_code, theme, niveau, texte
 -- parameters: $ofs (OFS number of the commune), $n (how many)
 -- used by: dashboard/components/observations.py (latest_observations, on the commune brief)
 with

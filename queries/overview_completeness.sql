@@ -1,5 +1,6 @@
 -- name: overview_completeness
 -- grain: one row per member active in the year $year: what it sent for that year
+-- key: member_code
 -- parameters: $year (integer)
 -- used by: dashboard/views/overview.py (completeness of the period)
 with

@@ -1,6 +1,7 @@
 -- name: overview_kpis
 -- grain: one row per headline figure (persons served, members reporting, communes reached, unmet
 --        requests, waiting list, services delivered) for the year $year, with the year before
+-- key: metric
 -- parameters: $year (integer): the year shown
 -- used by: dashboard/views/overview.py
 -- Counts suppressed by disclosure control (DESIGN §6) are NULL with suppressed = true; a change is

@@ -1,5 +1,6 @@
 -- name: overview_theme_trends
 -- grain: one row per theme × year with activity (persons served in the whole canton and beyond)
+-- key: theme, year
 -- parameters: none
 -- used by: dashboard/views/overview.py (small trend lines by theme), dashboard/views/trends.py
 --          (default themes)

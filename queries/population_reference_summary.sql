@@ -1,5 +1,6 @@
 -- name: population_reference_summary
 -- grain: one row per year: the population series used for rates that year, and how much is estimated
+-- key: year
 -- parameters: none
 -- used by: dashboard/views/methodologie.py (what is estimated)
 with

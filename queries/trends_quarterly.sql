@@ -1,6 +1,7 @@
 -- name: trends_quarterly
 -- grain: one row per year × quarter × theme × lieu × category cell asked for, from quarterly and
 --        monthly submissions only (members reporting once a year are not in it)
+-- key: year, quarter, theme, lieu, category
 -- parameters: $metric, $themes, $lieux, $categories (as in trends_yearly)
 -- used by: dashboard/views/trends.py
 -- Suppressed counts are NULL with suppressed = true (DESIGN §6).

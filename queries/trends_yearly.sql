@@ -1,5 +1,6 @@
 -- name: trends_yearly
 -- grain: one row per year × theme × lieu × category cell asked for (one point of one series)
+-- key: year, theme, lieu, category
 -- parameters: $metric (varchar: personnes, prestations, nouvelles_personnes,
 --             demandes_non_satisfaites, liste_attente), $themes (varchar[]: theme codes, '*' = all),
 --             $lieux (varchar[]: OFS numbers as text, 'GE' = the 45 communes, '*' = every place,

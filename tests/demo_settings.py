@@ -7,3 +7,5 @@ ambiguous.
 DEMO_SEED = 7
 DEMO_YEARS = (2019, 2024)
 DEMO_SCALE = 0.1
+# The newest year with every quarter in the demo database: the year most tests look at.
+LATEST_COMPLETE_YEAR = DEMO_YEARS[1]

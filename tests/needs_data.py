@@ -25,12 +25,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from demo_settings import LATEST_COMPLETE_YEAR as YEAR
+
 from etl import db, public
 from etl.build import record_run
 from etl.publish import next_version
 from etl.steps import load_reference
 
-YEAR = 2024
 CAROUGE, GENEVE, ONEX, ANIERES, THONEX, LANCY = 6608, 6621, 6631, 6602, 6640, 6628
 ALIMENTATION_CANTON = 450
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 from servers import CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -47,7 +48,7 @@ THINK_SECONDS = 0.5  # a visitor reads a page before the next one
 STEP = 1000  # persons added to 2024 by each version, by hand: version k adds k × STEP
 KILLED_PERSONS = 777_777
 MEMBER = "FIAB-01"
-YEAR = 2024
+
 PAGES = ["", "tendances", "besoins-et-lacunes", "fiche-communale", "qui-fait-quoi", "donnees"]
 PERSONS_LABEL = "Personnes servies"
 SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

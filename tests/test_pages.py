@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import fmt_int
@@ -16,7 +17,6 @@ from etl.public import public_path
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 VIEWS = sorted((APP.parent / "views").glob("*.py"))
-YEAR = 2024  # latest complete year of the demo database
 
 
 def open_app(page: str | None = None, **params: str | list[str]) -> AppTest:

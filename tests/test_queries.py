@@ -12,14 +12,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 
 from dashboard import data
 from etl import db as etl_db
-from etl.paths import QUERIES_DIR
+from etl.paths import QUERIES_DIR, ROOT
 
 QUERY_FILES = sorted(QUERIES_DIR.glob("*.sql"))
-HEADER_FIELDS = ("name", "grain", "parameters", "used by")
-YEAR = 2024  # latest complete year of the demo database (years 2019–2024)
+HEADER_FIELDS = ("name", "grain", "key", "parameters", "used by")
+ONE_ROW = "(one row)"
+# Where a query may be called from: product code only (tests and benchmarks call every query).
+PRODUCT_CODE = sorted([*(ROOT / "dashboard").rglob("*.py"), *(ROOT / "etl").rglob("*.py")])
 
 # Default values by parameter name; PER_QUERY overrides where a name means something else.
 DEFAULTS: dict[str, object] = {
@@ -69,23 +72,66 @@ def run(name: str, **params) -> pl.DataFrame:
 # --- every query ----------------------------------------------------------------------------------
 
 
+def header(path: Path) -> dict[str, str]:
+    """The header fields of a query file; a field may continue on indented comment lines."""
+    fields: dict[str, str] = {}
+    current = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("--"):
+            break
+        match = re.match(r"^--\s*(name|grain|key|parameters|used by):\s*(.*)$", line)
+        if match:
+            current = match.group(1)
+            fields.setdefault(current, match.group(2).strip())
+        elif current and re.match(r"^--\s{2,}\S", line):
+            fields[current] += " " + line[2:].strip()
+        else:
+            current = None
+    return fields
+
+
+def key_columns(path: Path) -> list[str]:
+    key = header(path)["key"]
+    return [] if key == ONE_ROW else [column.strip() for column in key.split(",")]
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
 def test_header_names_the_query(path: Path):
-    header = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^--\s*(name|grain|parameters|used by):\s*(.*)$", line)
-        if match:
-            header.setdefault(match.group(1), match.group(2).strip())
-    assert set(HEADER_FIELDS) <= header.keys(), f"{path.name}: header lacks {HEADER_FIELDS}"
-    assert header["name"] == path.stem
-    assert all(header[field] for field in HEADER_FIELDS)
+    fields = header(path)
+    assert set(HEADER_FIELDS) <= fields.keys(), f"{path.name}: header lacks {HEADER_FIELDS}"
+    assert fields["name"] == path.stem
+    assert all(fields[field] for field in HEADER_FIELDS)
+
+
+def callers(name: str) -> set[str]:
+    """Product files that name the query as a string literal (how data.run and exports call it)."""
+    literal = re.compile(rf"[\"']{name}[\"']")
+    return {
+        str(path.relative_to(ROOT))
+        for path in PRODUCT_CODE
+        if literal.search(path.read_text(encoding="utf-8"))
+    }
 
 
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
-def test_runs_on_demo_database(path: Path, demo_env):
+def test_used_by_names_the_real_callers(path: Path):
+    """The header's « used by » lists exactly the files that call the query, so a reader can
+    follow a number from the SQL to the page (docs/ARCHITECTURE.md)."""
+    named = set(re.findall(r"[\w/]+\.py", header(path)["used by"]))
+    assert named == callers(path.stem), f"{path.name}: update its « used by » line"
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
+def test_runs_on_demo_database_with_one_row_per_key(path: Path, demo_env):
     frame = run(path.stem, **default_parameters(path.stem))
-    assert isinstance(frame, pl.DataFrame)
-    assert frame.width > 0
+    assert frame.height > 0, f"{path.stem} returns no row on the demo database"
+    key = key_columns(path)
+    if not key:
+        assert frame.height == 1
+        return
+    assert set(key) <= set(frame.columns), f"{path.stem}: key {key} not among {frame.columns}"
+    duplicates = frame.filter(pl.struct(key).is_duplicated())
+    assert duplicates.is_empty(), f"{path.stem}: several rows per {key}:\n{duplicates.head()}"
 
 
 def test_unknown_or_missing_parameters_are_refused(demo_env):
