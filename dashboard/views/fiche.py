@@ -301,6 +301,9 @@ with st.container(key="fiche_document"):
     st.markdown(
         f'<p class="fiche-headline">{escape(profile.headline(brief))}</p>', unsafe_allow_html=True
     )
+    # « Ce qui a changé ce trimestre » (the signals of DESIGN §5) for this commune goes here, under
+    # the headline: the signals component draws into this container.
+    st.container(key="fiche_signals")
     indicators_section(brief)
     themes_section(brief)
     trend_section(brief)
