@@ -15,6 +15,7 @@ import duckdb
 
 from bench.bench_load import LoadMeasurement, measure_load
 from bench.databases import PLACE_AS_WRITTEN
+from etl import release
 from etl.build import init_database
 from etl.publish import next_version
 from etl.submission.members import register
@@ -41,7 +42,7 @@ def export_submission(raw: Path, directory: Path) -> tuple[Path, Path, int]:
     registry, activity = directory / "membres.csv", directory / "activite.csv"
     places = " ".join(f"when '{lieu}' then '{text}'" for lieu, text in PLACE_AS_WRITTEN.items())
     counts = ", ".join(ACTIVITY_COLUMNS)
-    con = duckdb.connect(str(raw), read_only=True)
+    con = duckdb.connect(str(release.current(raw).raw), read_only=True)
     try:
         con.execute(
             f"""copy (select code, name, array_to_string(categories, '|') as categories,

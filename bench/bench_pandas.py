@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bench.timing import Timing, measure, measure_within, timed
+from etl import release
 
 GRANULARITY_RANK = {"annee": 1, "trimestre": 2, "mois": 3}
 MEASURES = [
@@ -57,7 +58,7 @@ class Frames:
 
 def load_frames(raw: Path) -> Frames:
     """`select *` of the raw tables into pandas, then the granularity rule applied once."""
-    con = duckdb.connect(str(raw), read_only=True)
+    con = duckdb.connect(str(release.current(raw).raw), read_only=True)
     try:
 
         def table(name: str) -> pd.DataFrame:
@@ -251,7 +252,7 @@ def coverage_theme_commune(frames: Frames, year: int) -> pd.DataFrame:
 
 
 def _cube(raw: Path, sql: str, params: list) -> pd.DataFrame:
-    con = duckdb.connect(str(raw), read_only=True)
+    con = duckdb.connect(str(release.current(raw).raw), read_only=True)
     try:
         return con.sql(sql, params=params).df()
     finally:

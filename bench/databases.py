@@ -27,7 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import db, public
+from etl import db, public, release
 from etl.paths import DATA_DIR, ROOT, SCHEMA_DIR
 from etl.publish import next_version
 
@@ -77,8 +77,14 @@ class DemoDatabase:
     republish_seconds: float | None  # refresh of aggregates + public file, when it was needed
 
     @property
+    def raw_file(self) -> Path:
+        """The raw file of the current release (`raw` is the database's name)."""
+        return release.current(self.raw).raw
+
+    @property
     def public(self) -> Path:
-        return public.public_path(self.raw)
+        """The public file of the current release."""
+        return release.current(self.raw).public
 
     @property
     def activity_rows(self) -> int:
@@ -127,7 +133,8 @@ def demo_database(
     _remove_stale(out_dir, keep=folder)
     raw = folder / f"x{scale:g}.duckdb"
     meta_path = raw.with_suffix(".json")
-    cached = raw.exists() and public.public_path(raw).exists() and meta_path.exists()
+    live = release.current(raw)
+    cached = live.raw.exists() and live.public.exists() and meta_path.exists()
     if cached:
         meta = json.loads(meta_path.read_text())
     else:
@@ -238,4 +245,4 @@ def build_in_bulk(
 
 def file_sizes(database: DemoDatabase) -> dict[str, int]:
     """Bytes of the raw and the public file."""
-    return {"raw": database.raw.stat().st_size, "public": database.public.stat().st_size}
+    return {"raw": database.raw_file.stat().st_size, "public": database.public.stat().st_size}

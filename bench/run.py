@@ -156,7 +156,7 @@ def run_scale(scale: float, settings: Settings, progress=print) -> ScaleRun:
                 # one stray spike of a shared machine does not make; fewer elsewhere.
                 rounds = settings.query_repeat if largest else max(1, settings.query_repeat // 2)
                 run.queries = bench_queries.measure_cases(
-                    cases, database.raw, database.public, rounds
+                    cases, database.raw_file, database.public, rounds
                 )
 
             _section(run, "queries", queries, log)

@@ -2,8 +2,9 @@
 
 Pages import no duckdb and hold no SQL: they call `run("query_name", param=value)`, which loads
 `queries/<query_name>.sql`, binds the parameters (`$name` in the SQL) and returns a Polars frame,
-cached per database file version. When the ETL publishes a new file, the next run sees a new version,
-attaches it and leaves the old connection to be evicted.
+cached per file version. Each run follows the release pointer once (etl/release.py): when the ETL
+switches to a new release, the next run sees new files, attaches them and leaves the old connections
+to be evicted.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import polars as pl
 import streamlit as st
 
 from etl import db as etl_db
+from etl import release
 from etl.errors import UserError
 from etl.paths import QUERIES_DIR, REFERENCE_DIR, database_path
-from etl.public import open_public_reader, public_path
+from etl.public import open_public_reader
 
 QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 PARAMETER = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
@@ -80,17 +82,23 @@ def _message_missing(path: Path) -> str:
     )
 
 
-def _version_of(path: Path) -> tuple[int, int, int]:
+def _current_file(pick) -> tuple[Path, tuple[int, int, int]]:
+    """A file of the current release and its version (the pointer read again if the release was
+    replaced twice while this run looked at it)."""
     try:
-        return etl_db.file_version(path)
+        return release.read_current(
+            database_path(), lambda live: (pick(live), etl_db.file_version(pick(live)))
+        )
     except FileNotFoundError:
-        raise DatabaseUnavailable(_message_missing(path)) from None
+        raise DatabaseUnavailable(
+            _message_missing(pick(release.current(database_path())))
+        ) from None
 
 
 def _current_version() -> tuple[Path, tuple[int, int, int]]:
-    """The public file (suppressed figures only, DESIGN §6) and its version: what `run` reads."""
-    path = public_path(database_path())
-    return path, _version_of(path)
+    """The public file of the current release (suppressed figures only, DESIGN §6) and its version:
+    what `run` reads."""
+    return _current_file(lambda live: live.public)
 
 
 class _Reader:
@@ -133,7 +141,7 @@ def _reader(path: str, version: tuple[int, int, int]) -> _Reader:
 def _admin_reader(path: str, version: tuple[int, int, int]) -> _Reader:
     """One read-only connection per version of the RAW file (secretariat only)."""
     try:
-        return _Reader(etl_db.open_reader(Path(path)))
+        return _Reader(etl_db.attach_read_only(Path(path)))
     except UserError as exc:
         raise DatabaseUnavailable(str(exc)) from exc
 
@@ -195,9 +203,9 @@ def run_admin(query_name: str, **params: object) -> pl.DataFrame:
     (tests/test_disclosure.py checks that no other page does).
     """
     _check_parameters(query_name, params)
-    path = database_path()
+    path, version = _current_file(lambda live: live.raw)
     return _run_admin_cached(
-        name=query_name, params=_frozen(params), path=str(path), version=_version_of(path)
+        name=query_name, params=_frozen(params), path=str(path), version=version
     )
 
 

@@ -3,14 +3,15 @@
     python deploy/backup.py sauvegarder [--base FICHIER] [--dossier DOSSIER] [--garder N]
     python deploy/backup.py restaurer COPIE [--base FICHIER] [--dossier DOSSIER]
 
-A copy is consistent without stopping anything: the ETL never writes the published file in place,
-it renames a finished new version over it, and a file already opened for copying keeps its content
-through that rename.
+A copy is consistent without stopping anything: the ETL never writes a published file in place, it
+builds a new release and switches the pointer to it (etl/release.py); the raw file of the release
+being copied never changes, and a file already opened for copying stays readable even once an old
+release is deleted.
 
-Only the raw database is copied. The public file beside it (`*_public.duckdb`, all that the public
-pages read) is derived from it: restoring rebuilds it with the ETL's own code, then renames the
-restored raw file into place, under the ETL's writer lock; the raw file it replaces is saved first.
-The dashboards re-attach by themselves.
+Only the raw database is copied. The public file (all that the public pages read) and the other files
+of a release are derived from it: restoring publishes the copy as a new release with the ETL's own
+code (`next_version(..., source=copy)`, which rebuilds the public file), under the ETL's writer lock;
+the raw file it replaces is saved first. The dashboards re-attach by themselves.
 
 Defaults come from $OBSERVATOIRE_DB, $OBSERVATOIRE_BACKUP_DIR and $OBSERVATOIRE_BACKUP_KEEP.
 """
@@ -22,7 +23,6 @@ import datetime as dt
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 # Run as a script from deploy/: the project's packages live one level up.
@@ -30,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb  # noqa: E402
 
+from etl import release  # noqa: E402
 from etl.errors import UserError  # noqa: E402
 from etl.paths import database_path  # noqa: E402
 from etl.public import publish_public  # noqa: E402
-from etl.publish import _temp_prefix, writer_lock  # noqa: E402
+from etl.publish import next_version  # noqa: E402
 
 BACKUP_DIR_ENV_VAR = "OBSERVATOIRE_BACKUP_DIR"
 KEEP_ENV_VAR = "OBSERVATOIRE_BACKUP_KEEP"
@@ -102,59 +103,37 @@ def back_up(
     """Make one dated, checked copy of the published file and keep the `keep` newest."""
     if keep < 1:
         raise UserError(f"Le nombre de copies à garder doit être au moins 1 (reçu : {keep}).")
-    if not db_path.exists():
+    if not release.exists(db_path):
         raise UserError(f"Rien à sauvegarder : la base {db_path} n'existe pas.")
     backup_dir.mkdir(parents=True, exist_ok=True)
     target = backup_dir / backup_name(db_path, now or dt.datetime.now(), label)
-    copy_atomically(db_path, target)
+    # The raw file of one release, which never changes (again on the next one if it was replaced
+    # twice before the copy opened it).
+    release.read_current(db_path, lambda live: copy_atomically(live.raw, target))
     check_readable(target)
     prune(db_path, backup_dir, keep)
     return target
 
 
 def restore(backup: Path, db_path: Path, backup_dir: Path) -> Path | None:
-    """Publish `backup` again as the raw database, with its public file rebuilt from it.
+    """Publish `backup` again as the raw database, as a new release with its public file rebuilt.
 
-    Returns the saved copy of the raw file it replaced. The order is the ETL's: the public file first,
-    then the raw one, both under the raw file's writer lock; a failure before the last rename leaves
-    the raw file as it was.
+    Returns the saved copy of the raw file it replaces. Like every load, the new release is built
+    beside the current one and switched in at once: a failure leaves the current release as it was.
     """
     if not backup.is_file():
         raise UserError(f"La copie {backup} n'existe pas.")
     check_readable(backup)
-    with writer_lock(db_path):  # no load publishes in the middle of a restore
-        saved = None
-        if db_path.exists():
+    saved = None
+    with next_version(db_path, source=backup) as con:  # holds the writer lock: no load meanwhile
+        replaced = release.current(db_path).raw
+        if replaced.exists():
             saved = backup_dir / backup_name(db_path, dt.datetime.now(), "avant-restauration")
             backup_dir.mkdir(parents=True, exist_ok=True)
-            copy_atomically(db_path, saved)
-        # Staged beside the target under the ETL's temporary name, so a crash leaves nothing that
-        # the next load would not clean up.
-        fd, staging_name = tempfile.mkstemp(
-            prefix=_temp_prefix(db_path), suffix=".duckdb", dir=db_path.parent
-        )
-        os.close(fd)
-        staging = Path(staging_name)
-        try:
-            shutil.copyfile(backup, staging)
-            if db_path.exists():
-                shutil.copymode(db_path, staging)
-            _publish_public_file_of(staging, db_path)
-            _fsync(staging)
-            os.replace(staging, db_path)
-            _fsync(db_path.parent)
-        finally:
-            staging.unlink(missing_ok=True)
-    return saved
-
-
-def _publish_public_file_of(raw_copy: Path, db_path: Path) -> None:
-    """The public file is derived data: rebuild it from the restored raw file, as every load does."""
-    con = duckdb.connect(str(raw_copy), read_only=True)
-    try:
+            copy_atomically(replaced, saved)
+        # The public file is derived data: rebuilt from the restored raw file, as every load does.
         publish_public(con, db_path)
-    finally:
-        con.close()
+    return saved
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -186,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    db_path = (args.base or database_path()).resolve()
+    db_path = release.database_name(args.base or database_path())
     try:
         if args.commande == "sauvegarder":
             copy = back_up(db_path, args.dossier, args.garder)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl import db, public
+from etl import db, public, release
 from etl.paths import DATA_DIR, REFERENCE_DIR
 from etl.publish import next_version
 from etl.steps import load_reference
@@ -119,7 +119,7 @@ def reload_reference(
     db_path: Path, progress: Callable[[str], None] = lambda _: None
 ) -> dict[str, int]:
     """Reload the reference tables into the existing database, keeping the submissions."""
-    if not Path(db_path).exists():
+    if not release.exists(db_path):
         return init_database(db_path, progress)
     with next_version(db_path) as con:
         counts = _load_reference(con, "reference", progress)

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import enum
+import errno
 import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from etl import build, db
+from etl import build, cli_french, db, release
 from etl.errors import UserError
 from etl.paths import database_path
+from etl.text import printable
+
+cli_french.install()
 
 app = typer.Typer(
     help="Observatoire social de la CAPAS : base de données, soumissions des membres, exports.",
     no_args_is_help=True,
+    subcommand_metavar="COMMANDE [ARGUMENTS]...",
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -34,16 +42,63 @@ DbOption = Annotated[
 ]
 
 
+class ExitCode(enum.IntEnum):
+    """What a command's exit status tells a script (docs/ADMIN.md, « Codes de sortie »)."""
+
+    OK = 0  # everything done
+    NOT_DONE = 1  # a file refused, or the command could not run: nothing written for them
+    USAGE = 2  # the command line itself is wrong (unknown option, missing argument): click's
+    OUTPUT_NOT_WRITTEN = 3  # the work is done (loaded, validated), its report/export is not written
+
+
+OS_REASONS = {
+    errno.ENOSPC: "le disque est plein",
+    errno.EDQUOT: "le quota de disque est atteint",
+    errno.EACCES: "droits insuffisants (dossier ou fichier en lecture seule ?)",
+    errno.EPERM: "opération non permise",
+    errno.EROFS: "le disque est en lecture seule",
+    errno.EISDIR: "c'est un dossier, pas un fichier",
+    errno.ENOTDIR: "un élément du chemin est un fichier, pas un dossier",
+    errno.ENOENT: "dossier ou fichier introuvable",
+    errno.ENAMETOOLONG: "nom trop long",
+    errno.EIO: "erreur de lecture ou d'écriture du disque",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in French (the system's own text is English)."""
+    return OS_REASONS.get(exc.errno, f"erreur du système n° {exc.errno}")
+
+
+def os_error_sentence(exc: OSError) -> str:
+    where = f" « {printable(str(exc.filename))} »" if exc.filename else ""
+    return f"Impossible de lire ou d'écrire{where} : {os_reason(exc)}. Rien n'a été fait."
+
+
+def say_error(message: str) -> None:
+    """One French sentence on stderr; what came from a file or a path is printed harmlessly."""
+    err_console.print(f"[bold red]Erreur :[/] {escape(printable(message))}")
+
+
 def user_errors(command: Callable) -> Callable:
-    """Show a UserError as one French sentence and exit 1, never as a traceback."""
+    """Show a UserError, a file that cannot be written or a database that cannot be read as one
+    French sentence, and exit 1 (NOT_DONE), never as a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except UserError as exc:
-            err_console.print(f"[bold red]Erreur :[/] {exc}")
-            raise typer.Exit(1) from None
+            say_error(str(exc))
+        except OSError as exc:  # a read-only folder, a full disk, a folder named as a file
+            say_error(os_error_sentence(exc))
+        except duckdb.Error as exc:
+            say_error(
+                "La base de données n'a pas pu être lue ou écrite (fichier endommagé, disque plein "
+                f"ou base ouverte par un autre programme : {type(exc).__name__}). Rien n'a été "
+                "modifié."
+            )
+        raise typer.Exit(ExitCode.NOT_DONE)
 
     return wrapper
 
@@ -61,7 +116,9 @@ def progress_bar() -> Progress:
 def run_with_progress(title: str, work: Callable[[Callable[[str], None]], dict]) -> dict:
     with progress_bar() as progress:
         task = progress.add_task(title)
-        return work(lambda step: progress.update(task, description=f"{title} : {step}"))
+        return work(
+            lambda step: progress.update(task, description=f"{title} : {escape(printable(step))}")
+        )
 
 
 @app.command()
@@ -104,7 +161,8 @@ def reference(base: DbOption = None) -> None:
 def info(base: DbOption = None) -> None:
     """Affiche ce que contient la base : périodes, membres, nombres de lignes, derniers chargements."""
     path = base or database_path()
-    con = db.open_reader(path)
+    live = release.current(path)  # the raw file of one release, resolved once
+    con = db.attach_read_only(live.raw, path)
     try:
         summary = db.query(
             con,
@@ -138,7 +196,11 @@ def info(base: DbOption = None) -> None:
         "annees": "Années couvertes",
         "periodes": "Périodes déclarées",
         "schema": "Version du schéma",
+        "publication": "Publication",
     }
+    row["publication"] = (
+        live.id or "fichier unique (devient une publication au prochain chargement)"
+    )
     for key, label in labels.items():
         value = row[key]
         table.add_row(label, _fr_number(value) if isinstance(value, int) else str(value or "—"))
@@ -146,8 +208,10 @@ def info(base: DbOption = None) -> None:
     history = Table(title="Derniers chargements")
     for column in ["n°", "quand", "qui", "type", "fichier", "acceptées", "rejetées", "statut"]:
         history.add_column(column)
-    for run in runs.iter_rows():
-        history.add_row(*[_fr_number(v) if isinstance(v, int) else str(v) for v in run])
+    for run in runs.iter_rows():  # file names come from members: printed harmlessly
+        history.add_row(
+            *[_fr_number(v) if isinstance(v, int) else escape(printable(str(v))) for v in run]
+        )
     console.print(history)
 
 

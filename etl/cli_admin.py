@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from etl.auth.passwords import prompt_and_hash
 from etl.cli import app, console, user_errors
 from etl.errors import UserError
 
@@ -23,7 +24,6 @@ def motdepasse(
     [admin] password_hash dans .streamlit/secrets.toml (voir docs/ADMIN.md). Le mot de passe lui-même
     n'est écrit nulle part.
     """
-    from dashboard.auth import prompt_and_hash  # imports Streamlit: only for this command
 
     try:
         encoded = prompt_and_hash("scrypt" if scrypt else "pbkdf2")

@@ -6,13 +6,15 @@ the same as the page's downloads (only the extraction date in the README differs
 
 from __future__ import annotations
 
+import contextlib
+import errno
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from etl import exports
-from etl.cli import DbOption, app, console, user_errors
+from etl.cli import DbOption, app, console, os_reason, user_errors
 from etl.errors import UserError
 from etl.paths import database_path
 from etl.text import normalise_key
@@ -73,6 +75,7 @@ def exporter(
     base: DbOption = None,
 ) -> None:
     """Exporte un jeu de données filtré et documenté, comme la page Données (base publique)."""
+    # Longer than 60 lines: typer declares each option in the signature (ten of them).
     if fmt not in exports.FORMATS:
         raise UserError(f"Format « {fmt} » inconnu : attendu {', '.join(exports.FORMATS)}.")
     with exports.public_runner(base or database_path()) as run:
@@ -97,8 +100,17 @@ def exporter(
         target = target / exports.file_name(meta, fmt)
     elif target.suffix.lstrip(".") != fmt:
         raise UserError(f"Le fichier {target} ne finit pas par .{fmt} (format choisi : {fmt}).")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    except OSError as exc:  # a read-only folder, a full disk: one sentence, exit 1
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):  # a half-written file
+            with contextlib.suppress(OSError):
+                target.unlink(missing_ok=True)
+        raise UserError(
+            f"L'export n'a pas pu être écrit dans {target} ({os_reason(exc)}). Indiquez avec "
+            "--sortie un dossier où vous pouvez écrire (et où il reste de la place)."
+        ) from exc
     console.print(f"[green]{frame.height} ligne(s) exportée(s) :[/] {target}")
     console.print(f"Version de la base : {meta.release.version}")
     console.print(f"Citer : {exports.citation(meta)}")

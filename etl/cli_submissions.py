@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import xlsxwriter.exceptions
+from rich.markup import escape
 
 from etl import db, public
 from etl.build import current_user, record_run, sha256_of_files
-from etl.cli import DbOption, app, console, err_console, run_with_progress, user_errors
+from etl.cli import (
+    DbOption,
+    ExitCode,
+    app,
+    console,
+    err_console,
+    os_reason,
+    run_with_progress,
+    say_error,
+    user_errors,
+)
 from etl.errors import UserError
 from etl.paths import database_path
 from etl.publish import next_version
 from etl.submission import members, remove, report
 from etl.submission import template as template_module
-from etl.submission.load import load_files, validate_files
-from etl.submission.results import FAILED, REJECTED, FileResult
+from etl.submission.load import DEFAULT_MAX_FILE_MB, load_files, validate_files
+from etl.submission.results import FAILED, LOADED, REJECTED, REPLACED, FileResult
+from etl.text import printable
 
 FilesArgument = Annotated[
     list[Path],
@@ -30,9 +44,36 @@ ReportOption = Annotated[
     Path | None,
     typer.Option(
         "--rapport",
-        help="Rapport HTML à écrire (défaut : rapport_<fichier>.html dans le dossier courant).",
+        help="Rapport HTML à écrire, ou dossier où l'écrire (défaut : rapport_<fichier>.html "
+        "dans le dossier courant).",
     ),
 ]
+MAX_SIZE_ENV = "OBSERVATOIRE_TAILLE_MAX_MO"
+MaxSizeOption = Annotated[
+    float | None,
+    typer.Option(
+        "--taille-max",
+        help=f"Taille maximale d'un fichier, en Mo (défaut : {DEFAULT_MAX_FILE_MB}, ou "
+        f"${MAX_SIZE_ENV} ; 0 : sans limite). Un fichier plus gros est refusé sans être lu.",
+        show_default=False,
+    ),
+]
+
+
+def max_file_bytes(taille_max: float | None) -> int | None:
+    """The size cap in bytes: the option, else $OBSERVATOIRE_TAILLE_MAX_MO, else 10 MB; 0: none."""
+    if taille_max is None:
+        written = os.environ.get(MAX_SIZE_ENV, "").strip()
+        try:
+            taille_max = float(written.replace(",", ".")) if written else DEFAULT_MAX_FILE_MB
+        except ValueError:
+            raise UserError(
+                f"{MAX_SIZE_ENV}=« {written} » : indiquez une taille en Mo, par exemple 10 "
+                "(0 : sans limite)."
+            ) from None
+    if taille_max < 0:
+        raise UserError(f"--taille-max {taille_max:g} : indiquez une taille en Mo ≥ 0.")
+    return None if taille_max == 0 else int(taille_max * 1024 * 1024)
 
 
 @app.command()
@@ -56,7 +97,15 @@ def template(
         raise UserError(
             f"Le modèle est un classeur Excel : donnez un nom en .xlsx (reçu : {path})."
         )
-    template_module.write_template(path, data)
+    try:
+        template_module.write_template(path, data)
+    except xlsxwriter.exceptions.FileCreateError as exc:  # wraps the OSError of the folder
+        reason = os_reason(exc.args[0]) if exc.args and isinstance(exc.args[0], OSError) else ""
+        raise UserError(
+            f"Le modèle n'a pas pu être écrit dans {path}"
+            + (f" ({reason})" if reason else "")
+            + ". Indiquez avec --sortie un fichier dans un dossier où vous pouvez écrire."
+        ) from exc
     console.print(
         f"[green]Modèle écrit :[/] {path} ({data.member_name}, période {data.period_code})"
     )
@@ -83,22 +132,72 @@ def _expand(paths: list[Path]) -> list[Path]:
     return expanded
 
 
-def _finish(results: list[FileResult], rapport: Path | None, title: str) -> None:
+def report_target(rapport: Path | None, files: list[Path], action: str) -> Path:
+    """Where the report will be written; refused before anything is done (`action`: what would
+    not happen, « Rien n'a été chargé ») when it could not be written there."""
+    names = [path.name for path in files]
+    if rapport is None or rapport.is_dir():  # a folder: the usual name inside it
+        target = report.default_report_path_for(names, rapport)
+    else:
+        target = rapport
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # write_html creates the missing folders inside this one
+    if not folder.is_dir():
+        reason = "un élément du chemin est un fichier, pas un dossier"
+    elif not os.access(folder, os.W_OK | os.X_OK) or (
+        target.exists() and not os.access(target, os.W_OK)
+    ):
+        reason = f"le dossier {folder} est en lecture seule"
+    else:
+        return target
+    raise UserError(
+        f"Le rapport ne pourrait pas être écrit dans {target} ({reason}). {action} : indiquez "
+        "avec --rapport un fichier ou un dossier où vous pouvez écrire, puis relancez la commande."
+    )
+
+
+def _finish(results: list[FileResult], target: Path, title: str, *, loaded: bool) -> None:
+    """Print the results, write the report; exit 1 if a file is refused, 3 if the report could
+    not be written (the work above is done all the same: a load is not to be redone)."""
     report.print_results(console, results)
-    path = report.write_html(results, rapport or report.default_report_path(results), title=title)
-    console.print(f"Rapport : {path}")
+    try:
+        path = report.write_html(results, target, title=title)
+    except OSError as exc:
+        done = (
+            "Les fichiers marqués « chargé » ci-dessus sont bien chargés et publiés : ne les "
+            "rechargez pas. "
+            if loaded
+            else "Les résultats affichés ci-dessus sont complets. "
+        )
+        say_error(
+            f"Le rapport n'a pas pu être écrit dans {target} ({os_reason(exc)}). {done}Pour "
+            "l'obtenir, relancez « observatoire charger --dry-run » sur les mêmes fichiers avec "
+            "--rapport vers un dossier où vous pouvez écrire."
+        )
+        raise typer.Exit(ExitCode.OUTPUT_NOT_WRITTEN) from None
+    console.print(f"Rapport : {escape(printable(str(path)))}")
     if any(result.status in (REJECTED, FAILED) for result in results):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NOT_DONE)
 
 
 @app.command()
 @user_errors
-def valider(fichiers: FilesArgument, rapport: ReportOption = None, base: DbOption = None) -> None:
+def valider(
+    fichiers: FilesArgument,
+    rapport: ReportOption = None,
+    taille_max: MaxSizeOption = None,
+    base: DbOption = None,
+) -> None:
     """Vérifie des fichiers sans rien charger et écrit le rapport de validation."""
     path = base or database_path()
     files = _expand(fichiers)
-    results = run_with_progress("Validation", lambda _p: validate_files(files, path))
-    _finish(results, rapport, "Rapport de validation")
+    max_bytes = max_file_bytes(taille_max)
+    target = report_target(rapport, files, "Rien n'a été vérifié")
+    results = run_with_progress(
+        "Validation", lambda _p: validate_files(files, path, max_bytes=max_bytes)
+    )
+    _finish(results, target, "Rapport de validation", loaded=False)
 
 
 @app.command()
@@ -112,17 +211,23 @@ def charger(
         bool, typer.Option("--demo", help="Marque les lignes comme données de démonstration.")
     ] = False,
     rapport: ReportOption = None,
+    taille_max: MaxSizeOption = None,
     base: DbOption = None,
 ) -> None:
     """Valide et charge des fichiers ; un fichier avec une erreur n'est pas chargé du tout."""
     path = base or database_path()
+    files = _expand(fichiers)
+    max_bytes = max_file_bytes(taille_max)
+    target = report_target(rapport, files, "Rien n'a été chargé")
     results = run_with_progress(
         "Chargement" if not dry_run else "Simulation",
         lambda progress: load_files(
-            _expand(fichiers), path, dry_run=dry_run, progress=progress, is_demo=demo
+            files, path, dry_run=dry_run, progress=progress, is_demo=demo, max_bytes=max_bytes
         ),
     )
-    _finish(results, rapport, "Rapport de chargement" if not dry_run else "Rapport de simulation")
+    loaded = not dry_run and any(result.status in (LOADED, REPLACED) for result in results)
+    title = "Rapport de chargement" if not dry_run else "Rapport de simulation"
+    _finish(results, target, title, loaded=loaded)
 
 
 @app.command()
@@ -190,7 +295,8 @@ def retirer(
     for loaded in slices:
         console.print(
             f"{loaded.member_code} × {loaded.period_code} : {loaded.summary()} "
-            f"(fichier {loaded.file_name}, chargé le {loaded.loaded_at:%d.%m.%Y à %H:%M})"
+            f"(fichier {escape(printable(loaded.file_name))}, "
+            f"chargé le {loaded.loaded_at:%d.%m.%Y à %H:%M})"
         )
     if not oui:
         answer = typer.prompt("Retirer ces données ? Tapez « oui » pour confirmer", default="non")

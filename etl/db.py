@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from etl import release
 from etl.errors import UserError
 from etl.paths import SCHEMA_DIR
 
@@ -66,25 +67,39 @@ def file_version(path: Path) -> tuple[int, int, int]:
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
+class MissingDatabase(UserError, release.FileGone):
+    """The file to open is not there (a reader retries on the new release if it was replaced)."""
+
+
 def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection on one version of the file.
+    """A read-only connection on the raw file of the current release of the database `path`.
 
     A fresh in-memory instance ATTACHes the file, so a connection never serves an older version from
     DuckDB's instance cache; use one cursor per query when threads share it.
     """
-    path = Path(path)
-    if not path.exists():
-        raise UserError(
-            f"La base de données {path} n'existe pas. Créez-la avec « observatoire init » "
-            "(ou « observatoire demo » pour des données de démonstration)."
-        )
+    return release.read_current(path, lambda live: attach_read_only(live.raw, path))
+
+
+def attach_read_only(
+    file: Path, name: Path | None = None, missing: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A connection on one file, attached read-only as `obs` (`name`: the database in messages)."""
+    name = name or file
+    missing = missing or (
+        f"La base de données {name} n'existe pas. Créez-la avec « observatoire init » "
+        "(ou « observatoire demo » pour des données de démonstration)."
+    )
+    if not Path(file).exists():
+        raise MissingDatabase(missing)
     con = duckdb.connect(":memory:")
-    escaped = str(path).replace("'", "''")
+    escaped = str(file).replace("'", "''")
     try:
         con.execute(f"attach '{escaped}' as obs (read_only)")
     except duckdb.Error as exc:
         con.close()
-        raise UserError(f"La base de données {path} est illisible ou corrompue ({exc}).") from exc
+        if not Path(file).exists():  # deleted between the check and the attach
+            raise MissingDatabase(missing) from exc
+        raise UserError(f"La base de données {name} est illisible ou corrompue ({exc}).") from exc
     con.execute("use obs")
     return con
 

@@ -3,7 +3,8 @@
 One module serves both: the page passes the dashboard's cached `data.run`, the command line
 `public_runner(db_path)`; both read the public file only (etl/public.py), so every export carries the
 disclosure control of DESIGN §6. A selection (`Selection`) is checked against what the database holds
-(`check_selection`), extracted into one Polars frame (`extract`) and written as CSV (UTF-8 with BOM),
+(`check_selection`), extracted into one Polars frame (`extract`) and written as CSV (etl/spreadsheet.py:
+UTF-8 with BOM, the format of every CSV download),
 Excel (a README sheet with the data dictionary, sources, licence, citation, filters, dates and
 version), Parquet, or a ZIP holding the CSV, the dictionary and a Frictionless `datapackage.json`.
 Text cells that a spreadsheet would run as a formula are neutralised in CSV and Excel.
@@ -27,7 +28,15 @@ import xlsxwriter
 from etl import db
 from etl.errors import UserError
 from etl.paths import DATA_DIR, QUERIES_DIR
-from etl.public import CUBE_MEASURES, open_public_reader, public_path, suppressed_flag
+from etl.public import CUBE_MEASURES, open_public_reader, suppressed_flag
+from etl.release import read_current
+from etl.spreadsheet import (  # noqa: F401 (one path for every download: pages import them from here)
+    csv_text,
+    neutral_text,
+    neutralise_formulas,
+    to_csv,
+    to_xlsx,
+)
 
 DICTIONARY_PATH = DATA_DIR / "dictionary.csv"
 DATASET_PATH = DATA_DIR / "dataset.toml"
@@ -45,8 +54,6 @@ DEFAULT_VARIABLES = (*CUBE_MEASURES, *DERIVED_VARIABLES)
 KEY_COLUMNS = ("annee", "trimestre", "no_ofs", "territoire", "theme", "theme_libelle")
 CATEGORY_COLUMN = "categorie_membres"
 DEMO_COLUMN = "donnees_demo"
-# A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
-FORMULA_STARTS = r"^[=+\-@\t\r]"
 
 Runner = Callable[..., pl.DataFrame]  # run(query_name, **params) -> frame
 
@@ -373,27 +380,6 @@ def cli_command(selection: Selection) -> str:
 # --- formats ------------------------------------------------------------------------------------------
 
 
-def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """Prefix with « ' » every text cell that a spreadsheet would run as a formula."""
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(FORMULA_STARTS))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name, dtype in frame.schema.items()
-        if dtype == pl.String
-    )
-
-
-def _csv_text(frame: pl.DataFrame) -> str:
-    return neutralise_formulas(frame).write_csv(line_terminator="\r\n")
-
-
-def to_csv(frame: pl.DataFrame) -> bytes:
-    """CSV in UTF-8 with a BOM (Excel then reads accents right), comma-separated, '.' decimals."""
-    return _csv_text(frame).encode("utf-8-sig")
-
-
 def to_parquet(frame: pl.DataFrame, meta: Metadata) -> bytes:
     buffer = io.BytesIO()
     frame.write_parquet(
@@ -420,7 +406,7 @@ def _write_readme_sheet(workbook, meta: Metadata, frame: pl.DataFrame) -> None:
     row = 0
     for name, value in readme_rows(meta, frame.height):
         sheet.write_string(row, 0, name, bold)
-        sheet.write_string(row, 1, _neutral(value), wrap)
+        sheet.write_string(row, 1, neutral_text(value), wrap)
         row += 1
     row += 1
     sheet.write_string(row, 0, "Dictionnaire des données", bold)
@@ -431,11 +417,7 @@ def _write_readme_sheet(workbook, meta: Metadata, frame: pl.DataFrame) -> None:
     for values in entries.drop("table").iter_rows():
         row += 1
         for col, value in enumerate(values):
-            sheet.write_string(row, col, _neutral(value or ""), wrap)
-
-
-def _neutral(text: str) -> str:
-    return neutralise_formulas(pl.DataFrame({"t": [text]}))["t"][0]
+            sheet.write_string(row, col, neutral_text(value or ""), wrap)
 
 
 def to_excel(frame: pl.DataFrame, meta: Metadata) -> bytes:
@@ -529,16 +511,17 @@ def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes, when: dt.dateti
 
 
 def to_zip(frame: pl.DataFrame, meta: Metadata) -> bytes:
-    """activite.csv (UTF-8), datapackage.json, dictionnaire.csv and LISEZMOI.txt in one archive."""
+    """activite.csv and dictionnaire.csv (the CSV of every download: UTF-8 with BOM), datapackage.json
+    and LISEZMOI.txt in one archive."""
     csv_name = f"{TABLE}.csv"
     readme = "\n".join(f"{name} : {value}" for name, value in readme_rows(meta, frame.height))
-    dictionary_csv = _csv_text(dictionary(frame.columns).drop("table"))
+    dictionary_csv = to_csv(dictionary(frame.columns).drop("table"))
     package = json.dumps(datapackage(frame, meta, csv_name), ensure_ascii=False, indent=2)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        _zip_entry(archive, csv_name, _csv_text(frame).encode("utf-8"), meta.extracted_at)
+        _zip_entry(archive, csv_name, to_csv(frame), meta.extracted_at)
         _zip_entry(archive, "datapackage.json", package.encode("utf-8"), meta.extracted_at)
-        _zip_entry(archive, "dictionnaire.csv", dictionary_csv.encode("utf-8"), meta.extracted_at)
+        _zip_entry(archive, "dictionnaire.csv", dictionary_csv, meta.extracted_at)
         _zip_entry(archive, "LISEZMOI.txt", readme.encode("utf-8"), meta.extracted_at)
     return buffer.getvalue()
 
@@ -583,8 +566,9 @@ def query_sql(name: str) -> str:
 
 @contextlib.contextmanager
 def public_runner(db_path: Path) -> Iterator[Runner]:
-    """A `run(query_name, **params)` on the public file of `db_path` (never the raw file)."""
-    con = open_public_reader(public_path(db_path))
+    """A `run(query_name, **params)` on the public file of the current release of `db_path`
+    (never the raw file)."""
+    con = read_current(db_path, lambda live: open_public_reader(live.public))
     try:
         yield lambda name, **params: db.query(con, query_sql(name), params)
     finally:

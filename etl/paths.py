@@ -19,5 +19,6 @@ DB_ENV_VAR = "OBSERVATOIRE_DB"
 
 
 def database_path() -> Path:
-    """The published database file: $OBSERVATOIRE_DB, or data/observatoire.duckdb."""
-    return Path(os.environ.get(DB_ENV_VAR) or DATA_DIR / "observatoire.duckdb").resolve()
+    """The database's name: $OBSERVATOIRE_DB, or data/observatoire.duckdb (absolute, links not
+    followed: the name points to the current release, etl/release.py)."""
+    return Path(os.path.abspath(os.environ.get(DB_ENV_VAR) or DATA_DIR / "observatoire.duckdb"))

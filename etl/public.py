@@ -1,8 +1,8 @@
 """Disclosure control and the public database file (DESIGN §6).
 
 Everything that leaves the system (public pages, charts, tooltips, downloads, exports) reads one file,
-`<base>_public.duckdb` beside the raw database. It is rebuilt at every publish, inside the raw
-database's writer lock, from the raw file's `public` schema (etl/schema/derived/090_public.sql and
+`<base>_public.duckdb`, of the same release as the raw database (etl/release.py). It is rebuilt at
+every publish, into the release being built, from the raw file's `public` schema (etl/schema/derived/090_public.sql and
 friends): each view is materialised as a table of schema `public`, and the activity cubes go through
 disclosure control on the way:
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from etl.db import SCHEMA_VERSION
+from etl import release
+from etl.db import SCHEMA_VERSION, MissingDatabase
 from etl.errors import UserError
-from etl.publish import next_version
 
 SMALLEST_PUBLISHED_COUNT = 5
 SUPPRESSED_SUFFIX = "_supprime"
@@ -335,9 +336,11 @@ def _restore(cube: pl.DataFrame, protected: pl.DataFrame) -> pl.DataFrame:
 
 
 def public_path(db_path: Path) -> Path:
-    """The public file published beside the raw one: data/observatoire_public.duckdb."""
+    """The public file's name beside the raw one: data/observatoire_public.duckdb (a link to the
+    current release's public file; readers that need the raw and public files of one release use
+    `etl.release.current(db_path)`)."""
     db_path = Path(db_path)
-    return db_path.with_name(f"{db_path.stem}_public{db_path.suffix or '.duckdb'}")
+    return db_path.with_name(release.public_file_name(db_path))
 
 
 def public_layer_names(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -372,20 +375,27 @@ def _fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def release_row(con: duckdb.DuckDBPyConnection, published_at: dt.datetime) -> pl.DataFrame:
-    """One row describing this publication: version (date + content hash), date, rules applied."""
+def release_row(
+    con: duckdb.DuckDBPyConnection, published_at: dt.datetime, release_id: str | None = None
+) -> pl.DataFrame:
+    """One row describing this publication: version (date + content hash), date, rules applied,
+    and the id of the release it belongs to (the raw file has the same in `release_info`)."""
     return pl.DataFrame(
         {
             "version": [f"{published_at:%Y.%m.%d}-{_fingerprint(con)}"],
             "published_at": [published_at.replace(microsecond=0)],
             "schema_version": [SCHEMA_VERSION],
             "smallest_published_count": [SMALLEST_PUBLISHED_COUNT],
-        }
+            "release_id": [release_id],
+        },
+        schema_overrides={"release_id": pl.String},
     )
 
 
 def build_public_tables(
-    con: duckdb.DuckDBPyConnection, published_at: dt.datetime | None = None
+    con: duckdb.DuckDBPyConnection,
+    published_at: dt.datetime | None = None,
+    release_id: str | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The tables of the public file, disclosure control applied (pure reads of the raw database)."""
     tables = read_public_layer(con)
@@ -398,29 +408,41 @@ def build_public_tables(
     tables[YEAR_CUBE], tables[QUARTER_CUBE] = suppress_activity_cubes(
         tables[YEAR_CUBE], tables[QUARTER_CUBE]
     )
-    tables["release"] = release_row(con, published_at or dt.datetime.now())
+    tables["release"] = release_row(con, published_at or dt.datetime.now(), release_id)
     return tables
 
 
 def write_public_file(tables: dict[str, pl.DataFrame], path: Path) -> None:
-    """Write the tables into a brand-new file, swapped in atomically (schema `public` only)."""
-    with next_version(path, from_scratch=True) as out:
+    """Write the tables into a brand-new file at `path` (schema `public` only), completed under a
+    temporary name then renamed."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.partiel")
+    temporary.unlink(missing_ok=True)
+    out = duckdb.connect(str(temporary))
+    try:
         out.execute(f"create schema {PUBLIC_SCHEMA}")
         for name, frame in tables.items():
             out.register("published_frame", frame)
             out.execute(f'create table {PUBLIC_SCHEMA}."{name}" as select * from published_frame')
             out.unregister("published_frame")
+        out.execute("checkpoint")
+        out.close()
+        os.replace(temporary, path)
+    finally:
+        out.close()
+        temporary.unlink(missing_ok=True)
+        Path(f"{temporary}.wal").unlink(missing_ok=True)
 
 
 def publish_public(con: duckdb.DuckDBPyConnection, db_path: Path) -> Path:
-    """Rebuild the public file of `db_path` from the raw database being published (`con`).
+    """Build the public file of the release of `db_path` being published, from its raw file (`con`).
 
-    Called after `refresh_derived`, inside the raw file's `next_version` block: the raw writer lock
-    serialises the two files' publications, and a failure here leaves both files unchanged.
+    Called after `refresh_derived`, inside the `next_version` block: the public file goes into the
+    same release as the raw file and is switched in with it, or not at all.
     """
-    path = public_path(db_path)
-    write_public_file(build_public_tables(con), path)
-    return path
+    build = release.building(db_path)
+    write_public_file(build_public_tables(con, release_id=build.id), build.public)
+    return build.public
 
 
 def open_public_reader(path: Path) -> duckdb.DuckDBPyConnection:
@@ -431,17 +453,20 @@ def open_public_reader(path: Path) -> duckdb.DuckDBPyConnection:
     the lock.
     """
     path = Path(path)
+    missing = (
+        f"La base publique {path} n'existe pas. Elle est créée à chaque publication : "
+        "« observatoire init », « observatoire demo » ou un chargement de soumissions."
+    )
     if not path.exists():
-        raise UserError(
-            f"La base publique {path} n'existe pas. Elle est créée à chaque publication : "
-            "« observatoire init », « observatoire demo » ou un chargement de soumissions."
-        )
+        raise MissingDatabase(missing)
     con = duckdb.connect(":memory:")
     escaped = str(path).replace("'", "''")
     try:
         con.execute(f"attach '{escaped}' as obs (read_only)")
     except duckdb.Error as exc:
         con.close()
+        if not path.exists():  # deleted between the check and the attach
+            raise MissingDatabase(missing) from exc
         raise UserError(f"La base publique {path} est illisible ou corrompue ({exc}).") from exc
     con.execute("use obs")
     con.execute("set enable_external_access = false")

@@ -1,15 +1,17 @@
-"""Atomic publishing of the database file.
+"""Atomic publishing: every change builds the next release, switched in as a whole.
 
 DuckDB lets no process write a file that another one reads, so every change is made on a copy:
-`next_version()` copies the published file (or starts an empty one), yields a read-write connection,
-and only when the block succeeds checkpoints, closes and renames the copy over the published file.
-A failure or a kill at any point leaves the previous file untouched; readers re-attach when they see
-a new file (see `etl.db.file_version`).
+`next_version()` copies the current raw file (or starts an empty one) into a new release folder
+(etl/release.py), yields a read-write connection, and only when the block succeeds checkpoints and
+closes it, flushes the release (raw file, public file, added files) and switches the pointer to it.
+A failure or a kill at any point leaves the previous release untouched; readers follow the pointer
+(`etl.release.current`) and re-attach when it names a new release.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
 import shutil
@@ -19,16 +21,19 @@ from pathlib import Path
 
 import duckdb
 
+from etl import release
 from etl.errors import UserError
 
 TEMP_PREFIX = ".obs-next-"
 
 
 def can_publish(db_path: Path) -> bool:
-    """Whether this process may publish a new version of `db_path`: a new version is a copy written
-    beside the file, so its folder must be writable (public replicas run with it read-only)."""
-    folder = Path(db_path).parent
-    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+    """Whether this process may publish a new release of `db_path`: a release is built beside the
+    database and moved into its store, so both must be writable (public replicas run read-only)."""
+    folder = release.database_name(db_path).parent
+    store = release.store_of(db_path)
+    writable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+    return writable and (not store.exists() or os.access(store, os.W_OK | os.X_OK))
 
 
 def _read_only_message(db_path: Path, exc: OSError) -> str:
@@ -67,23 +72,18 @@ def writer_lock(db_path: Path) -> Iterator[None]:
 
 
 def _temp_prefix(db_path: Path) -> str:
-    """Copies are named after their target, so that publishing one file (the public file, built
-    while the raw one is being written) never deletes the copy of another in the same folder."""
+    """Release folders being built are named after their database, so that publishing one database
+    never deletes the work of another in the same folder."""
     return f"{TEMP_PREFIX}{db_path.name}."
 
 
 def _remove_leftovers(db_path: Path) -> None:
-    """Delete copies left by an interrupted build (safe: we hold the writer lock)."""
+    """Delete what an interrupted build left (safe: we hold the writer lock)."""
     for leftover in db_path.parent.glob(f"{_temp_prefix(db_path)}*"):
-        leftover.unlink(missing_ok=True)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def _unreadable(db_path: Path, error: Exception) -> str:
@@ -94,57 +94,79 @@ def _unreadable(db_path: Path, error: Exception) -> str:
     )
 
 
-def _writable_copy(db_path: Path, *, from_scratch: bool) -> Path:
-    """A private copy of the published file beside it (or a free name for a new file)."""
-    tmp: Path | None = None
+def _new_build(db_path: Path, source: Path | None) -> release.ReleaseBuild:
+    """A private release folder beside the database holding a copy of `source` (none: empty)."""
+    folder: Path | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=_temp_prefix(db_path), suffix=".duckdb", dir=db_path.parent
-        )
-        os.close(fd)
-        tmp = Path(tmp_name)
-        if db_path.exists() and not from_scratch:
-            shutil.copyfile(db_path, tmp)
-            # mkstemp made the copy 0600: keep the published file's mode so that a separate
-            # reader account (the dashboard) can still open every new version.
-            shutil.copymode(db_path, tmp)
-        else:
-            tmp.unlink()  # DuckDB must create the file itself
-    except OSError as exc:  # a read-only folder, a full disk: the published file is untouched
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=_temp_prefix(db_path), dir=db_path.parent))
+        # mkdtemp makes the folder 0700: give it the data folder's mode (never writable by others),
+        # so that a separate reader account (the dashboard) can still open every new release.
+        folder.chmod(db_path.parent.stat().st_mode & 0o755)
+        build = release.ReleaseBuild(db_path, folder, release.new_release_id())
+        if source is not None:
+            shutil.copyfile(source, build.raw)
+            shutil.copymode(source, build.raw)  # keep the published file's mode
+    except OSError as exc:  # a read-only folder, a full disk: the current release is untouched
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         raise UserError(_read_only_message(db_path, exc)) from exc
-    return tmp
+    return build
+
+
+def _stamp(con: duckdb.DuckDBPyConnection, build: release.ReleaseBuild, now: dt.datetime) -> None:
+    """Write the release id into the raw file (the public file carries it in `public.release`)."""
+    con.execute(
+        "create table if not exists main.release_info (release_id varchar, built_at timestamp)"
+    )
+    con.execute("delete from main.release_info")
+    con.execute("insert into main.release_info values (?, ?)", [build.id, now])
+
+
+def _finish(con: duckdb.DuckDBPyConnection, build: release.ReleaseBuild) -> None:
+    """Close the raw file of the build and switch the release in (the one atomic step)."""
+    now = dt.datetime.now().replace(microsecond=0)
+    _stamp(con, build, now)
+    con.execute("checkpoint")
+    con.close()
+    if build.public.exists():
+        shutil.copymode(build.raw, build.public)
+    release.write_manifest(build, now)
+    release.switch(build.name, build.directory, build.id)
 
 
 @contextlib.contextmanager
 def next_version(
-    db_path: Path, *, from_scratch: bool = False
+    db_path: Path, *, from_scratch: bool = False, source: Path | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a writable copy of the database; publish it atomically if the block succeeds."""
-    db_path = Path(db_path)
-    directory = db_path.parent
-    directory.mkdir(parents=True, exist_ok=True)
+    """Yield a writable copy of the database in a new release; switch to it if the block succeeds.
+
+    The copy starts from the current raw file, from `source` (a restore) or empty (`from_scratch`).
+    Inside the block, `etl.release.building(db_path)` is the release being built: the public file
+    and any file derived at publish time are written into it.
+    """
+    db_path = release.database_name(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
     with writer_lock(db_path):
         _remove_leftovers(db_path)
-        tmp = _writable_copy(db_path, from_scratch=from_scratch)
+        if source is None and not from_scratch:
+            live = release.current(db_path).raw
+            source = live if live.exists() else None
+        build = _new_build(db_path, None if from_scratch else source)
         try:
-            con = duckdb.connect(str(tmp))
+            con = duckdb.connect(str(build.raw))
         except duckdb.Error as exc:
-            tmp.unlink(missing_ok=True)
+            shutil.rmtree(build.directory, ignore_errors=True)
             raise UserError(_unreadable(db_path, exc)) from exc
         try:
-            yield con
-            con.execute("checkpoint")
-            con.close()
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, db_path)
-            _fsync_directory(directory)
+            with release.registered(build):
+                yield con
+            try:
+                _finish(con, build)
+            except OSError as exc:  # flushing or switching failed: the current release stays
+                raise UserError(_read_only_message(db_path, exc)) from exc
         except duckdb.IOException as exc:  # the copy cannot be read to the end, or disk full
             raise UserError(_unreadable(db_path, exc)) from exc
         finally:
             with contextlib.suppress(duckdb.Error):
                 con.close()
-            tmp.unlink(missing_ok=True)
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
+            shutil.rmtree(build.directory, ignore_errors=True)  # gone already once switched

@@ -32,3 +32,29 @@ def normalise_key_expr(expr: pl.Expr) -> pl.Expr:
         .str.replace_all(r"[\s\-_'’`.]+", " ")
         .str.strip_chars()
     )
+
+
+# Characters that act on a terminal or reorder text instead of showing: C0 and C1 controls (ESC
+# starts the sequences that clear a screen or move the cursor), DEL, and the bidirectional
+# overrides and isolates (which make « chargé » read backwards or hide a part of a line).
+_CONTROLS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_CONTROLS_BUT_LINES = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str | None, *, keep_lines: bool = False) -> str:
+    """Text from a member's file made safe to show: each control or bidi character written as its
+    code (ESC -> '\\x1b'), so it can be seen and fixed but acts on nothing. `keep_lines` keeps line
+    breaks and tabs (a long text shown in a table cell)."""
+    if not text:
+        return text or ""
+    pattern = _CONTROLS_BUT_LINES if keep_lines else _CONTROLS
+    return pattern.sub(_escaped, text) if pattern.search(text) else text

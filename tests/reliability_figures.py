@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/reliability_figures.py
 
-Runs the four reliability test files with their output shown, keeps the lines they print with
+Runs the reliability test files with their output shown, keeps the lines they print with
 « FIGURE | » (inputs tried, faults injected, load held) and pytest's summary, and prints them with
 the wall time and the machine's load. Exits with pytest's status: figures from a failing run are
 not figures.
@@ -22,6 +22,13 @@ FILES = [
     "tests/test_fuzz_loader.py",
     "tests/test_hostile_urls.py",
     "tests/test_concurrent_load.py",
+    "tests/test_release.py",
+    "tests/test_signin_lockout.py",
+    "tests/test_hsds_schema.py",
+    "tests/test_spreadsheet_safety.py",
+    "tests/test_submission_traps.py",
+    "tests/test_cli_safety.py",
+    "tests/test_cli_french.py",
 ]
 PREFIX = "FIGURE | "
 

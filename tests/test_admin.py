@@ -26,6 +26,8 @@ from dashboard import auth, data
 from dashboard.components import upload
 from dashboard.data import query_text
 from etl import db as etl_db
+from etl.auth import passwords
+from etl.auth.lockout import SignInLockout
 from etl.cli import app as cli_app
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -61,13 +63,13 @@ def test_scrypt_hash_verifies():
 
 def test_comparison_is_constant_time(monkeypatch):
     calls = []
-    real = auth.hmac.compare_digest
+    real = passwords.hmac.compare_digest
 
     def spy(a, b):
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    monkeypatch.setattr(passwords.hmac, "compare_digest", spy)
     auth.verify_password("x", auth.hash_password(PASSWORD, iterations=10))
     assert len(calls) == 1
 
@@ -92,7 +94,7 @@ def test_malformed_hash_is_a_configuration_error(encoded):
 
 def test_five_failures_lock_for_fifteen_minutes():
     config = auth.AuthConfig(auth.hash_password(PASSWORD, iterations=10), False, frozenset())
-    throttle = auth.LoginThrottle()
+    throttle = SignInLockout()
     for attempt in range(4):
         identity, reason = auth.sign_in_with_password("nope", config, throttle, "ip", NOW)
         assert identity is None and f"Encore {4 - attempt} essai" in reason
@@ -109,7 +111,7 @@ def test_five_failures_lock_for_fifteen_minutes():
 
 def test_success_resets_the_failure_count():
     config = auth.AuthConfig(auth.hash_password(PASSWORD, iterations=10), False, frozenset())
-    throttle = auth.LoginThrottle()
+    throttle = SignInLockout()
     for _ in range(4):
         auth.sign_in_with_password("nope", config, throttle, "ip", NOW)
     assert auth.sign_in_with_password(PASSWORD, config, throttle, "ip", NOW)[0] is not None

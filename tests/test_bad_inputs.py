@@ -28,10 +28,11 @@ from test_reliability_support import (
 from test_submission_support import table
 from typer.testing import CliRunner
 
-from dashboard import auth, data, hsds
+from dashboard import auth, data
 from dashboard.components import directory as directory_component
 from dashboard.components import upload
 from dashboard.components.directory import md_escape
+from etl import hsds
 from etl.cli import app as cli_app
 from etl.errors import UserError
 from etl.public import public_path
@@ -178,12 +179,74 @@ CSV_FILES = {
     "csv_formule.csv": Expected("« =1+1 » n'est pas un nombre", "activite", 2, "personnes", "=1+1"),
     "csv_lignes_courtes.csv": Expected("Commune manquante", "activite", 2, "commune"),
 }
+# Found by the adversarial review (issue #14): each loaded wrong figures or got a misleading message.
+HIDDEN_ROW = "Ligne masquée (ou cachée par un filtre) qui contient des données"
+REVIEW = {
+    "csv_valeurs_en_trop.csv": Expected(
+        "Cette ligne a 7 valeurs, alors que la ligne des titres en annonce 6",
+        "activite",
+        3,
+        value="ALIM-01,2024,alimentation,Onex,1,234,50",
+    ),
+    "feuille_masquee.xlsx": Expected(
+        "La feuille « activite » est masquée et contient des données", "activite"
+    ),
+    "lignes_masquees.xlsx": Expected(HIDDEN_ROW, "activite", 3),
+    "colonne_masquee.xlsx": Expected(
+        "La colonne « femmes » (D) est masquée et contient des données",
+        "activite",
+        1,
+        "femmes",
+        cell="D1",
+    ),
+    "periode_ambigue.csv": Expected(
+        "Période « 2024-2 » ambiguë : mois (2024-02) ou trimestre (2024-T2) ?",
+        "activite",
+        2,
+        "periode",
+        "2024-2",
+    ),
+    "periode_ambigue.xlsx": Expected(
+        "Période « 2024/2 » ambiguë", "identification", 2, "periode", "2024/2", "B2"
+    ),
+    "caracteres_de_controle.csv": Expected(
+        "Commune « On\x1b[2J\x1b[Hex \u202e » inconnue", "activite", 2, "commune"
+    ),
+    "csv_guillemet_non_ferme.csv": Expected(
+        "Un guillemet (\") ouvre sur cette ligne un texte qui n'est jamais refermé",
+        "activite",
+        2,
+        value='ALIM-01;2024;"alimentation;Onex;12',
+    ),
+    "erreur_excel.xlsx": Expected(
+        "« #DIV/0! » : la cellule contient une erreur de formule d'Excel (division par zéro)",
+        "activite",
+        2,
+        "personnes",
+        "#DIV/0!",
+        "C2",
+    ),
+    "commune_mal_ecrite.xlsx": Expected(
+        "Commune « Carrouge » inconnue. Choisissez l'une des 45 communes genevoises dans la liste "
+        "(le numéro OFS, par exemple 6608, est aussi accepté), ou « hors canton », ou « non "
+        "renseignée ». Vouliez-vous dire « Carouge » ?",
+        "activite",
+        2,
+        "commune",
+        "Carrouge",
+        "B2",
+    ),
+    "personnes_deux_fois_sans_theme.xlsx": Expected(
+        "La colonne « personnes » apparaît deux fois", "activite", 1, "personnes", cell="C1"
+    ),
+}
 CATEGORIES = {
     "fichiers abîmés ou déguisés": BROKEN_OR_DISGUISED,
     "feuilles et colonnes": SHEETS_AND_COLUMNS,
     "valeurs (injection, balises, nombres, dates)": VALUES,
     "bombes mémoire (xlsx)": MEMORY_BOMBS,
     "CSV": CSV_FILES,
+    "revue adverse (valeurs en trop, masqué, période ambiguë, messages trompeurs)": REVIEW,
 }
 REFUSED = {name: expected for group in CATEGORIES.values() for name, expected in group.items()}
 
@@ -201,6 +264,10 @@ ACCEPTED = {
     "accepte_textes_hostiles.xlsx": [("ALIM-01", "2024-T4", "alimentation", 6631, 30)],
     "accepte_utf16.csv": [("HEB-02", "2024", "hebergement", 6631, 12)],
     "accepte_emoji_commune.xlsx": [("SANTE-03", "2024", "sante", 6631, 12)],  # « Onex 🏠 »
+    # Lines ended by CR alone (Excel on an old Mac): read as lines, not as one header line.
+    "accepte_fins_de_ligne_mac.csv": [("SANTE-03", "2023", "sante", 6608, 8)],  # Carouge
+    # Titles on two rows (« dont » merged over femmes | hommes): the second row is not data.
+    "accepte_entete_sur_deux_lignes.xlsx": [("HEB-02", "2023", "hebergement", 6628, 14)],  # Lancy
 }
 
 

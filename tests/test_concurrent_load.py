@@ -37,7 +37,7 @@ from test_reliability_support import APP
 from websockets.sync.client import connect
 
 from etl import db as etl_db
-from etl import public
+from etl import public, release
 from etl.publish import TEMP_PREFIX, next_version
 from etl.submission import members
 from etl.submission.load import load_files
@@ -350,8 +350,9 @@ def test_visitors_never_see_a_half_loaded_state_while_the_etl_publishes(load_tes
 
 
 def missing_then_back(url: str, db_path: Path) -> int:
-    """The public file vanishes (a restore in progress): pages say so in French; it comes back."""
-    public_file = public.public_path(db_path)
+    """The public file of the current release vanishes (a damaged disk, a hand-made mistake): pages
+    say so in French; it comes back."""
+    public_file = release.current(db_path).public
     aside = public_file.with_name("mis-de-cote.duckdb")
     try:
         with Visitor(url) as visitor:

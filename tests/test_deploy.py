@@ -189,6 +189,15 @@ def test_dashboard_unit_cannot_write_the_data_or_the_code():
     assert "--server.port %i" in settings["ExecStart"][0]
 
 
+def test_replicas_share_one_writable_sign_in_lockout():
+    """Every instance of the template gets the same state directory (not one per port), the one
+    place a replica writes besides its runtime directory: the lockout counts across replicas."""
+    settings = unit_settings(SYSTEMD_DIR / "observatoire-dashboard@.service")
+    assert settings["StateDirectory"] == ["observatoire-connexions"]
+    assert settings["StateDirectoryMode"] == ["0700"]
+    assert settings["RuntimeDirectory"] == ["observatoire-dashboard-%i"]
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze absent")
 def test_systemd_units_verify(tmp_path):
     """systemd's own checker, with the install paths pointed at this checkout."""
@@ -314,7 +323,7 @@ def test_backup_then_restore_puts_the_old_version_back(tmp_path):
 
     assert restored.returncode == 0, restored.stderr
     assert load_run_kinds(db_path) == ["init"]
-    # Both files are new files renamed in, never written in place; the public one was rebuilt.
+    # Both files are new files of a new release, never written in place; the public one was rebuilt.
     assert db_path.stat().st_ino != raw_inode
     assert public_path(db_path).stat().st_ino != public_inode
     assert published_at(public_path(db_path)) >= restore_started
@@ -322,6 +331,7 @@ def test_backup_then_restore_puts_the_old_version_back(tmp_path):
     assert load_run_kinds(saved) == ["init", "reference"]
     assert sorted(p.name for p in db_path.parent.iterdir() if not p.name.endswith(".lock")) == [
         "observatoire.duckdb",
+        "observatoire.releases",
         "observatoire_public.duckdb",
     ]
 

@@ -17,10 +17,10 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from dashboard import hsds
 from dashboard.components import directory as d
 from dashboard.data import query_text
 from etl import db as etl_db
+from etl import hsds
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from etl import build, public
+from etl import build, public, release
 from etl import db as etl_db
 from etl.public import Margin
 from etl.publish import next_version
@@ -234,7 +234,7 @@ def public_connection(demo_env):
     from dashboard import data
 
     path, version = data._current_version()
-    assert path == public.public_path(demo_env)
+    assert path == release.current(demo_env).public  # the public file of the current release
     return data._reader(str(path), version).con
 
 

@@ -263,7 +263,7 @@ def test_zip_holds_a_frictionless_datapackage(demo_runner, demo_options):
             "LISEZMOI.txt",
         }
         package = json.loads(archive.read("datapackage.json"))
-        header = archive.read("activite.csv").decode("utf-8").splitlines()[0].split(",")
+        header = archive.read("activite.csv").decode("utf-8-sig").splitlines()[0].split(",")
         readme = archive.read("LISEZMOI.txt").decode("utf-8")
     assert package["profile"] == "tabular-data-package"
     assert package["version"] == meta.release.version

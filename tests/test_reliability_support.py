@@ -76,7 +76,8 @@ def raw_tables(db_path: Path) -> dict[str, list[tuple]]:
 
 
 def public_tables(db_path: Path) -> dict[str, list[tuple]]:
-    """Every table of the public file, rows sorted; `release` without its publication time."""
+    """Every table of the public file, rows sorted; `release` without its publication time and
+    release id (both change at every publish)."""
     con = public.open_public_reader(public.public_path(db_path))
     try:
         names = con.execute(
@@ -85,7 +86,7 @@ def public_tables(db_path: Path) -> dict[str, list[tuple]]:
         ).fetchall()
         tables = {}
         for (name,) in names:
-            columns = "* exclude (published_at)" if name == "release" else "*"
+            columns = "* exclude (published_at, release_id)" if name == "release" else "*"
             tables[name] = con.execute(
                 f'select {columns} from public."{name}" order by all'
             ).fetchall()
@@ -99,6 +100,7 @@ def data_tables(db_path: Path) -> dict[str, list[tuple]]:
     table (the release's version names the publication day, so only its content hash is kept)."""
     raw = raw_tables(db_path)
     raw.pop("load_runs")
+    raw.pop("release_info", None)  # the id of the release: new at every publish
     published = public_tables(db_path)
     published["release"] = [
         (version.rsplit("-", 1)[-1], *rest) for version, *rest in published["release"]
@@ -119,7 +121,9 @@ def load_runs(db_path: Path) -> list[tuple]:
         con.close()
 
 
-def table_fingerprints(db_path: Path, *, skip: tuple[str, ...] = ("load_runs",)) -> dict:
+def table_fingerprints(
+    db_path: Path, *, skip: tuple[str, ...] = ("load_runs", "release_info")
+) -> dict:
     """Row count and an order-free hash of every raw table (cheaper than `data_tables`), and the
     public file's tables but `release`."""
     prints = {}

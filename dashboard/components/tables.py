@@ -10,6 +10,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.i18n import DEFAULT_LANGUAGE
+from etl.text import printable
 
 ROW_HEIGHT = 35  # pixels, Streamlit's default row height
 MAX_ROWS_SHOWN = 25
@@ -93,3 +94,16 @@ def commune_link_table(
     )
     if caption:
         st.caption(plain(caption))
+
+
+def printable_texts(frame: pl.DataFrame, *, keep_lines: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The frame with every text cell made safe to show (control and bidi characters written as
+    codes): texts from members' files may hold them. `keep_lines`: columns keeping line breaks."""
+    return frame.with_columns(
+        pl.col(name).map_elements(
+            lambda text, keep=name in keep_lines: printable(text, keep_lines=keep),
+            return_dtype=pl.String,
+        )
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String
+    )

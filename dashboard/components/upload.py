@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from dashboard.i18n import fmt_decimal
+from etl.submission.load import DEFAULT_MAX_FILE_MB
 
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
-MAX_UPLOAD_MB = 10
+MAX_UPLOAD_MB = DEFAULT_MAX_FILE_MB  # the same cap as `observatoire charger`
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 XLSX_MAGIC = b"PK\x03\x04"  # an .xlsx workbook is a zip archive
 _UNSAFE = re.compile(r"[^\w .()\-]+")
@@ -97,3 +98,34 @@ def save_upload(name: str, content: bytes) -> SavedUpload:
     path = directory / safe
     path.write_bytes(content)
     return SavedUpload(directory, path)
+
+
+def _css_text(text: str) -> str:
+    """A CSS string literal (content: …) for a text of the locale files."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+    return f'"{" ".join(escaped.split())}"'
+
+
+def uploader_css(key: str, button: str, limits: str, refused: str) -> str:
+    """Style rules giving Streamlit's file uploader (keyed `key`) its texts in the page's language.
+
+    Streamlit writes « Upload », « 10MB per file • XLSX, CSV » and sizes like « 77.0B » in English
+    and offers no way to change them; the page's policy forbids scripts, so the texts are hidden and
+    replaced with CSS generated content (which screen readers read too). Only what is shown
+    changes: the uploader's hidden input and its chips keep English aria-labels (docs/ADMIN.md).
+    """
+    scope = f".st-key-{key}"
+    dropzone = f'{scope} [data-testid="stFileUploaderDropzone"]'
+    size = f'{scope} [data-testid="stFileChipName"] + div'
+    invalid = f'{scope} [data-testid="stFileChip"][aria-invalid="true"] [data-testid="stFileChipName"] + div'
+    return (
+        "<style>"
+        f'{dropzone} button [data-testid="stMarkdownContainer"] p {{ display: none; }}'
+        f'{dropzone} button [data-testid="stMarkdownContainer"]::after {{ content: {_css_text(button)}; }}'
+        f'{scope} [data-testid="stFileUploaderDropzoneInstructions"] span {{ display: none; }}'
+        f'{scope} [data-testid="stFileUploaderDropzoneInstructions"] > div::after '
+        f"{{ content: {_css_text(limits)}; font-size: 0.875rem; }}"
+        f"{size} {{ font-size: 0; }}"  # « 77.0B »: an English number and unit
+        f"{invalid}::after {{ content: {_css_text(refused)}; font-size: 0.75rem; }}"
+        "</style>"
+    )

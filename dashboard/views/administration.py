@@ -26,6 +26,7 @@ from etl.paths import database_path
 from etl.submission import report
 from etl.submission.load import load_files
 from etl.submission.results import ALREADY_LOADED, ERROR, FAILED, REJECTED, FileResult
+from etl.text import printable
 
 _UPLOAD_STATE = "_admin_upload"
 HISTORY_ROWS = 200
@@ -126,9 +127,10 @@ def _slice_text(result: FileResult) -> str:
 
 
 def issues_frame(result: FileResult) -> pl.DataFrame:
-    """The grouped issue list, as `observatoire valider` prints it."""
+    """The grouped issue list, as `observatoire valider` prints it (texts from the file shown
+    safely: control characters as codes)."""
     grouped = report.group_issues(result.issues)
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "type": [
                 t("admin.severity_error" if g.severity == ERROR else "admin.severity_warning")
@@ -142,14 +144,15 @@ def issues_frame(result: FileResult) -> pl.DataFrame:
         },
         schema=dict.fromkeys(["type", "sheet", "rows", "column", "value", "message"], pl.String),
     )
+    return tables.printable_texts(frame)
 
 
 def show_report(results: list[FileResult], title: str) -> None:
     st.subheader(title)
     for result in results:
         headline = (
-            f"**{result.file_name}** — {report.status_label(result)} "
-            f"({_slice_text(result)} ; {report.summary_text(result)})"
+            f"**{printable(result.file_name)}** — {report.status_label(result)} "
+            f"({printable(_slice_text(result))} ; {report.summary_text(result)})"
         )
         if result.status in (REJECTED, FAILED):
             st.error(headline, icon=":material/cancel:")
@@ -234,6 +237,14 @@ def upload_tab(identity: auth.AdminIdentity) -> None:
         # the member's file was checked, so say why before anything is uploaded.
         st.warning(t("admin.read_only", folder=database_path().parent), icon=":material/lock:")
         return
+    st.html(
+        upload.uploader_css(
+            "admin_file",
+            t("admin.upload_button"),
+            t("admin.upload_limits", max_mb=upload.MAX_UPLOAD_MB),
+            t("admin.upload_refused", max_mb=upload.MAX_UPLOAD_MB),
+        )
+    )
     uploaded = st.file_uploader(
         t("admin.upload_label", max_mb=upload.MAX_UPLOAD_MB),
         type=[suffix.lstrip(".") for suffix in upload.ALLOWED_SUFFIXES],
@@ -371,7 +382,7 @@ def history_tab() -> None:
     ).with_columns(pl.col(pl.String).fill_null(MISSING))
     column = st.column_config.TextColumn
     tables.show_table(
-        display,
+        tables.printable_texts(display),
         column_config={
             "run_id": st.column_config.NumberColumn(t("admin.col_run"), format="%d"),
             "started_at": st.column_config.DatetimeColumn(
@@ -396,8 +407,11 @@ def observations_tab() -> None:
     rows = data.run_admin("admin_observations", limit=OBSERVATION_ROWS)
     column = st.column_config.TextColumn
     tables.show_table(
-        rows.select(
-            "obs_date", "member_name", "theme", "niveau", "commune_name", "is_public", "texte"
+        tables.printable_texts(
+            rows.select(
+                "obs_date", "member_name", "theme", "niveau", "commune_name", "is_public", "texte"
+            ),
+            keep_lines=("texte",),
         ),
         column_config={
             "obs_date": st.column_config.DateColumn(t("admin.col_date"), format="DD.MM.YYYY"),

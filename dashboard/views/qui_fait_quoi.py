@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import polars as pl
 import streamlit as st
 
-from dashboard import data, hsds, state
+from dashboard import data, state
 from dashboard.components import directory as d
 from dashboard.components import map as commune_map
 from dashboard.components import tables, takeaway
 from dashboard.i18n import current_language, fmt_int, label, t
-from etl.exports import neutralise_formulas
+from etl import exports as downloads
+from etl import hsds
 
 ANY_DAY = "tous"
 _PENDING_COMMUNE = "_directory_clicked_commune"
@@ -270,23 +270,18 @@ def result_map(selection: pl.DataFrame, communes: pl.DataFrame, lang: str) -> No
         st.rerun()
 
 
-def excel_bytes(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    neutralise_formulas(frame).write_excel(buffer, worksheet="services", autofit=True)
-    return buffer.getvalue()
-
-
 def exports(
     selection: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame, lang: str
 ) -> None:
     st.subheader(t("directory.exports"))
-    # Members' texts: one starting with = + - @ would run as a formula in a spreadsheet.
-    frame = neutralise_formulas(d.export_frame(selection, lang))
+    # The export module writes every download (members' texts that a spreadsheet would run as a
+    # formula are neutralised there).
+    frame = d.export_frame(selection, lang)
     stamp = dt.date.today().isoformat()
     columns = st.columns(3)
     columns[0].download_button(
         t("directory.export_csv"),
-        frame.write_csv().encode("utf-8-sig"),
+        downloads.to_csv(frame),
         file_name=f"qui-fait-quoi-{stamp}.csv",
         mime="text/csv",
         on_click="ignore",
@@ -298,7 +293,7 @@ def exports(
     # page's time (1.4 s of 1.6 s with 1,200 services).
     columns[1].download_button(
         t("directory.export_excel"),
-        lambda: excel_bytes(frame),
+        lambda: downloads.to_xlsx(frame, "services"),
         file_name=f"qui-fait-quoi-{stamp}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components import observations as obs
 from dashboard.i18n import current_language, fmt_int, label, t
-from etl.exports import neutralise_formulas
+from etl import exports
 from etl.text import normalise_key
 
 MAX_CARDS = 50
@@ -108,8 +108,7 @@ def export(feed: pl.DataFrame) -> None:
     )
     st.download_button(
         t("field.export_csv"),
-        # Members' texts: one starting with = + - @ would run as a formula in a spreadsheet.
-        neutralise_formulas(frame).write_csv().encode("utf-8-sig"),
+        exports.to_csv(frame),  # the CSV of every download, members' formulas neutralised
         file_name=f"remontees-du-terrain-{dt.date.today().isoformat()}.csv",
         mime="text/csv",
         on_click="ignore",

@@ -7,14 +7,13 @@ submission files → load them with `etl.submission.load.load_files(..., is_demo
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl import db, public
+from etl import db, parallel, release
 from etl.build import init_database
 from etl.demo.activity import DemoContext, member_activity, member_months, period_start
 from etl.demo.files import FileWriter, plan_files, theme_labels
@@ -30,6 +29,7 @@ from etl.submission.members import register
 DEFAULT_OUT_DIR = DATA_DIR / "demo" / "files"
 MEMBERS_FILE_NAME = "membres_demo.csv"
 Progress = Callable[[str], None]
+MIN_MEMBERS_PER_WORKER = 10  # a worker's start costs about a second; a member's files a tenth
 
 
 @dataclass
@@ -120,10 +120,13 @@ def build_demo(
 
 
 def swap_in(staged: Path, db_path: Path) -> None:
-    """Replace the database and its public file by the staged ones (each rename is atomic)."""
+    """Make the staged database's current release (raw file, public file, added files) the current
+    release of `db_path`, in one switch of its pointer (etl/release.py)."""
+    built = release.current(staged)
+    if built.directory is None:
+        raise UserError(f"La base de démonstration préparée ({staged}) n'a pas été publiée.")
     with writer_lock(db_path):
-        os.replace(public.public_path(staged), public.public_path(db_path))
-        os.replace(staged, db_path)
+        release.switch(db_path, built.directory, built.id)
 
 
 def register_members(db_path: Path, members: list[Member], out_dir: Path) -> Path:
@@ -139,26 +142,36 @@ def register_members(db_path: Path, members: list[Member], out_dir: Path) -> Pat
 def write_files(
     members: list[Member], context: DemoContext, out_dir: Path, today: dt.date, progress: Progress
 ) -> list[Path]:
+    """Every member's files, members written side by side on every core (each member draws from
+    its own random stream, so the files are the same whatever the order)."""
     remove_previous_files(out_dir)
-    labels = theme_labels()
+    shared = (context, out_dir, today, theme_labels())
     paths = []
-    for number, member in enumerate(members, start=1):
+    written = parallel.ordered_map(
+        _member_files, members, shared, min_items_per_worker=MIN_MEMBERS_PER_WORKER
+    )
+    for number, member_paths in enumerate(written, start=1):
         progress(f"fichiers du membre {number}/{len(members)}")
-        periods = started_periods(member, context, today)
-        activity = member_activity(member, context)
-        writer = FileWriter(
-            member,
-            context,
-            activity.filter(activity["period_code"].is_in(periods)),
-            out_dir,
-            today,
-            labels,
-        )
-        planned = plan_files(
-            member, periods, recent_from=max(context.first_year, context.last_year - 1)
-        )
-        paths += [writer.write(file) for file in planned]
+        paths += member_paths
     return sorted(paths, key=lambda path: (path.parent.name, path.name))
+
+
+def _member_files(shared: tuple, member: Member) -> list[Path]:
+    context, out_dir, today, labels = shared
+    periods = started_periods(member, context, today)
+    activity = member_activity(member, context)
+    writer = FileWriter(
+        member,
+        context,
+        activity.filter(activity["period_code"].is_in(periods)),
+        out_dir,
+        today,
+        labels,
+    )
+    planned = plan_files(
+        member, periods, recent_from=max(context.first_year, context.last_year - 1)
+    )
+    return [writer.write(file) for file in planned]
 
 
 def started_periods(member: Member, context: DemoContext, today: dt.date) -> list[str]:

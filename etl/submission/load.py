@@ -9,6 +9,7 @@ was. Every attempt, failed or not, is recorded in `load_runs`.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,8 +20,8 @@ from etl import db, public
 from etl.build import current_user, record_run
 from etl.errors import UserError
 from etl.publish import next_version
+from etl.submission.batch import checked_files
 from etl.submission.lookups import Lookups
-from etl.submission.reader import read_file
 from etl.submission.results import (
     ALREADY_LOADED,
     ERROR,
@@ -32,12 +33,24 @@ from etl.submission.results import (
     FileResult,
     Issue,
 )
-from etl.submission.validate import ValidatedFile, validate_raw
+from etl.submission.validate import CheckedFile, ValidatedFile, finish
 
 __all__ = ["FileResult", "Issue", "load_files", "validate_files"]
 
 RUN_KIND = "soumission"
 Progress = Callable[[str], None]
+# A member's file is a few hundred kilobytes; the Administration page accepts 10 MB, and
+# `observatoire charger` the same by default (--taille-max, or OBSERVATOIRE_TAILLE_MAX_MO).
+DEFAULT_MAX_FILE_MB = 10
+# What a full disk (or a disk that fails) raises while the new version is written: the version is
+# discarded and the published database stays as it was.
+WRITE_ERRORS = (
+    duckdb.IOException,
+    duckdb.TransactionException,
+    duckdb.FatalException,
+    duckdb.OutOfMemoryException,
+    OSError,
+)
 
 
 def _no_progress(_: str) -> None:
@@ -64,11 +77,25 @@ def _check_inputs(paths: list[Path], db_path: Path) -> list[Path]:
     return paths
 
 
-def _validate(path: Path, lookups: Lookups, progress: Progress) -> ValidatedFile:
-    progress(f"{path.name} : lecture")
-    raw = read_file(path)
-    progress(f"{path.name} : validation")
-    return validate_raw(raw, lookups)
+def _write_failed(db_path: Path, error: Exception) -> str:
+    """A French sentence for a database that could not be written (full disk) or read (damaged
+    file, failing disk) while the new version was built: nothing was loaded."""
+    folder = Path(db_path).resolve().parent
+    if getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(
+        error
+    ):
+        return (
+            f"La nouvelle version de la base n'a pas pu être écrite : le disque du dossier {folder} "
+            "est plein. Rien n'a été chargé et la base publiée est restée telle qu'elle était. "
+            "Libérez de la place (il en faut au moins deux fois la taille de la base), puis "
+            "relancez la commande."
+        )
+    return (
+        f"La base de données {db_path} n'a pas pu être lue ou écrite ({type(error).__name__}) : "
+        "fichier endommagé ou disque défaillant. Rien n'a été modifié : la base publiée est "
+        "restée telle qu'elle était. Restaurez la dernière sauvegarde (deploy/README.md) ou "
+        "vérifiez le disque, puis recommencez."
+    )
 
 
 def _result(validated: ValidatedFile, status: str, *, dry_run: bool = False) -> FileResult:
@@ -109,17 +136,22 @@ def _status_without_errors(validated: ValidatedFile, lookups: Lookups) -> str:
     return REPLACED if current["sha256"].is_not_null().any() else LOADED
 
 
-def validate_files(paths: list[Path], db_path: Path) -> list[FileResult]:
-    """Check files against the rules and the database, writing nothing."""
+def validate_files(
+    paths: list[Path], db_path: Path, *, max_bytes: int | None = None
+) -> list[FileResult]:
+    """Check files against the rules and the database, writing nothing. `max_bytes`: a file
+    larger than this is refused unread (None: no limit)."""
     paths = _check_inputs(paths, db_path)
     con = db.open_reader(db_path)
     try:
         lookups = Lookups.from_db(con)
-        results = []
-        for path in paths:
-            validated = _validate(path, lookups, _no_progress)
-            results.append(_result(validated, REJECTED if validated.has_errors else VALID))
-        return results
+        return [
+            _result(validated, REJECTED if validated.has_errors else VALID)
+            for validated in (
+                finish(checked, lookups)
+                for checked in checked_files(paths, lookups, _no_progress, max_bytes)
+            )
+        ]
     finally:
         con.close()
 
@@ -132,33 +164,58 @@ def load_files(
     user: str | None = None,
     progress: Progress | None = None,
     is_demo: bool = False,
+    max_bytes: int | None = None,
 ) -> list[FileResult]:
-    """Validate and load files; all of them in one new version of the database (one publish)."""
+    """Validate and load files; all of them in one new version of the database (one publish).
+
+    A full or failing disk discards the new version: UserError, and the published database stays
+    as it was. `max_bytes`: a file larger than this is refused unread (None: no limit)."""
     paths = _check_inputs(paths, db_path)
     progress = progress or _no_progress
     if dry_run:
-        return _simulate(paths, db_path, progress)
+        return _simulate(paths, db_path, progress, max_bytes)
     user = user or current_user()
-    with next_version(db_path) as con:
-        lookups = Lookups.from_db(con)
-        results = [
-            _load_one(con, path, lookups, user=user, progress=progress, is_demo=is_demo)
-            for path in paths
-        ]
-        progress("agrégats et vues publiques")
-        db.refresh_derived(con)
-        public.publish_public(con, db_path)
+    try:
+        with next_version(db_path) as con:
+            try:
+                results = _load_all(con, paths, db_path, user, progress, is_demo, max_bytes)
+            except WRITE_ERRORS as exc:  # raised here, so that the message is the one below
+                raise UserError(_write_failed(db_path, exc)) from exc
+    except WRITE_ERRORS as exc:  # while the new version is checkpointed and swapped in
+        raise UserError(_write_failed(db_path, exc)) from exc
     return results
 
 
-def _simulate(paths: list[Path], db_path: Path, progress: Progress) -> list[FileResult]:
+def _load_all(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    db_path: Path,
+    user: str,
+    progress: Progress,
+    is_demo: bool,
+    max_bytes: int | None,
+) -> list[FileResult]:
+    lookups = Lookups.from_db(con)
+    results = [
+        _load_one(con, checked, lookups, user=user, progress=progress, is_demo=is_demo)
+        for checked in checked_files(paths, lookups, progress, max_bytes)
+    ]
+    progress("agrégats et vues publiques")
+    db.refresh_derived(con)
+    public.publish_public(con, db_path)
+    return results
+
+
+def _simulate(
+    paths: list[Path], db_path: Path, progress: Progress, max_bytes: int | None = None
+) -> list[FileResult]:
     """What `load_files` would do, writing nothing (later files see earlier ones as loaded)."""
     con = db.open_reader(db_path)
     try:
         lookups = Lookups.from_db(con)
         results = []
-        for path in paths:
-            validated = _validate(path, lookups, progress)
+        for checked in checked_files(paths, lookups, progress, max_bytes):
+            validated = finish(checked, lookups)
             if validated.has_errors:
                 results.append(_result(validated, REJECTED, dry_run=True))
                 continue
@@ -192,7 +249,7 @@ def _run_message(validated: ValidatedFile, result: FileResult) -> str:
 
 def _load_one(
     con: duckdb.DuckDBPyConnection,
-    path: Path,
+    checked: CheckedFile,
     lookups: Lookups,
     *,
     user: str,
@@ -200,7 +257,8 @@ def _load_one(
     is_demo: bool,
 ) -> FileResult:
     started = dt.datetime.now()
-    validated = _validate(path, lookups, progress)
+    validated = finish(checked, lookups)
+    file_name = validated.raw.file_name
     status = REJECTED if validated.has_errors else _status_without_errors(validated, lookups)
     result = _result(validated, status)
 
@@ -210,7 +268,7 @@ def _load_one(
             started_at=started,
             kind=RUN_KIND,
             status=run_status,
-            file_name=path.name,
+            file_name=file_name,
             sha256=validated.raw.sha256,
             member_code=result.member_code,
             period_code=result.period_code,
@@ -224,32 +282,42 @@ def _load_one(
         message = _run_message(validated, result) if status == REJECTED else "fichier identique"
         result.run_id = record(status, message)
         return result
-    progress(f"{path.name} : écriture")
+    progress(f"{file_name} : écriture")
     con.execute("begin transaction")
     try:
         run_id = record(status, _run_message(validated, result))
-        _write(con, validated, run_id, is_demo=is_demo, progress=progress)
+        _write(
+            con, validated, run_id, is_demo=is_demo, replaces=status == REPLACED, progress=progress
+        )
         con.execute("commit")
+    except WRITE_ERRORS:  # a full disk: the whole new version is discarded (load_files)
+        raise
     except Exception as exc:  # noqa: BLE001 — recorded as 'erreur'; the other files go on
         con.execute("rollback")
-        result.status = FAILED
-        result.issues.insert(
-            0,
-            Issue(
-                path.name,
-                "—",
-                None,
-                None,
-                None,
-                f"Erreur interne pendant le chargement, rien n'a été chargé "
-                f"({type(exc).__name__} : {exc}). Signalez-la au secrétariat.",
-            ),
-        )
+        _failed(result, exc)
         result.run_id = record(FAILED, f"{type(exc).__name__}: {exc}"[:1000])
         return result
     result.run_id = run_id
-    lookups.refresh_submissions(con)
+    # What the database now holds, without reading it again (the next file's checks need it).
+    lookups.submissions = _with_slices(lookups, validated)
     return result
+
+
+def _failed(result: FileResult, exc: Exception) -> None:
+    """A file whose writing failed for an unexpected reason: nothing of it was loaded."""
+    result.status = FAILED
+    result.issues.insert(
+        0,
+        Issue(
+            result.file_name,
+            "—",
+            None,
+            None,
+            None,
+            f"Erreur interne pendant le chargement, rien n'a été chargé "
+            f"({type(exc).__name__} : {exc}). Signalez-la au secrétariat.",
+        ),
+    )
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -270,9 +338,13 @@ def _write(
     run_id: int,
     *,
     is_demo: bool,
+    replaces: bool,
     progress: Progress,
 ) -> None:
-    """Replace the file's slices (member × period) in the three tables and in `submissions`."""
+    """Replace the file's slices (member × period) in the three tables and in `submissions`.
+
+    `replaces`: some slice is loaded already; otherwise no table holds a row of these slices, and
+    the four deletions (each a scan of its table) are skipped."""
     demo_members = [code for code, flag in validated.member_is_demo.items() if flag]
     if is_demo or not demo_members:  # the same flag on every row: no lookup of each row's member
         demo_flag = pl.lit(is_demo)
@@ -281,7 +353,7 @@ def _write(
     marks = [pl.lit(run_id, pl.Int32).alias("load_id"), demo_flag.alias("is_demo")]
     con.register("file_slices", validated.slices.to_arrow())
     try:
-        for table in ("activity", "services", "observations", "submissions"):
+        for table in ("activity", "services", "observations", "submissions") if replaces else ():
             con.execute(
                 f"""delete from {table} t using file_slices s
                     where t.member_code = s.member_code and t.period_code = s.period_code"""  # noqa: S608

@@ -46,6 +46,44 @@ def lookup_key(expr: pl.Expr) -> pl.Expr:
     )
 
 
+SUBMISSIONS_SQL = """select s.member_code, s.period_code, s.sha256, p.granularity, p.year
+                     from submissions s join periods p on p.code = s.period_code"""
+
+
+def _theme_spellings(themes: pl.DataFrame) -> pl.DataFrame:
+    """text -> theme: the code, the French and English labels, and the French label's first part
+    (« Accès aux droits » for « Accès aux droits, information… »)."""
+    return pl.concat(
+        [
+            themes.select(pl.col(source).alias("text"), pl.col("code").alias("theme"))
+            for source in ("code", "label_fr", "label_en")
+        ]
+        + [
+            themes.select(
+                pl.col("label_fr").str.split(",").list.first().alias("text"),
+                pl.col("code").alias("theme"),
+            )
+        ]
+    )
+
+
+def _place_spellings(communes: pl.DataFrame, aliases: pl.DataFrame) -> pl.DataFrame:
+    """text -> lieu: each commune's name, aliases and OFS number, and the two special places."""
+    number = pl.col("ofs_number").cast(pl.String).alias("lieu")
+    return pl.concat(
+        [
+            communes.select(pl.col("name").alias("text"), number),
+            aliases.select(pl.col("alias").alias("text"), number),
+            communes.select(pl.col("ofs_number").cast(pl.String).alias("text"), number),
+            pl.DataFrame(
+                [(text, lieu) for lieu, texts in PLACE_SYNONYMS.items() for text in texts],
+                schema={"text": pl.String, "lieu": pl.String},
+                orient="row",
+            ),
+        ]
+    )
+
+
 def _unambiguous(frame: pl.DataFrame, value: str) -> pl.DataFrame:
     """Keep keys that point to exactly one value (a spelling shared by two communes is dropped)."""
     frame = frame.filter(pl.col("key") != "").unique()
@@ -66,57 +104,19 @@ class Lookups:
         def read(sql: str) -> pl.DataFrame:
             return con.sql(sql).pl()
 
-        themes = read("select code, label_fr, label_en from themes")
-        theme_keys = pl.concat(
-            [
-                themes.select(pl.col(source).alias("text"), pl.col("code").alias("theme"))
-                for source in ("code", "label_fr", "label_en")
-            ]
-            + [  # the label's first part: « Accès aux droits » for « Accès aux droits, information… »
-                themes.select(
-                    pl.col("label_fr").str.split(",").list.first().alias("text"),
-                    pl.col("code").alias("theme"),
-                )
-            ]
-        )
         communes = read("select ofs_number, name from communes order by ofs_number")
-        aliases = read("select alias, ofs_number from commune_aliases")
-        place_keys = pl.concat(
-            [
-                communes.select(
-                    pl.col("name").alias("text"), pl.col("ofs_number").cast(pl.String).alias("lieu")
-                ),
-                aliases.select(
-                    pl.col("alias").alias("text"),
-                    pl.col("ofs_number").cast(pl.String).alias("lieu"),
-                ),
-                communes.select(
-                    pl.col("ofs_number").cast(pl.String).alias("text"),
-                    pl.col("ofs_number").cast(pl.String).alias("lieu"),
-                ),
-                pl.DataFrame(
-                    [(text, lieu) for lieu, texts in PLACE_SYNONYMS.items() for text in texts],
-                    schema={"text": pl.String, "lieu": pl.String},
-                    orient="row",
-                ),
-            ]
-        )
         members = read("select code, name, is_demo from members")
-        member_keys = pl.concat(
-            [
-                members.select(
-                    pl.col("code").alias("text"), pl.col("code").alias("member_code"), "is_demo"
-                ),
-                members.select(
-                    pl.col("name").alias("text"), pl.col("code").alias("member_code"), "is_demo"
-                ),
-            ]
-        )
-        periods = read("""select code as period_code, granularity, year, start_date, end_date
-                          from periods""")
-        submissions = read("""select s.member_code, s.period_code, s.sha256, p.granularity, p.year
-                              from submissions s join periods p on p.code = s.period_code""")
         with_key = pl.col("text").pipe(lookup_key).alias("key")
+        theme_keys = _theme_spellings(read("select code, label_fr, label_en from themes"))
+        place_keys = _place_spellings(
+            communes, read("select alias, ofs_number from commune_aliases")
+        )
+        member_keys = pl.concat(
+            members.select(
+                pl.col(source).alias("text"), pl.col("code").alias("member_code"), "is_demo"
+            )
+            for source in ("code", "name")
+        )
         return cls(
             themes=_unambiguous(theme_keys.with_columns(with_key).select("key", "theme"), "theme"),
             places=_unambiguous(place_keys.with_columns(with_key).select("key", "lieu"), "lieu"),
@@ -125,13 +125,11 @@ class Lookups:
                 member_keys.with_columns(with_key).select("key", "member_code", "is_demo"),
                 "member_code",
             ).join(members.select(pl.col("code").alias("member_code"), "name"), on="member_code"),
-            periods=periods,
-            submissions=submissions,
+            periods=read("""select code as period_code, granularity, year, start_date, end_date
+                            from periods"""),
+            submissions=read(SUBMISSIONS_SQL),
         )
 
     def refresh_submissions(self, con: duckdb.DuckDBPyConnection) -> None:
         """After a file is loaded, the next one must see its slices (idempotency, period mixing)."""
-        self.submissions = con.sql(
-            """select s.member_code, s.period_code, s.sha256, p.granularity, p.year
-               from submissions s join periods p on p.code = s.period_code"""
-        ).pl()
+        self.submissions = con.sql(SUBMISSIONS_SQL).pl()

@@ -78,7 +78,24 @@ def prepare(
         .then(False)
         .alias("demo_flag"),
     )
-    problems = pl.concat(
+    problems = _registry_problems(parsed, theme_codes, is_demo=is_demo)
+    if problems.height:
+        _refuse(problems, registry_name)
+    return parsed.select(
+        "code",
+        "name",
+        "categories",
+        "themes",
+        pl.col("active_date").alias("active_since"),
+        pl.lit(is_demo).alias("is_demo"),
+    )
+
+
+def _registry_problems(
+    parsed: pl.DataFrame, theme_codes: list[str], *, is_demo: bool
+) -> pl.DataFrame:
+    """line, column, value, message: every rule of the registry, in this order."""
+    return pl.concat(
         [
             _problems(parsed, pl.col("code").is_null(), "code", "le code est obligatoire"),
             _problems(
@@ -118,27 +135,19 @@ def prepare(
             _unknown_themes(parsed, theme_codes),
         ]
     )
-    if problems.height:
-        lines = [
-            f"ligne {line}, colonne {column} (« {value or ''} ») : {message}"
-            for line, column, value, message in problems.sort("line").iter_rows()
-        ]
-        shown = "\n  - ".join(lines[:MAX_ERRORS_SHOWN])
-        more = (
-            f"\n  … et {len(lines) - MAX_ERRORS_SHOWN} autres"
-            if len(lines) > MAX_ERRORS_SHOWN
-            else ""
-        )
-        raise UserError(
-            f"Registre des membres {registry_name} refusé, rien n'a été chargé :\n  - {shown}{more}"
-        )
-    return parsed.select(
-        "code",
-        "name",
-        "categories",
-        "themes",
-        pl.col("active_date").alias("active_since"),
-        pl.lit(is_demo).alias("is_demo"),
+
+
+def _refuse(problems: pl.DataFrame, registry_name: str) -> None:
+    lines = [
+        f"ligne {line}, colonne {column} (« {value or ''} ») : {message}"
+        for line, column, value, message in problems.sort("line").iter_rows()
+    ]
+    shown = "\n  - ".join(lines[:MAX_ERRORS_SHOWN])
+    more = (
+        f"\n  … et {len(lines) - MAX_ERRORS_SHOWN} autres" if len(lines) > MAX_ERRORS_SHOWN else ""
+    )
+    raise UserError(
+        f"Registre des membres {registry_name} refusé, rien n'a été chargé :\n  - {shown}{more}"
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 MAX_INTEGER = 2_147_483_647  # the database's INTEGER
@@ -40,6 +42,76 @@ WHOLE_CANTON = [
 ]
 
 
+# Excel's error values, as stored in a workbook (English) or written by a French Excel in a CSV.
+EXCEL_ERRORS = {
+    "#DIV/0!": "division par zéro",
+    "#N/A": "valeur non disponible, souvent une recherche (RECHERCHEV) qui n'a rien trouvé",
+    "#VALUE!": "la formule calcule avec un texte au lieu d'un nombre",
+    "#VALEUR!": "la formule calcule avec un texte au lieu d'un nombre",
+    "#REF!": "la formule renvoie à une cellule supprimée",
+    "#NAME?": "nom de fonction ou de plage inconnu",
+    "#NOM?": "nom de fonction ou de plage inconnu",
+    "#NUM!": "calcul impossible",
+    "#NOMBRE!": "calcul impossible",
+    "#NULL!": "plages de cellules sans intersection",
+    "#NUL!": "plages de cellules sans intersection",
+    "#SPILL!": "le résultat ne peut pas s'étendre sur les cellules voisines",
+    "#PROPAGATION!": "le résultat ne peut pas s'étendre sur les cellules voisines",
+    "#CALC!": "calcul impossible",
+    "#GETTING_DATA": "données pas encore chargées",
+    "#FIELD!": "champ inconnu",
+    "#CHAMP!": "champ inconnu",
+    "#BLOCKED!": "formule bloquée",
+    "#CONNECT!": "connexion impossible",
+    "#BUSY!": "calcul pas terminé",
+    "#UNKNOWN!": "erreur de formule",
+    "#EXTERNAL!": "erreur de formule",
+}
+EXCEL_ERROR = "^(?:" + "|".join(re.escape(code) for code in EXCEL_ERRORS) + ")$"
+# Periods that could be a month or a quarter: 2026-2, 2026/2, 2026.2, 2/2026… (months 1 to 4).
+AMBIGUOUS_PERIOD = r"^(?:\d{4}[-/.][1-4]|[1-4][-/.]\d{4})$"
+
+
+def is_excel_error(value: pl.Expr) -> pl.Expr:
+    return value.str.strip_chars().str.to_uppercase().str.contains(EXCEL_ERROR)
+
+
+def excel_error_message(value: pl.Expr) -> pl.Expr:
+    """« #DIV/0! » : a formula that failed in Excel, named and explained (what to do: fix it)."""
+    explanation = (
+        value.str.strip_chars()
+        .str.to_uppercase()
+        .replace_strict(EXCEL_ERRORS, default="erreur de formule", return_dtype=pl.String)
+    )
+    return pl.format(
+        "« {} » : la cellule contient une erreur de formule d'Excel ({}), pas une valeur. "
+        "Corrigez la formule, ou remplacez-la par la valeur voulue, puis renvoyez le fichier.",
+        value,
+        explanation,
+    )
+
+
+def is_ambiguous_period(value: pl.Expr) -> pl.Expr:
+    return value.str.replace_all(r"\s+", "").str.contains(AMBIGUOUS_PERIOD)
+
+
+def ambiguous_period_message(value: pl.Expr, year: pl.Expr, number: pl.Expr) -> pl.Expr:
+    return pl.format(
+        "Période « {} » ambiguë : mois ({}-0{}) ou trimestre ({}-T{}) ? Écrivez l'année ({}), "
+        "le trimestre ({}-T1 à {}-T4) ou le mois sur deux chiffres ({}-0{}).",
+        value,
+        year,
+        number,
+        year,
+        number,
+        year,
+        year,
+        year,
+        year,
+        number,
+    )
+
+
 def parse_integers(
     frame: pl.DataFrame, column: str, as_int32: pl.Series | None = None
 ) -> tuple[pl.Series, pl.Series | None]:
@@ -74,6 +146,8 @@ def parse_integers(
         .then(pl.lit("trop_grand"))  # 1E+300 from Excel has too many digits to be cast
         .when(cleaned.is_not_null())
         .then(pl.lit(None, pl.String))
+        .when(is_excel_error(raw))
+        .then(pl.lit("erreur_excel"))
         .when(raw.str.contains(r"^-\s*\d"))
         .then(pl.lit("negatif"))
         .when(raw.str.contains(r"^\d[\d '’]*[.,]\d+$"))
@@ -104,6 +178,8 @@ def integer_messages(kind: pl.Expr, label: str, required: bool) -> pl.Expr:
                 value,
             )
         )
+        .when(kind == "erreur_excel")
+        .then(excel_error_message(value))
         .when(kind == "decimal")
         .then(pl.format("« {} » : un nombre entier est attendu, sans décimales.", value))
         .when(kind == "trop_grand")

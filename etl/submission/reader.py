@@ -4,94 +4,43 @@ Every value is read as text and parsed later (validate.py), so a number typed as
 OFS number all arrive the same way. Rows keep the number the member sees in Excel (`_row`).
 What is unambiguous is tidied here: a title above the header, merged cells (the value is copied
 into every cell of the range), blank rows, "Total" rows, the template's example row, trailing
-spaces, headers in any case, order or accentuation.
+spaces, headers in any case, order or accentuation. The work is in workbook_reader.py (Excel),
+csv_reader.py (CSV) and sheet_layout.py (finding the table in a sheet).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import difflib
 import hashlib
-import io
-import re
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
 
-import fastexcel
 import polars as pl
 
-from etl.submission import workbook_guard
-from etl.submission.columns import (
-    ACTIVITY,
-    IDENTIFICATION,
-    INTEGER,
-    SHEETS,
-    Sheet,
-    canonical_column,
-    canonical_sheet,
-    column_key,
-    column_letter,
+from etl.submission.columns import ACTIVITY, canonical_column
+from etl.submission.csv_reader import (
+    COUNT_COLUMNS,
+    PLAIN_COUNTS_SAMPLE_ROWS,
+    csv_activity_sheet,
+    csv_header_cells,
+    find_csv_header,
+    from_windows_1252,
+    line_offset,
+    looks_utf8,
+    parse_csv,
+    parse_from_header,
+    values_span_lines,
+    without_bom,
 )
-from etl.submission.results import ERROR, WARNING, Issue
+from etl.submission.raw import ROW, Cell, Grid, RawFile, RawSheet
+from etl.submission.sheet_layout import HEADER_SEARCH_ROWS, data_sheet
+from etl.submission.workbook_reader import cell_position as _cell_position  # noqa: F401 (tests)
+from etl.submission.workbook_reader import read_workbook
 
-ROW = "_row"  # the Excel row number of each data row
-HEADER_SEARCH_ROWS = 30
-MAX_FORMULAS_REPORTED = 20
+__all__ = ["ROW", "Cell", "RawFile", "RawSheet", "read_file"]
+
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 CSV_SUFFIXES = {".csv", ".txt"}
-# Rows whose label cells start with these words are totals or the template's example: not data.
-SKIPPED_ROW_PATTERN = r"(?i)^(total|sous[\s-]*total|somme|exemple)\b"
-
-
-@dataclass(frozen=True)
-class Cell:
-    value: str | None
-    row: int | None
-    letter: str | None
-
-
-@dataclass
-class RawSheet:
-    """One data sheet: canonical text columns plus `_row`."""
-
-    name: str  # canonical sheet name
-    title: str  # the sheet's name in the file
-    frame: pl.DataFrame
-    headers: dict[str, str]  # canonical column -> header as written
-    letters: dict[str, str | None]  # canonical column -> Excel column letter
-    header_row: int
-    skipped_rows: int = 0
-    # Distinct non-null values of text columns, when the reader already computed them (a CSV's
-    # label columns), so that the validator does not hash a million rows again.
-    distinct: dict[str, pl.Series] = field(default_factory=dict)
-
-
-@dataclass
-class RawFile:
-    file_name: str
-    sha256: str
-    kind: str  # 'xlsx' or 'csv'
-    identification: dict[str, Cell] = field(default_factory=dict)
-    identification_title: str = "identification"
-    sheets: dict[str, RawSheet] = field(default_factory=dict)
-    issues: list[Issue] = field(default_factory=list)
-
-    def issue(
-        self,
-        sheet: str,
-        message: str,
-        *,
-        row: int | None = None,
-        column: str | None = None,
-        value: str | None = None,
-        severity: str = ERROR,
-        cell: str | None = None,
-    ) -> None:
-        self.issues.append(
-            Issue(self.file_name, sheet, row, column, value, message, severity, cell)
-        )
 
 
 def read_file(path: Path, data: bytes | None = None) -> RawFile:
@@ -117,7 +66,7 @@ def _read_data(raw: RawFile, path: Path, data: bytes) -> None:
         )
     elif suffix in EXCEL_SUFFIXES:
         raw.kind = "xlsx"
-        _read_workbook(raw, data)
+        read_workbook(raw, data)
     elif suffix in CSV_SUFFIXES:
         _read_csv(raw, data)
     else:
@@ -130,501 +79,19 @@ def _read_data(raw: RawFile, path: Path, data: bytes) -> None:
         )
 
 
-# ---------------------------------------------------------------- Excel workbooks
-
-
-def _read_workbook(raw: RawFile, data: bytes) -> None:
-    try:  # first, so that a hostile archive never reaches the native reader (workbook_guard.py)
-        workbook_guard.check_workbook(data)
-    except workbook_guard.WorkbookRefused as refused:
-        raw.issue("—", str(refused))
-        return
-    try:
-        reader = fastexcel.read_excel(data)
-    except Exception:  # noqa: BLE001 — any reading failure means the same thing to the member
-        raw.issue(
-            "—",
-            "Le fichier n'est pas un classeur Excel lisible (.xlsx). Ouvrez-le dans "
-            "Excel et enregistrez-le à nouveau au format « Classeur Excel (.xlsx) ».",
-        )
-        return
-    merges = _merged_ranges(data)
-    formulas = workbook_guard.formulas_without_result(data)
-    found: dict[str, str] = {}
-    for title in reader.sheet_names:
-        canonical = canonical_sheet(title)
-        if canonical is None:
-            continue
-        if canonical in found:
-            raw.issue(
-                title,
-                f"Deux feuilles correspondent à « {canonical} » : « {found[canonical]} » "
-                f"et « {title} ». Gardez-en une seule.",
-            )
-            continue
-        found[canonical] = title
-        try:
-            grid = _sheet_grid(reader, title, merges.get(title, []))
-        except Exception:  # noqa: BLE001 — a sheet the Excel reader cannot decode
-            raw.issue(
-                title,
-                f"La feuille « {title} » est illisible (contenu endommagé ou non standard). "
-                "Ouvrez le fichier dans Excel et enregistrez-le à nouveau au format « Classeur "
-                "Excel (.xlsx) ».",
-            )
-            continue
-        _report_formulas(raw, title, formulas.get(title, []))
-        if canonical == IDENTIFICATION.name:
-            raw.identification_title = title
-            raw.identification = _read_identification(grid)
-        elif canonical != ACTIVITY.name and _is_empty(grid):
-            continue  # an optional sheet left empty is the same as no sheet
-        else:
-            sheet = _data_sheet(raw, SHEETS[canonical], title, grid, first_row=1)
-            if sheet is not None:
-                raw.sheets[canonical] = sheet
-    if ACTIVITY.name not in found and not raw.issues:
-        names = ", ".join(f"« {name} »" for name in reader.sheet_names)
-        raw.issue(
-            "—",
-            f"Feuille « activite » introuvable (feuilles du fichier : {names}). "
-            "Utilisez le modèle de la CAPAS ou renommez la feuille des chiffres « activite ».",
-        )
-
-
-def _report_formulas(raw: RawFile, title: str, cells: list[tuple[str, str]]) -> None:
-    for cell, formula in cells[:MAX_FORMULAS_REPORTED]:
-        raw.issue(
-            title,
-            f"La cellule {cell} contient une formule (={formula}) dont le résultat n'est pas "
-            "enregistré dans le fichier (fichier produit par un programme, jamais ouvert dans "
-            "Excel). Ouvrez-le dans Excel ou LibreOffice et enregistrez-le, ou remplacez la "
-            "formule par sa valeur.",
-            row=_cell_position(cell)[0] + 1,
-            value=f"={formula}",
-            cell=cell,
-        )
-
-
-@dataclass
-class _Grid:
-    """A sheet as text cells: frame columns in sheet order, letters, and row 0 = Excel row 1."""
-
-    frame: pl.DataFrame
-    letters: list[str]
-
-
-def _sheet_grid(
-    reader: fastexcel.ExcelReader, title: str, merges: list[tuple[int, int, int, int]]
-) -> _Grid:
-    sheet = reader.load_sheet(title, header_row=None, dtypes="string", skip_rows=0)
-    frame = sheet.to_polars()
-    absolute = [info.absolute_index for info in sheet.available_columns()]
-    frame = frame.rename(
-        {name: f"c{index}" for name, index in zip(frame.columns, absolute, strict=True)}
-    )
-    frame = frame.with_columns(pl.all().str.strip_chars()).with_columns(
-        pl.when(pl.all().str.len_chars() > 0).then(pl.all()).name.keep()
-    )
-    frame = _fill_merged(frame, merges)
-    return _Grid(frame, [column_letter(int(name[1:])) for name in frame.columns])
-
-
-def _is_empty(grid: _Grid) -> bool:
-    return (
-        grid.frame.width == 0
-        or grid.frame.null_count().sum_horizontal()[0] == grid.frame.width * grid.frame.height
-    )
-
-
-def _merged_ranges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
-    """Merged ranges per sheet title, as (first_row, first_col, last_row, last_col), 0-based."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
-        return {}
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
-    result: dict[str, list[tuple[int, int, int, int]]] = {}
-    for sheet in workbook.iter():
-        if not sheet.tag.endswith("}sheet"):
-            continue
-        rel_id = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), None)
-        target = targets.get(rel_id, "")
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        try:
-            xml = archive.read(part).decode("utf-8", errors="replace")
-        except KeyError:
-            continue
-        refs = re.findall(r"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+\d+):([A-Z]+\d+)\"", xml)
-        result[sheet.get("name", "")] = [(*_cell_position(a), *_cell_position(b)) for a, b in refs]
-    return {
-        name: [(r1, c1, r2, c2) for r1, c1, r2, c2 in ranges] for name, ranges in result.items()
-    }
-
-
-def _cell_position(reference: str) -> tuple[int, int]:
-    """'C12' -> (11, 2), 0-based row and column."""
-    letters, digits = re.match(r"([A-Z]+)(\d+)", reference).groups()
-    column = 0
-    for letter in letters:
-        column = column * 26 + ord(letter) - ord("A") + 1
-    return int(digits) - 1, column - 1
-
-
-def _fill_merged(frame: pl.DataFrame, merges: list[tuple[int, int, int, int]]) -> pl.DataFrame:
-    """Copy a merged range's value into each of its cells (a merged theme covers all its rows)."""
-    if not merges or frame.height == 0:
-        return frame
-    columns = {int(name[1:]): name for name in frame.columns}
-    touched: dict[str, list] = {}
-    for first_row, first_col, last_row, last_col in merges:
-        anchor_name = columns.get(first_col)
-        if anchor_name is None or first_row >= frame.height:
-            continue
-        anchor = touched.setdefault(anchor_name, frame[anchor_name].to_list())[first_row]
-        for col in range(first_col, last_col + 1):
-            name = columns.get(col)
-            if name is None:
-                continue
-            values = touched.setdefault(name, frame[name].to_list())
-            for row in range(first_row, min(last_row, frame.height - 1) + 1):
-                values[row] = anchor
-    return frame.with_columns(
-        pl.Series(name, values, dtype=pl.String) for name, values in touched.items()
-    )
-
-
-def _read_identification(grid: _Grid) -> dict[str, Cell]:
-    """`membre`, `periode`, `contact`, `date_envoi` written as label | value, or as a small table."""
-    rows = grid.frame.head(60).rows()
-    labels: dict[tuple[int, int], str] = {}
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            canonical = canonical_column(IDENTIFICATION, value)
-            if canonical is not None:
-                labels[(r, c)] = canonical
-    found: dict[str, Cell] = {}
-    for (r, c), canonical in labels.items():
-        if canonical in found:
-            continue
-        same_row_labels = sum(1 for (r2, _c2) in labels if r2 == r)
-        if same_row_labels > 1:  # a table: the values are on the next non-empty row
-            below = next((r2 for r2 in range(r + 1, len(rows)) if any(rows[r2])), None)
-            value = rows[below][c] if below is not None else None
-            found[canonical] = Cell(value, (below or r) + 1, grid.letters[c])
-        else:  # label | value: the next cell to the right (a merged label repeats itself)
-            right = next(
-                (c2 for c2 in range(c + 1, len(rows[r])) if rows[r][c2] != rows[r][c]), None
-            )
-            value = rows[r][right] if right is not None else None
-            letter = grid.letters[right] if right is not None else _next_letter(grid.letters[c])
-            found[canonical] = Cell(value, r + 1, letter)
-    return found
-
-
-def _next_letter(letter: str | None) -> str | None:
-    if letter is None:
-        return None
-    index = 0
-    for char in letter:
-        index = index * 26 + ord(char) - ord("A") + 1
-    return column_letter(index)
-
-
-def _data_sheet(
-    raw: RawFile,
-    spec: Sheet,
-    title: str,
-    grid: _Grid,
-    first_row: int,
-    header: tuple | None = None,
-) -> RawSheet | None:
-    """Find the header row, map the columns, drop blank/total/example rows; None if unusable.
-
-    `header`: the header cells when they were found before (a CSV file's header line); the grid
-    then holds only the rows below it."""
-    frame = grid.frame
-    if header is not None:
-        return _mapped_sheet(raw, spec, title, grid, first_row, header, frame)
-    header_index = _find_header(frame.head(HEADER_SEARCH_ROWS).rows(), spec)
-    if header_index is None:
-        expected = ", ".join(column.name for column in spec.columns if column.required)
-        raw.issue(
-            title,
-            f"Ligne des titres de colonnes introuvable dans les {HEADER_SEARCH_ROWS} "
-            f"premières lignes. La feuille doit avoir une ligne de titres contenant au moins : "
-            f"{expected}.",
-        )
-        return None
-    body = frame.slice(header_index + 1)
-    return _mapped_sheet(
-        raw, spec, title, grid, first_row + header_index, frame.row(header_index), body
-    )
-
-
-def _mapped_sheet(
-    raw: RawFile,
-    spec: Sheet,
-    title: str,
-    grid: _Grid,
-    header_row: int,
-    headers: tuple,
-    body: pl.DataFrame,
-) -> RawSheet | None:
-    frame = grid.frame
-    mapping: dict[str, str] = {}  # frame column -> canonical
-    written: dict[str, str] = {}
-    letters: dict[str, str | None] = {}
-    for frame_column, header, letter in zip(frame.columns, headers, grid.letters, strict=True):
-        canonical = canonical_column(spec, header)
-        has_values = body[frame_column].null_count() < body.height
-        cell = f"{letter}{header_row}" if letter else None
-        if canonical is None:
-            if has_values:
-                _report_unknown_column(raw, spec, title, header, header_row, cell)
-            continue
-        if canonical in written:
-            raw.issue(
-                title,
-                f"La colonne « {canonical} » apparaît deux fois (« {written[canonical]} » "
-                f"et « {header} »). Gardez-en une seule.",
-                row=header_row,
-                column=header,
-                value=header,
-                cell=cell,
-            )
-            continue
-        mapping[frame_column] = canonical
-        written[canonical] = header
-        letters[canonical] = letter
-    missing = [c.name for c in spec.columns if c.required and c.name not in written]
-    for name in missing:
-        raw.issue(
-            title,
-            f"Colonne obligatoire « {name} » absente. {spec.column(name).help_fr}",
-            row=header_row,
-            column=name,
-        )
-    if missing:
-        return None
-    selected = body.select(
-        pl.int_range(header_row + 1, header_row + 1 + body.height, dtype=pl.Int64).alias(ROW),
-        *[pl.col(frame_column).alias(canonical) for frame_column, canonical in mapping.items()],
-    )
-    for column in spec.names:  # optional columns absent from the file are null
-        if column not in selected.columns:
-            selected = selected.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    selected = selected.select(ROW, *spec.names)
-    distinct: dict[str, pl.Series] = {}
-    if raw.kind == "csv":
-        selected, distinct = _tidy_csv_columns(selected, spec)
-    kept, skipped = _drop_blank_and_total_rows(selected, spec, distinct)
-    if skipped:  # some of the values may have gone with the dropped rows
-        distinct = {}
-    return RawSheet(spec.name, title, kept, written, letters, header_row, skipped, distinct)
-
-
-def _is_header(cells, spec: Sheet) -> bool:
-    """The sheet's key columns, or at least three known titles (then a missing one is reported)."""
-    present = {canonical_column(spec, value) for value in cells} - {None}
-    return all(anchor in present for anchor in spec.anchors) or len(present) >= 3
-
-
-def _find_header(rows: list[tuple], spec: Sheet) -> int | None:
-    return next((index for index, values in enumerate(rows) if _is_header(values, spec)), None)
-
-
-def _report_unknown_column(
-    raw: RawFile, spec: Sheet, title: str, header: str | None, header_row: int, cell: str | None
-) -> None:
-    """A near miss (« femme ») is an error — its figures would be lost; anything else is ignored."""
-    known = [name for column in spec.columns for name in (column.name, *column.synonyms)]
-    if header is None:
-        raw.issue(
-            title,
-            "Une colonne sans titre contient des valeurs : elles sont ignorées. "
-            "Donnez-lui un titre du modèle si ces valeurs doivent être prises en compte.",
-            row=header_row,
-            severity=WARNING,
-            cell=cell,
-        )
-        return
-    close = difflib.get_close_matches(column_key(header), known, n=1, cutoff=0.8)
-    if close:
-        suggestion = canonical_column(spec, close[0])
-        raw.issue(
-            title,
-            f"Colonne « {header} » non reconnue. Vouliez-vous dire « {suggestion} » ? "
-            "Corrigez le titre de la colonne.",
-            row=header_row,
-            column=header,
-            value=header,
-            cell=cell,
-        )
-    else:
-        names = ", ".join(spec.names)
-        raw.issue(
-            title,
-            f"Colonne « {header} » non reconnue : elle est ignorée. Colonnes prises en "
-            f"compte : {names}.",
-            row=header_row,
-            column=header,
-            value=header,
-            severity=WARNING,
-            cell=cell,
-        )
-
-
-def _blank(column: str, dtype: pl.DataType) -> pl.Expr:
-    if dtype != pl.String:  # counts a CSV file's parser read as numbers: blank cells are null
-        return pl.col(column).is_null()
-    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
-
-
-def _drop_blank_and_total_rows(
-    frame: pl.DataFrame, spec: Sheet, distinct: dict[str, pl.Series] | None = None
-) -> tuple[pl.DataFrame, int]:
-    """Drop rows with nothing in them, and rows whose label cells start with Total or Exemple.
-
-    Both tests look at the few label columns first (on their distinct values), so that a large
-    file pays for the other columns only on the rows that might be blank.
-    """
-    labels = [c for c in spec.label_columns if c in frame.columns]
-    others = [c for c in spec.names if c not in labels]
-    maybe_blank = frame.filter(pl.all_horizontal(pl.col(labels).is_null())) if labels else frame
-    blank_rows = maybe_blank.filter(pl.all_horizontal(_blank(c, frame.schema[c]) for c in others))[
-        ROW
-    ]
-    distinct = distinct or {}
-    distinct_labels = [
-        distinct[c] if c in distinct else frame[c].unique().drop_nulls() for c in labels
-    ]
-    skipped_labels = [
-        values.filter(values.str.contains(SKIPPED_ROW_PATTERN)) for values in distinct_labels
-    ]
-    if blank_rows.len() == 0 and all(values.len() == 0 for values in skipped_labels):
-        return frame, 0  # nothing to drop: no pass over the rows
-    total = (
-        pl.any_horizontal(
-            pl.col(c).is_in(values.implode()).fill_null(False)
-            for c, values in zip(labels, skipped_labels, strict=True)
-        )
-        if labels
-        else pl.lit(False)
-    )
-    kept = frame.filter(~(pl.col(ROW).is_in(blank_rows.implode()) | total))
-    return kept, frame.height - kept.height
-
-
-def _tidy_csv_columns(
-    frame: pl.DataFrame, spec: Sheet
-) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
-    """Trim the text columns (not the counts) through their distinct values; blank becomes null.
-
-    Returns the tidied frame and the distinct values of each text column after tidying."""
-    text_columns = [c.name for c in spec.columns if c.kind != INTEGER and c.name in frame.columns]
-    uniques = frame.select(pl.col(c).unique().drop_nulls().implode() for c in text_columns)
-    tidied = []
-    distinct_after = {}
-    for column in text_columns:
-        distinct = uniques[column][0].alias(column)
-        trimmed = distinct.str.strip_chars()
-        if (trimmed == distinct).all():
-            distinct_after[column] = distinct
-            continue
-        tidied.append(
-            pl.col(column).replace_strict(
-                distinct, trimmed.replace("", None), default=None, return_dtype=pl.String
-            )
-        )
-        distinct_after[column] = trimmed.filter(trimmed != "").unique()
-    return (frame.with_columns(tidied) if tidied else frame), distinct_after
-
-
-# ---------------------------------------------------------------- CSV files
-
-
-def _without_bom(data: bytes) -> bytes:
-    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-
-
-def _from_windows_1252(data: bytes) -> bytes:
-    """What Excel writes on Windows when it is not told to use UTF-8."""
-    return data.decode("cp1252", errors="replace").encode("utf-8")
-
-
-def _parse_csv(
-    data: bytes,
-    separator: str,
-    counts: dict[str, pl.DataType] | None = None,
-    n_rows: int | None = None,
-) -> pl.DataFrame:
-    return pl.read_csv(
-        data,
-        separator=separator,
-        infer_schema=False,
-        schema_overrides=counts,
-        n_rows=n_rows,
-        truncate_ragged_lines=True,
-        raise_if_empty=False,
-    )
-
-
-def _parse_from_header(raw: RawFile, data: bytes) -> tuple | str | None:
-    """(frame, header line, its index, separator); 'not utf-8'; or None with the issue raised."""
-    head_lines = (
-        data[: 64 * 1024].decode("utf-8", errors="replace").splitlines()[:HEADER_SEARCH_ROWS]
-    )
-    header = _find_csv_header(head_lines)
-    if header is None:
-        raw.issue(
-            "activite",
-            "Ligne des titres de colonnes introuvable dans les "
-            f"{HEADER_SEARCH_ROWS} premières lignes du fichier CSV. La première ligne doit "
-            "contenir les titres : membre, periode, theme, commune, personnes…",
-        )
-        return None
-    index, separator = header
-    try:
-        frame = _parse_csv(data[_line_offset(data, index) :], separator)
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" in str(exc).lower():
-            return "not utf-8"
-        return _unreadable_csv(raw, exc)
-    except pl.exceptions.PolarsError as exc:
-        return _unreadable_csv(raw, exc)
-    return frame, head_lines[index], index, separator
-
-
-def _unreadable_csv(raw: RawFile, exc: Exception) -> None:
-    raw.issue(
-        "activite",
-        f"Le fichier CSV est illisible ({exc}). Enregistrez-le à nouveau "
-        "depuis Excel au format « CSV UTF-8 (délimité par des virgules) ».",
-    )
-
-
-def _looks_utf8(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start >= len(head) - 3  # only a character cut at the end of the sample
-    return True
-
-
 def _read_csv(raw: RawFile, data: bytes) -> None:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, Excel's « Texte Unicode »
         data = data.decode("utf-16", errors="replace").encode("utf-8")
-    data = _without_bom(data)
-    if not _looks_utf8(data[: 64 * 1024]):
-        data = _from_windows_1252(data)
+    data = without_bom(data)
+    if not looks_utf8(data[: 64 * 1024]):
+        data = from_windows_1252(data)
+    if b"\n" not in data and b"\r" in data:  # lines ended by CR alone (old Mac): unambiguous
+        data = data.replace(b"\r", b"\n")
     if _read_csv_with_plain_counts(raw, data):
         return
-    parsed = _parse_from_header(raw, data)
+    parsed = parse_from_header(raw, data)
     if parsed == "not utf-8":  # the first bytes were UTF-8, a later line is not
-        parsed = _parse_from_header(raw, _from_windows_1252(data))
+        parsed = parse_from_header(raw, from_windows_1252(data))
     if not isinstance(parsed, tuple):
         return
     frame, header_line, index, separator = parsed
@@ -632,18 +99,14 @@ def _read_csv(raw: RawFile, data: bytes) -> None:
     headers = pl.DataFrame(
         [
             pl.Series(f"c{i}", [name], dtype=pl.String)
-            for i, name in enumerate(_csv_header_cells(header_line, separator))
+            for i, name in enumerate(csv_header_cells(header_line, separator))
         ]
     )
     frame = pl.concat([headers, frame], how="diagonal") if frame.width else headers
     # Not stripped here: a million rows are tidied column by column on their distinct values
-    # (_tidy_csv_columns), and counts with spaces are cleaned when parsed.
-    grid = _Grid(frame, [None] * frame.width)  # no column letters in a CSV file
-    _csv_activity_sheet(raw, _data_sheet(raw, ACTIVITY, "activite", grid, first_row=index + 1))
-
-
-COUNT_COLUMNS = frozenset(column.name for column in ACTIVITY.columns if column.kind == INTEGER)
-PLAIN_COUNTS_SAMPLE_ROWS = 1000
+    # (tidy_csv_columns), and counts with spaces are cleaned when parsed.
+    grid = Grid(frame, [None] * frame.width)  # no column letters in a CSV file
+    csv_activity_sheet(raw, data_sheet(raw, ACTIVITY, "activite", grid, first_row=index + 1))
 
 
 def _read_csv_with_plain_counts(raw: RawFile, data: bytes) -> bool:
@@ -658,72 +121,36 @@ def _read_csv_with_plain_counts(raw: RawFile, data: bytes) -> bool:
     head_lines = (
         data[: 64 * 1024].decode("utf-8", errors="replace").splitlines()[:HEADER_SEARCH_ROWS]
     )
-    header = _find_csv_header(head_lines)
+    header = find_csv_header(head_lines)
     if header is None:
         return False
     index, separator = header
-    cells = _csv_header_cells(head_lines[index], separator)
+    cells = csv_header_cells(head_lines[index], separator)
     canonical = [canonical_column(ACTIVITY, cell) for cell in cells]
     named = [name for name in canonical if name is not None]
     if len(named) != len(set(named)) or "personnes" not in named:
         return False
-    body = data[_line_offset(data, index) :]
+    body = data[line_offset(data, index) :]
     try:
-        names = _parse_csv(body, separator, n_rows=0).columns
+        names = parse_csv(body, separator, n_rows=0).columns
         if len(names) != len(cells):
             return False
         counts = {names[i]: pl.Int32 for i, name in enumerate(canonical) if name in COUNT_COLUMNS}
-        _parse_csv(body, separator, counts, n_rows=PLAIN_COUNTS_SAMPLE_ROWS)  # fails early
-        frame = _parse_csv(body, separator, counts)
+        parse_csv(body, separator, counts, n_rows=PLAIN_COUNTS_SAMPLE_ROWS)  # fails early
+        frame = parse_csv(body, separator, counts)
     except pl.exceptions.PolarsError:
         return False
     if any((frame[name].min() or 0) < 0 for name in counts):
         return False
+    if values_span_lines(frame, body, separator):
+        return False  # a stray quote: reported by the text path
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
     attempt = RawFile(raw.file_name, raw.sha256, raw.kind)
-    grid = _Grid(frame, [None] * frame.width)
-    sheet = _data_sheet(attempt, ACTIVITY, "activite", grid, index + 1, header=tuple(cells))
+    grid = Grid(frame, [None] * frame.width)
+    sheet = data_sheet(attempt, ACTIVITY, "activite", grid, index + 1, header=tuple(cells))
     if sheet is None or sheet.frame["personnes"].null_count():
         return False  # a missing count is reported with the text written in the cell
-    _csv_activity_sheet(attempt, sheet)
+    csv_activity_sheet(attempt, sheet)
     raw.issues.extend(attempt.issues)
     raw.sheets.update(attempt.sheets)
     return True
-
-
-def _csv_activity_sheet(raw: RawFile, sheet: RawSheet | None) -> None:
-    """Keep a CSV file's activity sheet if it names the member and the period on every line."""
-    if sheet is None:
-        return
-    for required in ("membre", "periode"):
-        if required not in sheet.headers:
-            raw.issue(
-                "activite",
-                f"Colonne « {required} » absente : un fichier CSV doit indiquer "
-                f"le membre et la période sur chaque ligne. {ACTIVITY.column(required).help_fr}",
-                row=sheet.header_row,
-                column=required,
-            )
-    if "membre" in sheet.headers and "periode" in sheet.headers:
-        raw.sheets["activite"] = sheet
-
-
-def _find_csv_header(lines: list[str]) -> tuple[int, str] | None:
-    for index, line in enumerate(lines):
-        separator = max([";", ",", "\t"], key=line.count)
-        if line.count(separator) == 0:
-            continue
-        if _is_header(_csv_header_cells(line, separator), ACTIVITY):
-            return index, separator
-    return None
-
-
-def _csv_header_cells(line: str, separator: str) -> list[str]:
-    return [cell.strip().strip('"').strip() for cell in line.split(separator)]
-
-
-def _line_offset(data: bytes, line_index: int) -> int:
-    offset = 0
-    for _ in range(line_index):
-        offset = data.index(b"\n", offset) + 1
-    return offset

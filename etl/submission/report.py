@@ -28,6 +28,7 @@ from etl.submission.results import (
     FileResult,
     Issue,
 )
+from etl.text import printable
 
 MAX_ROWS_LISTED = 12
 DRY_RUN_LABELS = {
@@ -167,12 +168,18 @@ STATUS_STYLES = {
 }
 
 
+def shown(text: str | None) -> str:
+    """What a terminal may print of a text from a file: controls written as codes, rich markup
+    escaped (a file must not clear the screen, move the cursor or fake a « chargé » line)."""
+    return escape(printable(text))
+
+
 def print_results(console: Console, results: list[FileResult]) -> None:
     for result in results:
         style = STATUS_STYLES.get(result.status, "")
         console.print(
-            f"[bold]{escape(result.file_name)}[/] — [{style}]{status_label(result)}[/] "
-            f"({escape(_slice_text(result))} ; {summary_text(result)})"
+            f"[bold]{shown(result.file_name)}[/] — [{style}]{status_label(result)}[/] "
+            f"({shown(_slice_text(result))} ; {summary_text(result)})"
         )
         grouped = group_issues(result.issues)
         if not grouped:
@@ -187,9 +194,9 @@ def print_results(console: Console, results: list[FileResult]) -> None:
             where = where_text(issue)
             table.add_row(
                 mark,
-                escape(where),
-                escape(_shorten(issue.value or "", 60)),
-                escape(french_spacing(issue.message)),
+                shown(where),
+                shown(_shorten(printable(issue.value), 60)),
+                shown(french_spacing(issue.message)),
             )
         console.print(table)
         if result.issues_total > len(result.issues):
@@ -225,7 +232,7 @@ td.value { font-family: ui-monospace, Consolas, monospace; word-break: break-wor
 
 def _cell_html(issue: GroupedIssue) -> str:
     return (
-        f' <span class="cell">({html.escape(issue.cells[0])})</span>'
+        f' <span class="cell">({html.escape(printable(issue.cells[0]))})</span>'
         if len(issue.cells) == 1
         else ""
     )
@@ -245,7 +252,10 @@ def render_html(
 ) -> str:
     """A self-contained page (no external resources) describing each file and its problems."""
     generated_at = generated_at or dt.datetime.now()
-    esc = html.escape
+
+    def esc(text: str) -> str:  # controls and bidi overrides shown as codes, then HTML-escaped
+        return html.escape(printable(text))
+
     sections = []
     for result in results:
         grouped = group_issues(result.issues)
@@ -297,9 +307,14 @@ def render_html(
 
 def default_report_path(results: list[FileResult], directory: Path | None = None) -> Path:
     """rapport_<file>.html for one file, rapport_validation_<date-heure>.html for several."""
+    return default_report_path_for([result.file_name for result in results], directory)
+
+
+def default_report_path_for(file_names: list[str], directory: Path | None = None) -> Path:
+    """The same, from the names of the files (known before they are read)."""
     directory = directory or Path.cwd()
-    if len(results) == 1:
-        return directory / f"rapport_{Path(results[0].file_name).stem}.html"
+    if len(file_names) == 1:
+        return directory / f"rapport_{Path(file_names[0]).stem}.html"
     return directory / f"rapport_validation_{dt.datetime.now():%Y%m%d-%H%M%S}.html"
 
 

@@ -8,6 +8,7 @@ starts with "Exemple").
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from etl.submission.columns import (
     Sheet,
 )
 from etl.submission.lookups import PLACE_LABELS
-from etl.submission.parsing import period_code_expr
+from etl.submission.parsing import ambiguous_period_message, is_ambiguous_period, period_code_expr
 from etl.submission.validate import MAX_TEXT_CHARS
 from etl.text import normalise_key
 
@@ -80,7 +81,13 @@ def template_data(con: duckdb.DuckDBPyConnection, member: str, period: str) -> T
         )
         raise UserError(f"Membre « {member} » inconnu du registre.{hint}")
     code, name = found[0]
-    written = pl.select(period_code_expr(pl.lit(period.strip(), pl.String))).item()
+    text = pl.lit(period.strip(), pl.String)
+    if pl.select(is_ambiguous_period(text)).item():  # 2025-2: February or the 2nd quarter?
+        year, number = re.search(r"\d{4}", period)[0], re.search(r"(?<!\d)[1-4](?!\d)", period)[0]
+        raise UserError(
+            pl.select(ambiguous_period_message(text, pl.lit(year), pl.lit(number))).item()
+        )
+    written = pl.select(period_code_expr(text)).item()
     period_row = con.execute(
         "select code, start_date from periods where code = ?", [written]
     ).fetchall()
@@ -175,6 +182,8 @@ def _write_lists(sheet: Worksheet, data: TemplateData) -> dict[str, str]:
 
 
 def _write_instructions(sheet: Worksheet, formats: _Formats, data: TemplateData) -> None:
+    # Longer than 60 lines: most of it is the instructions' text, one entry per line; the logic
+    # (one table per sheet) is the loop at the end.
     sheet.set_column(0, 0, 26)
     sheet.set_column(1, 1, 14)
     sheet.set_column(2, 2, 100)
@@ -338,6 +347,8 @@ def _write_data_sheet(
 def _validation(
     sheet: Worksheet, kind: str, name: str, index: int, first: int, last: int, lists: dict[str, str]
 ) -> None:
+    # Longer than 60 lines: a table of Excel's data-validation settings, one branch per kind of
+    # column, kept together so that each column's check and its message are read side by side.
     rule = None
     if kind == THEME:
         rule = {

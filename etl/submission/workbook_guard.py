@@ -51,10 +51,6 @@ FAR_POSITION = re.compile(
     rb"r\s*=\s*[\"']\$?(?:([A-Za-z]{2,7})\$?(\d{1,12})|([A-Za-z]?)\$?(\d{6,12}))"
 )
 MERGE_REFERENCE = re.compile(rb"mergeCell\s[^>]*?\bref\s*=\s*[\"']([^\"']{1,40})[\"']")
-FORMULA_WITHOUT_RESULT = re.compile(
-    rb"<c\s[^>]*?\br\s*=\s*[\"']\$?([A-Za-z]{1,3}\$?\d{1,7})[\"'][^>]*>\s*"
-    rb"<f(?:\s[^>]*)?(?:/>|>([^<]*)</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
-)
 SHARED_STRINGS_TAG = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
 UNIQUE_COUNT = re.compile(rb"\buniqueCount\s*=\s*[\"'](\d{1,20})[\"']")
 
@@ -155,30 +151,6 @@ def check_workbook(data: bytes) -> None:
             _guarded(info.filename, _walk, archive, info, scanner)
         if scanner is not None:
             scanner.check(size)
-
-
-def formulas_without_result(data: bytes) -> dict[str, list[tuple[str, str]]]:
-    """Formula cells holding no result, per sheet title: (cell, formula without its '=').
-
-    A workbook written by a program and never opened in Excel stores formulas without computing
-    them; the reader would see empty cells. Call it once `check_workbook` has passed.
-    """
-    archive = zipfile.ZipFile(io.BytesIO(data))
-    titles = _sheet_titles(archive)
-    found: dict[str, list[tuple[str, str]]] = {}
-    for part in archive.namelist():
-        if not (part.startswith("xl/worksheets/") and part.endswith(".xml")):
-            continue
-        xml = archive.read(part)
-        if b"<f" not in xml:
-            continue
-        cells = [
-            (cell.decode().upper(), (formula or b"").decode("utf-8", errors="replace"))
-            for cell, formula in FORMULA_WITHOUT_RESULT.findall(xml)
-        ]
-        if cells:
-            found[titles.get(part, part)] = cells
-    return found
 
 
 def _guarded(part: str, function, *args):

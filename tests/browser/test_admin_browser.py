@@ -83,3 +83,39 @@ def test_non_public_observation_absent_from_the_browser_view(page, admin_server,
     assert SECRET_MARKER not in content
     assert PUBLIC_TEXT.split()[-1] in content  # the public one of the same file is there
     assert not page_errors
+
+
+GENERATED = """([selector, pseudo]) => {
+    const element = document.querySelector(selector);
+    return element ? getComputedStyle(element, pseudo).content : null;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "button", "limits"),
+    [
+        ("fr", "Choisir un fichier", "10 Mo au plus par fichier • XLSX, CSV"),
+        ("en", "Choose a file", "10 MB at most per file • XLSX, CSV"),
+    ],
+)
+def test_the_uploader_speaks_the_page_language(
+    page, admin_server, page_errors, lang, button, limits
+):
+    """Streamlit's « Upload » and « 10MB per file » are hidden and replaced (CSS content)."""
+    url, _, _ = admin_server
+    open_page(page, f"{url}/administration?lang={lang}")
+    page.locator('input[type="text"]').first.fill("Test navigateur")
+    page.locator('input[type="password"]').fill(PASSWORD)
+    page.locator('[data-testid="stBaseButton-primaryFormSubmit"]').click()
+    settle(page)
+    uploader = page.locator(".st-key-admin_file")
+    uploader.wait_for()
+    assert not uploader.get_by_text("Upload", exact=True).is_visible()
+    assert not uploader.get_by_text("10MB per file", exact=False).is_visible()
+    drop = '.st-key-admin_file [data-testid="stFileUploaderDropzone"]'
+    label = f'{drop} button [data-testid="stMarkdownContainer"]'
+    hint = '.st-key-admin_file [data-testid="stFileUploaderDropzoneInstructions"] > div'
+    assert page.evaluate(GENERATED, [label, "::after"]) == f'"{button}"'
+    assert page.evaluate(GENERATED, [hint, "::after"]) == f'"{limits}"'
+    assert page.locator(f"{drop} button").evaluate("b => b.getBoundingClientRect().width") > 60
+    assert not page_errors

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import openpyxl
 import xlsxwriter
+from xlsxwriter.utility import xl_cell_to_rowcol
 
 HERE = Path(__file__).resolve().parent
 FIXED_DATE = dt.datetime(2025, 1, 1)
@@ -68,8 +69,17 @@ HOSTILE_SERVICE = [
 # ---------------------------------------------------------------- writers
 
 
-def xlsx_bytes(sheets: dict[str, list[list]], formulas: dict[tuple[str, str], str] | None = None):
-    """A workbook in memory: sheets of rows (None = empty cell); optional formula cells."""
+def xlsx_bytes(
+    sheets: dict[str, list[list]],
+    formulas: dict[tuple[str, str], str | tuple[str, object]] | None = None,
+    *,
+    hidden_sheets: tuple[str, ...] = (),
+    hidden_rows: dict[str, list[int]] | None = None,
+    hidden_columns: dict[str, list[int]] | None = None,
+    merges: dict[str, list[str]] | None = None,
+):
+    """A workbook in memory: sheets of rows (None = empty cell); optional formula cells (with the
+    value Excel stored, 99 by default), hidden sheets, rows and columns (0-based), merged ranges."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
     workbook.set_properties({"created": FIXED_DATE})
@@ -83,13 +93,34 @@ def xlsx_bytes(sheets: dict[str, list[list]], formulas: dict[tuple[str, str], st
                     sheet.write(r, c, value)
         for (sheet_name, cell), formula in (formulas or {}).items():
             if sheet_name == name:
-                sheet.write_formula(cell, formula, None, 99)  # 99: the value Excel would store
+                text, stored = formula if isinstance(formula, tuple) else (formula, 99)
+                sheet.write_formula(cell, text, None, stored)  # stored: what Excel computed
+        for row in (hidden_rows or {}).get(name, []):
+            sheet.set_row(row, None, None, {"hidden": True})
+        for column in (hidden_columns or {}).get(name, []):
+            sheet.set_column(column, column, None, None, {"hidden": True})
+        for reference in (merges or {}).get(name, []):
+            first_row, first_col, last_row, last_col = _range(reference)
+            sheet.merge_range(first_row, first_col, last_row, last_col, rows[first_row][first_col])
+        if name in hidden_sheets:
+            sheet.hide()
     workbook.close()
     return buffer.getvalue()
 
 
+def _range(reference: str) -> tuple[int, int, int, int]:
+    """'A1:B2' -> (0, 0, 1, 1)."""
+    first, last = reference.split(":")
+    return (*xl_cell_to_rowcol(first), *xl_cell_to_rowcol(last))
+
+
 def submission(activity: list[list], **extra_sheets: list[list]) -> bytes:
     return xlsx_bytes({"identification": IDENTIFICATION, "activite": activity, **extra_sheets})
+
+
+def submission_with(activity: list[list], **options) -> bytes:
+    """The usual workbook, with xlsx_bytes' options (hidden rows or columns…)."""
+    return xlsx_bytes({"identification": IDENTIFICATION, "activite": activity}, **options)
 
 
 def rewrite_member(data: bytes, part: str, change) -> bytes:
@@ -278,6 +309,57 @@ def corpus() -> dict[str, bytes]:
         b"membre;periode;theme;commune;personnes\r\nALIM-01;2024;alimentation\r\n"
     )
 
+    # Found by the adversarial review (issue #14): files that loaded wrong figures or misled
+    files["csv_valeurs_en_trop.csv"] = (  # 1,234 written with the field separator: 1 and 234
+        b"membre,periode,theme,commune,personnes,prestations\r\n"
+        b"ALIM-01,2024,alimentation,Carouge,3,4\r\n"
+        b"ALIM-01,2024,alimentation,Onex,1,234,50\r\n"
+    )
+    files["feuille_masquee.xlsx"] = xlsx_bytes(  # an old hidden sheet named like the data sheet
+        {
+            "identification": IDENTIFICATION,
+            "Activité T1 2026": [HEADER, GOOD_ROW],
+            "activite": [HEADER, ["alimentation", "Onex", 9999, 7, 5]],
+        },
+        hidden_sheets=("activite",),
+    )
+    files["lignes_masquees.xlsx"] = submission_with(
+        [HEADER, GOOD_ROW, ["sante", "Onex", 9999, 1, 1], ["hygiene", "Onex", 3, 1, 1]],
+        hidden_rows={"activite": [2]},
+    )
+    files["colonne_masquee.xlsx"] = submission_with(
+        [HEADER, GOOD_ROW], hidden_columns={"activite": [3]}
+    )
+    files["periode_ambigue.csv"] = (
+        b"membre;periode;theme;commune;personnes\r\nALIM-01;2024-2;alimentation;Onex;12\r\n"
+    )
+    files["periode_ambigue.xlsx"] = xlsx_bytes(
+        {
+            "identification": [["membre", MEMBER], ["periode", "2024/2"]],
+            "activite": [HEADER, GOOD_ROW],
+        }
+    )
+    files["caracteres_de_controle.csv"] = (  # would clear the screen and print a fake line
+        b"membre;periode;theme;commune;personnes\r\n"
+        b"ALIM-01;2024;alimentation;On\x1b[2J\x1b[Hex \xe2\x80\xae;12\r\n"
+    )
+    files["csv_guillemet_non_ferme.csv"] = (
+        b"membre;periode;theme;commune;personnes\r\n"
+        b'ALIM-01;2024;"alimentation;Onex;12\r\n'
+        b"ALIM-01;2024;sante;Onex;3\r\n"
+    )
+    files["erreur_excel.xlsx"] = xlsx_bytes(
+        {
+            "identification": IDENTIFICATION,
+            "activite": [HEADER, ["alimentation", "Onex", None, 7, 5]],
+        },
+        formulas={("activite", "C2"): ("=D2/0", "#DIV/0!")},
+    )
+    files["commune_mal_ecrite.xlsx"] = submission([HEADER, ["alimentation", "Carrouge", 12, 7, 5]])
+    files["personnes_deux_fois_sans_theme.xlsx"] = submission(
+        [["commune", "personnes", "personnes"], ["Onex", 12, 12]]
+    )
+
     # Accepted: what must be read correctly, or stored and shown harmlessly
     files["accepte_latin1.csv"] = (
         "membre;periode;theme;commune;personnes\r\n"
@@ -302,6 +384,20 @@ def corpus() -> dict[str, bytes]:
             "activite": [HEADER, ["alimentation", "Onex", None, 60, 39]],
         },
         formulas={("activite", "C2"): "=D2+E2"},
+    )
+    files["accepte_fins_de_ligne_mac.csv"] = (  # lines ended by CR alone (old Mac Excel)
+        b"membre;periode;theme;commune;personnes\rSANTE-03;2023;sante;Carouge;8\r"
+    )
+    files["accepte_entete_sur_deux_lignes.xlsx"] = xlsx_bytes(  # « dont » over femmes | hommes
+        {
+            "identification": [["membre", "HEB-02"], ["periode", "2023"]],
+            "activite": [
+                ["Thème", "Commune", "Personnes", "dont", None],
+                [None, None, None, "femmes", "hommes"],
+                ["hebergement", "Lancy", 14, 6, 8],
+            ],
+        },
+        merges={"activite": ["A1:A2", "B1:B2", "C1:C2", "D1:E1"]},
     )
     files["accepte_textes_hostiles.xlsx"] = xlsx_bytes(
         {

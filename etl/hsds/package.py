@@ -1,11 +1,5 @@
-"""The directory in the Open Referral HSDS 3.0 tabular form: CSV files and a datapackage.json, zipped.
-
-Field names, order and types follow HSDS 3.0 (`schema/compiled/tabular.json` of
-github.com/openreferral/specification); deprecated fields are left out. Identifiers are UUIDs derived
-with uuid5 from stable keys (member code, service number, commune), so that a platform importing the
-file twice sees the same records. What the submission does not hold (websites, coordinates…) stays
-empty; the mapping is written in `FIELD_SOURCES` and in the datapackage's descriptions.
-"""
+"""The directory's HSDS 3.0 package: one CSV per table and a datapackage.json, zipped (what the
+fields are: etl/hsds/spec.py)."""
 
 from __future__ import annotations
 
@@ -13,253 +7,24 @@ import datetime as dt
 import io
 import json
 import re
+import urllib.parse
 import uuid
 import zipfile
 
 import polars as pl
 
-from dashboard.components.directory import ical_days, open_days
-from etl.exports import neutralise_formulas
+from etl.hsds.spec import (
+    FIELD_SOURCES,
+    FOREIGN_KEYS,
+    HSDS_FIELDS,
+    HSDS_VERSION,
+    LANGUAGE_CODES,
+    NAMESPACE,
+    TAXONOMY_KEY,
+)
+from etl.opening_hours import ical_days, open_days
+from etl.spreadsheet import to_csv
 from etl.text import normalise_key
-
-NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://www.capas-ge.ch/observatoire-social/hsds")
-TAXONOMY_KEY = "capas-themes"
-HSDS_VERSION = "3.0"
-
-# HSDS 3.0 tabular fields per file, in the specification's order: (name, datapackage type, format).
-HSDS_FIELDS: dict[str, list[tuple[str, str, str | None]]] = {
-    "organizations.csv": [
-        ("id", "string", "uuid"),
-        ("name", "string", None),
-        ("alternate_name", "string", None),
-        ("description", "string", None),
-        ("email", "string", "email"),
-        ("website", "string", "uri"),
-        ("year_incorporated", "number", None),
-        ("legal_status", "string", None),
-        ("logo", "string", None),
-        ("uri", "string", "uri"),
-        ("parent_organization_id", "string", "uuid"),
-    ],
-    "organization_identifiers.csv": [
-        ("id", "string", "uuid"),
-        ("organization_id", "string", "uuid"),
-        ("identifier_scheme", "string", None),
-        ("identifier_type", "string", None),
-        ("identifier", "string", None),
-    ],
-    "services.csv": [
-        ("id", "string", "uuid"),
-        ("organization_id", "string", "uuid"),
-        ("program_id", "string", "uuid"),
-        ("name", "string", None),
-        ("alternate_name", "string", None),
-        ("description", "string", None),
-        ("url", "string", "uri"),
-        ("email", "string", "email"),
-        ("status", "string", None),
-        ("interpretation_services", "string", None),
-        ("application_process", "string", None),
-        ("fees_description", "string", None),
-        ("accreditations", "string", None),
-        ("eligibility_description", "string", None),
-        ("minimum_age", "number", None),
-        ("maximum_age", "number", None),
-        ("assured_date", "date", None),
-        ("assurer_email", "string", "email"),
-        ("alert", "string", None),
-        ("last_modified", "datetime", None),
-    ],
-    "locations.csv": [
-        ("id", "string", "uuid"),
-        ("location_type", "string", None),
-        ("url", "string", "uri"),
-        ("organization_id", "string", "uuid"),
-        ("name", "string", None),
-        ("alternate_name", "string", None),
-        ("description", "string", None),
-        ("transportation", "string", None),
-        ("latitude", "number", None),
-        ("longitude", "number", None),
-        ("external_identifier", "string", None),
-        ("external_identifier_type", "string", None),
-    ],
-    "addresses.csv": [
-        ("id", "string", "uuid"),
-        ("location_id", "string", "uuid"),
-        ("attention", "string", None),
-        ("address_1", "string", None),
-        ("address_2", "string", None),
-        ("city", "string", None),
-        ("region", "string", None),
-        ("state_province", "string", None),
-        ("postal_code", "string", None),
-        ("country", "string", None),
-        ("address_type", "string", None),
-    ],
-    "service_at_location.csv": [
-        ("id", "string", "uuid"),
-        ("service_id", "string", "uuid"),
-        ("location_id", "string", "uuid"),
-        ("description", "string", None),
-    ],
-    "service_areas.csv": [
-        ("id", "string", "uuid"),
-        ("service_id", "string", "uuid"),
-        ("name", "string", None),
-        ("description", "string", None),
-        ("extent", "string", None),
-        ("extent_type", "string", None),
-        ("uri", "string", None),
-    ],
-    "phones.csv": [
-        ("id", "string", "uuid"),
-        ("location_id", "string", "uuid"),
-        ("service_id", "string", "uuid"),
-        ("organization_id", "string", "uuid"),
-        ("contact_id", "string", "uuid"),
-        ("service_at_location_id", "string", "uuid"),
-        ("number", "string", None),
-        ("extension", "number", None),
-        ("type", "string", None),
-        ("description", "string", None),
-    ],
-    "schedules.csv": [
-        ("id", "string", "uuid"),
-        ("service_id", "string", "uuid"),
-        ("location_id", "string", "uuid"),
-        ("service_at_location_id", "string", "uuid"),
-        ("valid_from", "date", None),
-        ("valid_to", "date", None),
-        ("dtstart", "date", None),
-        ("timezone", "number", None),
-        ("until", "date", None),
-        ("count", "number", None),
-        ("wkst", "string", None),
-        ("freq", "string", None),
-        ("interval", "number", None),
-        ("byday", "string", None),
-        ("byweekno", "string", None),
-        ("bymonthday", "string", None),
-        ("byyearday", "string", None),
-        ("description", "string", None),
-        ("opens_at", "time", None),
-        ("closes_at", "time", None),
-        ("schedule_link", "string", "uri"),
-        ("attending_type", "string", None),
-        ("notes", "string", None),
-    ],
-    "languages.csv": [
-        ("id", "string", "uuid"),
-        ("service_id", "string", "uuid"),
-        ("location_id", "string", "uuid"),
-        ("phone_id", "string", "uuid"),
-        ("name", "string", None),
-        ("code", "string", None),
-        ("note", "string", None),
-    ],
-    "taxonomies.csv": [
-        ("id", "string", "uuid"),
-        ("name", "string", None),
-        ("description", "string", None),
-        ("uri", "string", "uri"),
-        ("version", "string", None),
-    ],
-    "taxonomy_terms.csv": [
-        ("id", "string", "uuid"),
-        ("code", "string", None),
-        ("name", "string", None),
-        ("description", "string", None),
-        ("parent_id", "string", "uuid"),
-        ("taxonomy", "string", None),
-        ("language", "string", None),
-        ("taxonomy_id", "string", "uuid"),
-        ("term_uri", "string", "uri"),
-    ],
-    "attributes.csv": [
-        ("id", "string", "uuid"),
-        ("link_id", "string", "uuid"),
-        ("taxonomy_term_id", "string", "uuid"),
-        ("link_type", "string", None),
-        ("link_entity", "string", None),
-        ("value", "string", None),
-    ],
-}
-
-# Links between files, for the datapackage's foreignKeys: file -> [(field, referenced file)].
-FOREIGN_KEYS = {
-    "organization_identifiers.csv": [("organization_id", "organizations.csv")],
-    "services.csv": [("organization_id", "organizations.csv")],
-    "locations.csv": [("organization_id", "organizations.csv")],
-    "addresses.csv": [("location_id", "locations.csv")],
-    "service_at_location.csv": [
-        ("service_id", "services.csv"),
-        ("location_id", "locations.csv"),
-    ],
-    "service_areas.csv": [("service_id", "services.csv")],
-    "phones.csv": [("service_id", "services.csv")],
-    "schedules.csv": [("service_id", "services.csv")],
-    "languages.csv": [("service_id", "services.csv")],
-    "taxonomy_terms.csv": [("taxonomy_id", "taxonomies.csv")],
-    "attributes.csv": [("taxonomy_term_id", "taxonomy_terms.csv"), ("link_id", "services.csv")],
-}
-
-# Where each filled HSDS field comes from in the submission (DESIGN §4, sheet `services`).
-FIELD_SOURCES = {
-    "organizations.name": "membre (nom du registre des membres)",
-    "organizations.description": "catégories et thèmes du membre",
-    "services.name": "services.nom",
-    "services.description": "services.type et services.capacite",
-    "services.email / url / phones.number": "services.contact (courriel, site ou téléphone reconnus)",
-    "services.eligibility_description": "services.conditions_acces",
-    "services.assured_date": "date du chargement de la soumission",
-    "locations.name / addresses": "services.adresse et services.commune",
-    "service_areas.name": "services.communes_desservies (ou « tout le canton »)",
-    "schedules.description / byday": "services.horaires (jours reconnus dans le texte)",
-    "languages.name / code": "services.langues",
-    "taxonomy_terms": "thèmes de l'observatoire (codes de DESIGN §4)",
-}
-
-# ISO 639-1 (or 639-3 where there is none) for the languages members write in French.
-LANGUAGE_CODES = {
-    "francais": "fr",
-    "anglais": "en",
-    "allemand": "de",
-    "suisse allemand": "gsw",
-    "italien": "it",
-    "espagnol": "es",
-    "portugais": "pt",
-    "arabe": "ar",
-    "tigrinya": "ti",
-    "amharique": "am",
-    "albanais": "sq",
-    "serbe": "sr",
-    "croate": "hr",
-    "bosniaque": "bs",
-    "turc": "tr",
-    "kurde": "ku",
-    "persan": "fa",
-    "farsi": "fa",
-    "dari": "prs",
-    "pachto": "ps",
-    "ourdou": "ur",
-    "tamoul": "ta",
-    "somali": "so",
-    "russe": "ru",
-    "ukrainien": "uk",
-    "roumain": "ro",
-    "polonais": "pl",
-    "chinois": "zh",
-    "mandarin": "zh",
-    "vietnamien": "vi",
-    "swahili": "sw",
-    "lingala": "ln",
-    "wolof": "wo",
-    "bengali": "bn",
-    "hindi": "hi",
-    "langue des signes": "sgn",
-    "langue des signes francaise": "ssr",
-}
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"(?:https?://|www\.)[^\s,;]+", re.IGNORECASE)
@@ -296,7 +61,9 @@ def _text(value: object) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.isoformat(timespec="seconds")
+        # RFC 3339 (HSDS `format: date-time`) needs the UTC offset: a time stored without one is
+        # the server's local time (Geneva), as the loads record it.
+        return value.astimezone().isoformat(timespec="seconds")
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -343,14 +110,34 @@ def _contact_parts(contact: str | None) -> tuple[str | None, str | None, list[st
     without_email = _EMAIL.sub(" ", contact)
     url = _URL.search(without_email)
     phones = _PHONE.findall(_URL.sub(" ", without_email))
-    website = url.group(0) if url else None
-    if website and not website.lower().startswith("http"):
-        website = f"https://{website}"
+    website = _website(url.group(0)) if url else None
     return (
         email.group(0) if email else None,
         website,
         [phone.strip() for phone in phones],
     )
+
+
+def _website(found: str) -> str | None:
+    """A web address found in a text as a URI (RFC 3986): without the punctuation that ends the
+    sentence or closes a parenthesis, with a scheme, its host in ASCII (IDNA), its path encoded."""
+    url = found.rstrip(".,;:!?»")
+    while url.endswith(")") and url.count(")") > url.count("("):
+        url = url[:-1]
+    if not url.lower().startswith("http"):
+        url = f"https://{url}"
+    parts = urllib.parse.urlsplit(url)
+    try:
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+        port = parts.port
+    except (UnicodeError, ValueError):  # not a host name, or not a port number
+        return None
+    if not host:
+        return None
+    netloc = f"{host}:{port}" if port else host
+    safe = "/:@!$&'()*+,;=-._~%"
+    path, query = (urllib.parse.quote(part, safe=safe + "?") for part in (parts.path, parts.query))
+    return urllib.parse.urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
 def _location_key(row: dict) -> str:
@@ -626,8 +413,9 @@ def build_zip(
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, frame in tables.items():
-            # Opened in a spreadsheet, a member's text starting with = + - @ would run.
-            archive.writestr(name, neutralise_formulas(frame).write_csv())
+            # The export module's CSV (members' formulas neutralised), without the BOM that
+            # spreadsheets want but HSDS importers would read as part of the first column's name.
+            archive.writestr(name, to_csv(frame, bom=False))
         descriptor = json.dumps(datapackage(tables, created), ensure_ascii=False, indent=2)
         archive.writestr("datapackage.json", descriptor)
     return buffer.getvalue()
