@@ -283,7 +283,11 @@ def table_html(
     if with_neighbours:
         head.append(t("fiche.col_neighbours"))
     head += [*extra, t("fiche.col_comparison"), t("fiche.col_spine")]
-    cells = "".join(f'<th scope="col">{escape(h)}</th>' for h in head)
+    # The interval and the spine give way on a phone (PROFILE_CSS): value, canton, comparison stay.
+    classes = {2: ' class="ci"', len(head) - 1: ' class="spine-head"'}
+    cells = "".join(
+        f'<th scope="col"{classes.get(index, "")}>{escape(h)}</th>' for index, h in enumerate(head)
+    )
     body = []
     for row in rows:
         flag = f'<span class="flag"> · {escape(row.flag)}</span>' if row.flag else ""
@@ -293,7 +297,10 @@ def table_html(
         numbers += list(row.extra)
         body.append(
             f'<tr><th scope="row">{escape(row.label)}{flag}</th>'
-            + "".join(f'<td class="num">{escape(value)}</td>' for value in numbers)
+            + "".join(
+                f'<td class="num{" ci" if index == 1 else ""}">{escape(value)}</td>'
+                for index, value in enumerate(numbers)
+            )
             + _comparison_cell(row)
             + _spine_cell(row)
             + "</tr>"
@@ -336,6 +343,6 @@ table.profile td.spine-cell { width: 172px; padding: 0 .2rem; }
 table.profile td.spine-cell img { display: block; width: 100%; height: auto; max-width: 172px; }
 @media (max-width: 640px) {
   table.profile { font-size: .78rem; }
-  table.profile td.spine-cell { min-width: 110px; }
+  table.profile .ci, table.profile .spine-head, table.profile td.spine-cell { display: none; }
 }
 """
