@@ -16,12 +16,7 @@ from pathlib import Path
 
 from dashboard.components import needs_text, profile
 from dashboard.components.needs import CommuneBrief
-from dashboard.i18n import (
-    current_language,
-    fmt_date,
-    fmt_int,
-    t,
-)
+from dashboard.i18n import MISSING, current_language, fmt_date, fmt_int, t
 from etl.text import normalise_key
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -39,6 +34,12 @@ def population_text(brief: CommuneBrief) -> str:
         status = t(f"fiche.status_{brief.population_status}")
         text += t("fiche.population_estimated", status=status)
     return text
+
+
+def neighbours_note(brief: CommuneBrief) -> str:
+    """Which communes the « Voisins » column pools (the brief's statistical neighbours)."""
+    names = ", ".join(brief.neighbours["neighbour_name"].to_list())
+    return t("fiche.neighbours_note", names=names or MISSING)
 
 
 def file_stem(brief: CommuneBrief) -> str:
@@ -98,14 +99,17 @@ def trend_grid(brief: CommuneBrief) -> tuple[list[str], list[list[str]]]:
     lines = [
         (t("fiche.trend_commune", name=brief.name), "rate", True),
         (t("fiche.trend_canton"), "canton_rate", False),
-        (t("fiche.trend_unmet", name=brief.name), "unmet_rate", True),
+        (t("fiche.trend_unmet", name=brief.name), "unmet_rate", False),
     ]
     grid = [
         [
             name,
-            *[needs_text.rate(row[key], estimated and row["population_estimated"]) for row in rows],
+            *[
+                needs_text.rate(row[key]) + (profile.estimated_mark(row) if marked else "")
+                for row in rows
+            ],
         ]
-        for name, key, estimated in lines
+        for name, key, marked in lines
     ]
     return headers, grid
 
@@ -184,9 +188,10 @@ def render_html(
     else:
         parts += [profile.themes_html(brief), _legend(THEME_LEGEND)]
     parts += [
-        f'<p class="note">{escape(t("fiche.themes_note"))} {escape(t("needs.double_count"))}. '
-        f"{escape(t('needs.estimated_mark'))}. "
-        f"{escape(t('common.chart.source', source=t('needs.source_activity')))}</p>",
+        f'<p class="note">{escape(t("fiche.themes_note"))} {escape(t("fiche.gap_note"))}. '
+        f"{escape(neighbours_note(brief))}. {escape(t('needs.double_count'))}. "
+        + (f"{escape(note)}. " if (note := profile.estimate_note(brief)) else "")
+        + f"{escape(t('common.chart.source', source=t('needs.source_activity')))}</p>",
         f"<h2>{escape(t('fiche.trend_title'))}</h2>",
         plain_table(*trend_grid(brief)),
         f"<h2>{escape(t('fiche.services_title'))}</h2>",

@@ -39,6 +39,7 @@ def reference_files() -> list[Path]:
         *REFERENCE_DIR.glob("*.geojson"),
         DATA_DIR / "themes.csv",
         DATA_DIR / "indicator_definitions.csv",
+        DATA_DIR / "needs_mapping.csv",
     ]
 
 

@@ -49,6 +49,21 @@ CANTON = "GE"  # the cube's place code for the 45 communes together
 RATE = "taux_pour_1000"
 POPULATION = "population"
 DERIVED_VARIABLES = (POPULATION, RATE)
+# The gap between need and supply (etl/analysis/gaps.py, computed at publish from the published
+# counts): by commune and year only, for all members together.
+GAP = "ecart_besoins"
+GAP_COLUMNS = (
+    "indice_besoins",
+    "attendu",
+    "rapport_obs_att",
+    "rapport_ic_inf",
+    "rapport_ic_sup",
+    "limite_95_inf",
+    "limite_95_sup",
+    "limite_998_inf",
+    "limite_998_sup",
+    "signalement",
+)
 DEFAULT_VARIABLES = (*CUBE_MEASURES, *DERIVED_VARIABLES)
 # Columns present whatever is chosen: they say what a row is.
 KEY_COLUMNS = ("annee", "trimestre", "no_ofs", "territoire", "theme", "theme_libelle")
@@ -96,7 +111,7 @@ class Options:
 
     def variables(self, level: str) -> tuple[str, ...]:
         """Variables that can be chosen at `level` (needs indicators exist by commune only)."""
-        context = self.indicator_codes if level == "commune" else ()
+        context = (GAP, *self.indicator_codes) if level == "commune" else ()
         return (*DEFAULT_VARIABLES, *context)
 
 
@@ -144,6 +159,11 @@ def check_selection(selection: Selection, options: Options) -> Selection:
         raise UserError("Choisissez au moins une catégorie de membres (« * » = tous les membres).")
     if not selection.variables:
         raise UserError("Choisissez au moins une variable.")
+    if GAP in selection.variables and selection.granularity != "annee":
+        raise UserError(
+            "L'écart besoins / offre (ecart_besoins) est calculé par année : choisissez la période "
+            "« annee »."
+        )
     return replace(
         selection,
         themes=selection.themes or options.theme_codes,
@@ -172,6 +192,8 @@ def output_columns(selection: Selection, context: list[str]) -> list[str]:
             columns += [POPULATION, "population_statut"]
         elif variable == RATE:
             columns += [RATE, suppressed_flag(RATE)]
+        elif variable == GAP:
+            columns += list(GAP_COLUMNS)
     for code in context:
         columns += [code, f"{code}_annee"]
     return [*columns, DEMO_COLUMN]
@@ -214,6 +236,25 @@ def _context_indicators(
     )
 
 
+def _gaps(frame: pl.DataFrame, selection: Selection, run: Runner) -> pl.DataFrame:
+    """Join the published gap of each commune × theme × year (rows of all members only)."""
+    gaps = run(
+        "export_gaps",
+        year_from=selection.year_from,
+        year_to=selection.year_to,
+        themes=list(selection.themes),
+        ofs=sorted({int(v) for v in frame["no_ofs"].drop_nulls()}) or [0],
+    ).rename({"year": "annee", "ofs_number": "no_ofs"})
+    gaps = gaps.with_columns(
+        pl.col("annee").cast(frame.schema["annee"]),
+        pl.col("no_ofs").cast(frame.schema["no_ofs"]),
+        pl.lit(ALL).alias(CATEGORY_COLUMN),
+    )
+    return frame.join(
+        gaps, on=["annee", "no_ofs", "theme", CATEGORY_COLUMN], how="left", maintain_order="left"
+    )
+
+
 def extract(selection: Selection, run: Runner, options: Options | None = None) -> pl.DataFrame:
     """The rows and columns of one extraction (checked selection), as published."""
     options = options or load_options(run)
@@ -230,6 +271,8 @@ def extract(selection: Selection, run: Runner, options: Options | None = None) -
     context = [v for v in selection.variables if v in options.indicator_codes]
     if context:
         frame = _context_indicators(frame, context, selection, run)
+    if GAP in selection.variables:
+        frame = _gaps(frame, selection, run)
     return frame.select(output_columns(selection, context))
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from etl import release
+from etl.analysis.gaps import gap_analysis_tables
 from etl.db import SCHEMA_VERSION, MissingDatabase
 from etl.errors import UserError
 
@@ -86,6 +87,16 @@ REVIEWED_INTEGER_COLUMNS = frozenset(
         "capacite",
         "communes_desservies",
         "smallest_published_count",
+        # Gap analysis (etl/analysis/gaps.py): years, ranks, OFS numbers, counts of indicators and
+        # of services (the directory is public).
+        "value_year",
+        "indicators_used",
+        "indicators_missing",
+        "neighbour_rank",
+        "neighbour_ofs",
+        "services_local",
+        "services_canton_wide",
+        "direction",  # of the needs mapping: +1 or -1
     }
 )
 
@@ -369,7 +380,9 @@ def _fingerprint(con: duckdb.DuckDBPyConnection) -> str:
                     order by member_code, period_code), '') from main.submissions),
                (select coalesce(sum(population), 0) from main.population),
                (select coalesce(sum(value), 0) from main.indicators),
-               (select count(*) from main.communes)"""
+               (select count(*) from main.communes),
+               (select coalesce(string_agg(theme || '/' || indicator_code || '/' || weight || '/'
+                    || direction, ',' order by theme, indicator_code), '') from main.needs_mapping)"""
     ).fetchall()[0]
     text = "|".join([SCHEMA_VERSION, *map(str, parts)])
     return hashlib.sha256(text.encode()).hexdigest()[:8]
@@ -408,6 +421,7 @@ def build_public_tables(
     tables[YEAR_CUBE], tables[QUARTER_CUBE] = suppress_activity_cubes(
         tables[YEAR_CUBE], tables[QUARTER_CUBE]
     )
+    tables.update(gap_analysis_tables(tables))  # from the protected cubes only (etl/analysis)
     tables["release"] = release_row(con, published_at or dt.datetime.now(), release_id)
     return tables
 

@@ -18,7 +18,7 @@ import pytest
 from needs_data import ALIMENTATION_CANTON, CAROUGE, LANCY, ONEX, THONEX, YEAR, build_needs_db
 from streamlit.testing.v1 import AppTest
 
-from dashboard import brief_export
+from dashboard import brief_export, i18n
 from dashboard.components import needs
 from dashboard.i18n import SUPPRESSED, fmt_decimal
 from etl import db as etl_db
@@ -124,18 +124,58 @@ def test_gap_map_and_under_served_list(populations):
     figure = spec(at)
     gaps = needs.load_commune_gaps("alimentation", YEAR)
     lancy = gaps.filter(pl.col("ofs_number") == LANCY).row(0, named=True)
-    # Lancy: nobody served where some are expected, drawn at the bottom of the log scale
+    # Lancy: nobody served where some are expected, drawn at the bottom of the log scale, and its
+    # tooltip says where it falls against the adjusted limits
     assert commune_traces(figure)[LANCY][0] == pytest.approx(-2.0)
-    assert "sous-desservie" in commune_traces(figure)[LANCY][1]
+    assert needs_flag_text(lancy["gap_flag"]) in commune_traces(figure)[LANCY][1]
+    flagged = gaps.filter(pl.col("under_served"))
+    if flagged.is_empty():
+        assert any("Aucune commune" in info.value for info in at.info)
+        return
     under = at.dataframe[0].value
-    assert "Lancy" in under["commune"].to_list()
-    expected_under = gaps.filter(pl.col("under_served")).height
-    assert len(under) == expected_under
-    row = under[under["commune"] == "Lancy"].iloc[0]
-    low, high = fmt_decimal(lancy["gap_lower"], 2, "fr"), fmt_decimal(lancy["gap_upper"], 2, "fr")
-    assert row["ratio"] == f"0,00 ({low}–{high})"
+    assert len(under) == flagged.height
+    # ranked: beyond 99.8 % first, then by increasing ratio
+    rank = {"bas_998": 0, "bas_95": 1}
+    expected_order = sorted(
+        flagged.to_dicts(), key=lambda row: (rank[row["gap_flag"]], row["gap_ratio"], row["name"])
+    )
+    assert [name.rstrip("*") for name in under["commune"]] == [r["name"] for r in expected_order]
+    # the ratio with its Poisson interval, the count's precision (the flag uses the funnel limits)
+    if lancy["under_served"]:
+        row = under[under["commune"].str.rstrip("*") == "Lancy"].iloc[0]
+        low = fmt_decimal(lancy["gap_lower"], 2, "fr")
+        high = fmt_decimal(lancy["gap_upper"], 2, "fr")
+        assert row["ratio"] == f"0,00 ({low}–{high})"
     # The counts behind the ratio are in the map's data (CSV and table view).
     assert lancy["persons"] == 0 and lancy["expected"] > 0
+
+
+def needs_flag_text(flag: str) -> str:
+    return i18n.t(f"needs.flag.{flag}", lang="fr")
+
+
+def test_funnel_plot_draws_limits_and_opens_a_brief(populations):
+    at = open_app("besoins.py", annee=str(YEAR), theme="alimentation")
+    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    funnel = next(c for c in charts if c["layout"].get("xaxis", {}).get("type") == "log")
+    limits = [trace for trace in funnel["data"] if trace["mode"] == "lines"]
+    assert len(limits) == 4  # 95 % and 99.8 %, upper and lower
+    points = {
+        ofs: y
+        for trace in funnel["data"]
+        if trace["mode"] == "markers"
+        for ofs, y in zip(trace["customdata"], trace["y"], strict=True)
+    }
+    carouge = (
+        needs.load_commune_gaps("alimentation", YEAR)
+        .filter(pl.col("ofs_number") == CAROUGE)
+        .row(0, named=True)
+    )
+    assert points[CAROUGE] == pytest.approx(carouge["gap_ratio"])
+    assert ONEX not in points  # withheld count: no point
+    at.session_state["besoins_funnel"] = {"selection": {"points": [{"customdata": CAROUGE}]}}
+    at.run()
+    assert not at.exception
 
 
 def test_clicking_a_commune_opens_its_brief():
@@ -185,21 +225,39 @@ def test_indicator_measure_shows_the_public_indicator(needs_db):
 
 
 def test_coverage_heatmap_white_zones_and_members(populations):
-    at = open_app("couverture.py", annee=str(YEAR))
+    at = open_app("couverture.py", annee=str(YEAR), valeur="rate")
     figure = spec(at)
     traces = {trace["name"]: trace for trace in figure["data"]}
     values = traces["values"]
     row = values["y"].index("Aide alimentaire")
     column = values["x"].index("Carouge")
     assert values["z"][row][column] == pytest.approx(30 / populations[CAROUGE] * 1000)
-    # white zones: housing everywhere (nobody works on it), food aid in Lancy but not in Onex
+    # white zones (no local service): housing everywhere, food aid in Lancy but not in Onex (the
+    # Carouge grocery names Onex), the canton-wide night shelter everywhere but in Genève
     white = set(zip(traces["white_zones"]["x"], traces["white_zones"]["y"], strict=True))
     assert ("Lancy", "Aide alimentaire") in white and ("Onex", "Aide alimentaire") not in white
     assert sum(1 for _, theme in white if theme == "Logement") == 45
+    shelter = [commune for commune, theme in white if theme.startswith("Hébergement")]
+    assert len(shelter) == 44 and "Genève" not in shelter
     members = at.table[0].value
     food = members[members["Thème"] == "Aide alimentaire"].iloc[0]
     assert food["Membres (thème déclaré)"] == 2 and food["Membres ayant transmis"] == 2
     assert food["Personnes servies (canton)"] == f"{ALIMENTATION_CANTON}"
+
+
+def test_coverage_states_grid_local_canton_none():
+    at = open_app("couverture.py", annee=str(YEAR))
+    states = next(t for t in spec(at)["data"] if t["name"] == "states")
+
+    def state(commune: str, theme: str) -> int:
+        return states["z"][states["y"].index(theme)][states["x"].index(commune)]
+
+    shelter = next(theme for theme in states["y"] if theme.startswith("Hébergement"))
+    assert state("Carouge", "Aide alimentaire") == 2  # local: the grocery is there
+    assert state("Onex", "Aide alimentaire") == 2  # local: named by the grocery
+    assert state("Lancy", shelter) == 1  # canton-wide only
+    assert state("Genève", shelter) == 2  # the shelter is located there
+    assert state("Lancy", "Logement") == 0  # no service at all
 
 
 # --- Fiche communale -------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, object] = {
 }
 PER_QUERY: dict[str, dict[str, object]] = {
     "export_context_indicators": {"ofs": [6621, 6643]},
+    "export_gaps": {"ofs": [6621, 6643]},
     "export_activity": {"lieux": ["GE", "6621"]},
 }
 

@@ -1,8 +1,9 @@
 """The overview's answers first (issue #17): what changed this year, where needs are least met,
 the latest public field alerts — three short columns above the fold.
 
-Where needs are least met uses today's under-served method through `needs.load_commune_gaps` and
-`needs.under_served`; when the gap method changes there, this follows.
+Where needs are least met reads the published gap analysis (docs/ECARTS.md): the communes below the
+funnel plot's 95 % limit, adjusted for overdispersion, of the needs-based expectation — the flags
+of Besoins et lacunes, ranked the same way (beyond 99.8 % first, then the lowest ratio).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
-from dashboard.components import needs
 from dashboard.components.directory import md_escape
 from dashboard.i18n import DEFAULT_LANGUAGE, current_language, fmt_change, fmt_date, fmt_int, t
+from etl.analysis import funnel
 
 RISES, FALLS = 3, 2
 THEMES_SHOWN, COMMUNES_NAMED = 4, 3
@@ -43,26 +44,22 @@ def theme_changes(year: int) -> tuple[list[dict], list[dict]]:
     return rises.to_dicts(), falls.to_dicts()
 
 
+def least_met_by_theme(flagged: pl.DataFrame) -> list[dict]:
+    """Per theme, how many communes are under-served and the clearest ones, the themes with most of
+    them first. `flagged`: the rows of overview_least_met."""
+    order = pl.col("flag").replace_strict(funnel.FLAG_ORDER, default=len(funnel.FLAG_ORDER))
+    ranked = flagged.with_columns(order.alias("_order")).sort("_order", "ratio", "name")
+    themes = ranked.group_by("theme", "label_fr", "label_en", maintain_order=True).agg(
+        pl.len().alias("n"), pl.col("name").head(COMMUNES_NAMED).alias("names")
+    )
+    return themes.sort(pl.col("n"), "label_fr", descending=[True, False]).to_dicts()
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def least_met(year: int, version: str) -> list[dict]:
-    """Per theme, the communes significantly under-served, the themes with most of them first.
-
-    `version` (the database's) is the cache key: a new publication computes again.
-    """
-    rows = []
-    for theme in data.themes().to_dicts():
-        under = needs.under_served(needs.load_commune_gaps(theme["code"], year))
-        if under.height:
-            rows.append(
-                {
-                    "theme": theme["code"],
-                    "label_fr": theme["label_fr"],
-                    "label_en": theme["label_en"],
-                    "n": under.height,
-                    "names": under["name"].head(COMMUNES_NAMED).to_list(),
-                }
-            )
-    return sorted(rows, key=lambda row: (-row["n"], row["label_fr"]))
+    """`least_met_by_theme` of the year; `version` (the database's) is the cache key: a new
+    publication computes again."""
+    return least_met_by_theme(data.run("overview_least_met", year=year))
 
 
 def changes_column(year: int) -> None:

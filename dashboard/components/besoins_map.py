@@ -1,13 +1,17 @@
-"""What the Besoins et lacunes map says in words and in a table: its summary sentence (the map's
-text alternative), its data (CSV) and its ranked table of communes with links to their brief (the
-keyboard path: the map itself needs a mouse)."""
+"""What the Besoins et lacunes map and funnel plot say in words and in a table: their tooltips, their
+summary sentences (the charts' text alternative), their data (CSV) and the ranked table of communes
+with links to their brief (the keyboard path: the map and the funnel plot need a mouse).
+
+Flags are the published ones (funnel limits adjusted for overdispersion, etl/analysis/funnel.py).
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
 from dashboard.components import needs, needs_text, tables
-from dashboard.i18n import current_language, fmt_decimal, fmt_int, t
+from dashboard.i18n import current_language, fmt_decimal, fmt_int, label, t
+from etl.analysis import funnel
 
 NAMED = 3  # communes named in a summary sentence
 
@@ -25,6 +29,23 @@ def gap_summary(gaps: pl.DataFrame) -> str:
         n=fmt_int(len(ranked)),
         total=fmt_int(gaps.height),
         names=_names(ranked),
+    )
+
+
+def funnel_summary(gaps: pl.DataFrame) -> str:
+    """How many communes fall outside the adjusted limits, on each side, and the clearest ones."""
+    flags = gaps["gap_flag"].to_list()
+    assessed = sum(flag != funnel.NOT_ASSESSED for flag in flags)
+    if not assessed:
+        return t("besoins.summary.funnel_none")
+    below = needs.under_served(gaps).to_dicts()
+    return t(
+        "besoins.summary.funnel",
+        assessed=fmt_int(assessed),
+        below=fmt_int(len(below)),
+        below_998=fmt_int(flags.count(funnel.BELOW_998)),
+        above=fmt_int(sum(flag in needs.HIGH_FLAGS for flag in flags)),
+        names=_names(below) or "–",
     )
 
 
@@ -66,6 +87,87 @@ def indicator_summary(profile: pl.DataFrame, code: str, names: dict[int, str]) -
     )
 
 
+# --- tooltips -------------------------------------------------------------------------------------
+
+
+def _population_line(row: dict, year: int) -> str:
+    text = t("besoins.tip_population", year=year, population=fmt_int(row["population"]))
+    if row["population_estimated"]:
+        text += f" ({t('needs.population_estimated')})"
+    return text
+
+
+def activity_tooltip(row: dict, year: int) -> str:
+    """Name, persons served, rate with CI against the canton, gap, unmet requests, population."""
+    lines = [f"<b>{row['name']}</b>"]
+    persons = needs_text.count(row["persons"], row["suppressed"])
+    lines.append(t("besoins.tip_persons", count=persons))
+    if row["suppressed"]:
+        lines.append(t("needs.suppressed"))
+    elif row["rate"] is not None:
+        estimated = row["population_estimated"]
+        lines.append(
+            t(
+                "besoins.tip_rate",
+                rate=needs_text.rate(row["rate"], estimated),
+                ci=needs_text.ci(row["rate_lower"], row["rate_upper"]),
+            )
+        )
+        lines.append(
+            t(
+                "besoins.tip_canton",
+                rate=fmt_decimal(row["canton_rate"]),
+                comparison=needs_text.comparison(row["rate_vs_canton"], short=True),
+            )
+        )
+    if row["expected"] is not None and not row["suppressed"]:
+        lines.append(
+            t(
+                "besoins.tip_expected",
+                expected=fmt_decimal(row["expected"]),
+                index=fmt_decimal(row["needs_index"], 2),
+            )
+        )
+        lines.append(
+            t(
+                "besoins.tip_gap",
+                ratio=fmt_decimal(row["gap_ratio"], 2),
+                ci=needs_text.ci(row["gap_lower"], row["gap_upper"], 2),
+            )
+        )
+        lines.append(t(f"needs.flag.{row['gap_flag']}"))
+    if row["unmet_requests"] is not None:
+        lines.append(
+            t(
+                "besoins.tip_unmet",
+                count=fmt_int(row["unmet_requests"]),
+                rate=needs_text.rate(row["unmet_rate"], row["population_estimated"]),
+            )
+        )
+    lines.append(_population_line(row, year))
+    return "<br>".join(lines)
+
+
+def indicator_tooltip(row: dict, name: str) -> str:
+    lang = current_language()
+    value = needs_text.indicator_value(row["value"], row["indicator_code"])
+    lines = [
+        f"<b>{name}</b>",
+        t("besoins.tip_indicator", label=label(row, lang), year=row["value_year"], value=value),
+    ]
+    if row["canton_value"] is not None:
+        lines.append(
+            t(
+                "besoins.tip_indicator_ci",
+                ci=needs_text.ci(row["lower"], row["upper"]),
+                canton=needs_text.indicator_value(row["canton_value"], row["indicator_code"]),
+                comparison=needs_text.comparison(row["judgement"], short=True),
+            )
+        )
+    lines += needs_text.indicator_flags(row["year_inferred"], row["carried_forward"])
+    return "<br>".join(lines)
+
+
 # --- data and ranked table ------------------------------------------------------------------------
 
 
@@ -85,9 +187,16 @@ def activity_data(gaps: pl.DataFrame) -> pl.DataFrame:
         pl.col("gap_ratio").alias(t("besoins.col_ratio")),
         pl.col("gap_lower").alias(t("besoins.csv.ratio_lower")),
         pl.col("gap_upper").alias(t("besoins.csv.ratio_upper")),
-        pl.col("under_served").alias(t("besoins.csv.under_served")),
+        pl.col("gap_limit_95_lower").alias(t("besoins.csv.limit_95_lower")),
+        pl.col("gap_limit_95_upper").alias(t("besoins.csv.limit_95_upper")),
+        pl.col("gap_limit_998_lower").alias(t("besoins.csv.limit_998_lower")),
+        pl.col("gap_limit_998_upper").alias(t("besoins.csv.limit_998_upper")),
+        pl.col("gap_flag")
+        .replace_strict({flag: t(f"needs.flag_short.{flag}") for flag in funnel.FLAGS})
+        .alias(t("besoins.col_level")),
         pl.col("unmet_requests").alias(t("besoins.col_unmet")),
         pl.col("population_estimated").alias(t("besoins.csv.estimated")),
+        pl.col("estimate_matters").alias(t("besoins.csv.estimate_matters")),
     )
 
 
@@ -126,17 +235,18 @@ def activity_table(gaps: pl.DataFrame, measure: str) -> None:
         ordered = gaps.sort(column, "name", descending=[True, False], nulls_last=True)
     rows = []
     for rank, row in enumerate(ordered.to_dicts(), start=1):
-        estimated = row["population_estimated"]
+        mark = needs_text.ESTIMATED_MARK if row["estimate_matters"] else ""
         rows.append(
             {
                 "rank": str(rank),
                 "ofs_number": row["ofs_number"],
-                "name": row["name"],
+                "name": row["name"] + mark,
                 "persons": needs_text.count(row["persons"], row["suppressed"]),
-                "rate": needs_text.rate(row["rate"], estimated),
+                "rate": needs_text.rate(row["rate"]),
                 "vs_canton": needs_text.comparison(row["rate_vs_canton"], short=True),
                 "ratio": ratio_text(row),
-                "unmet": needs_text.rate(row["unmet_rate"], estimated),
+                "flag": t(f"needs.flag_short.{row['gap_flag']}"),
+                "unmet": needs_text.rate(row["unmet_rate"]),
             }
         )
     columns = {
@@ -146,14 +256,13 @@ def activity_table(gaps: pl.DataFrame, measure: str) -> None:
         "rate": t("besoins.col_rate"),
         "vs_canton": t("besoins.col_vs_canton"),
         "ratio": t("besoins.col_ratio_ci"),
+        "flag": t("besoins.col_level"),
         "unmet": t("besoins.col_unmet_rate"),
     }
-    tables.commune_link_table(
-        rows,
-        columns,
-        lang=lang,
-        caption=t("besoins.table_caption") + " " + t("needs.estimated_mark"),
-    )
+    caption = t("besoins.table_caption")
+    if gaps["estimate_matters"].any():
+        caption += " " + t("needs.estimated_mark_matters")
+    tables.commune_link_table(rows, columns, lang=lang, caption=caption)
 
 
 def indicator_table(profile: pl.DataFrame, code: str, names: dict[int, str]) -> None:

@@ -6,9 +6,14 @@ A headline sentence generated from the figures; then one row per indicator and p
 the spine chart of that row, on the same line. One HTML table serves the page (st.html) and the
 printed file, so that what is seen is what is printed.
 
-Neighbours: a row shows a « Voisins » column as soon as the brief's frames carry a
-`neighbours_value` column with a value (indicators: in the indicator's unit; themes: persons per
-1,000 residents). Until then the column is simply not there.
+Neighbours: the « Voisins » column compares with the commune's 5 statistical neighbours (published
+with the gap analysis, etl/analysis/neighbours.py): indicators, the mean of the neighbours' values
+(`neighbours_value`, in the indicator's unit); themes, their pooled rate per 1,000 residents
+(`neighbours_rate`) and, under the commune's ratio, their pooled observed / expected ratio
+(`neighbours_ratio`). A table without any neighbours' value has no such column.
+
+The « * » of an estimated population is shown only where it changes a reading (`estimate_matters`:
+a 3 % error in the population would change the flag), as on Besoins et lacunes.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+import polars as pl
+
 from dashboard.components import needs_text, spine
 from dashboard.components.needs import CommuneBrief
 from dashboard.i18n import MISSING, current_language, fmt_decimal, fmt_int, label, t
+from etl.analysis import funnel
 
-NEIGHBOURS = "neighbours_value"
+NEIGHBOURS = "neighbours_value"  # indicators
+NEIGHBOURS_RATE, NEIGHBOURS_RATIO = "neighbours_rate", "neighbours_ratio"  # themes
 SPINE_WIDTH, SPINE_HEIGHT = 170, 20
 
 
@@ -35,7 +44,10 @@ class ProfileRow:
     category: str  # a key of needs_text.COMPARISON_COLOURS
     comparison: str
     spine: spine.SpineRow | None
-    extra: tuple[str, ...] = ()  # more cells (themes: the gap ratio)
+    extra: tuple[str, ...] = ()  # more cells (themes: persons; the gap ratio is `gap`)
+    gap: str | None = (
+        None  # themes: the observed / expected ratio (HTML: neighbours' ratio under it)
+    )
     flag: str = ""  # a caveat shown after the label (year inferred, estimated population…)
 
 
@@ -45,9 +57,26 @@ def _interval(lower, upper, formatter) -> str:
     return f"{formatter(lower)}\u00a0–\u00a0{formatter(upper)}"
 
 
-def _neighbours(row: dict, formatter) -> str | None:
-    value = row.get(NEIGHBOURS)
+def _neighbours(row: dict, formatter, column: str = NEIGHBOURS) -> str | None:
+    value = row.get(column)
     return None if value is None else formatter(value)
+
+
+def estimated_mark(row: dict) -> str:
+    """« * » where an estimated population could change the row's flag, else nothing."""
+    return needs_text.ESTIMATED_MARK if row.get("estimate_matters") else ""
+
+
+def gap_html(row: dict) -> str:
+    """The commune's observed / expected ratio (▼ below the adjusted 95 % limit), its neighbours'
+    pooled ratio under it in small type."""
+    if row["gap_ratio"] is None:
+        return escape(MISSING)
+    text = escape(fmt_decimal(row["gap_ratio"], 2) + (" ▼" if row["under_served"] else ""))
+    if row.get(NEIGHBOURS_RATIO) is not None:
+        near = t("fiche.neighbours_short", value=fmt_decimal(row[NEIGHBOURS_RATIO], 2))
+        text += f'<br><span class="near">{escape(near)}</span>'
+    return text
 
 
 def indicator_rows(brief: CommuneBrief) -> list[ProfileRow]:
@@ -85,23 +114,18 @@ def theme_rows(brief: CommuneBrief) -> list[ProfileRow]:
     rows = []
     for row in brief.themes.to_dicts():
         name = label(row, lang)
-        estimated = row["population_estimated"]
-        gap = MISSING
-        if row["gap_ratio"] is not None:
-            gap = fmt_decimal(row["gap_ratio"], 2)
-            if row["under_served"]:
-                gap += " ▼"
         rows.append(
             ProfileRow(
                 label=name,
-                value=needs_text.rate(row["rate"], estimated),
+                value=needs_text.rate(row["rate"]) + estimated_mark(row),
                 interval=_interval(row["rate_lower"], row["rate_upper"], fmt_decimal),
                 canton=fmt_decimal(row["canton_rate"]),
-                neighbours=_neighbours(row, fmt_decimal),
+                neighbours=_neighbours(row, fmt_decimal, NEIGHBOURS_RATE),
                 category=row["rate_vs_canton"] or "non_compare",
                 comparison=needs_text.comparison(row["rate_vs_canton"], short=True),
                 spine=spines.get(name),
-                extra=(needs_text.count(row["persons"], row["persons_suppressed"]), gap),
+                extra=(needs_text.count(row["persons"], row["persons_suppressed"]),),
+                gap=gap_html(row),
             )
         )
     return rows
@@ -170,7 +194,7 @@ def theme_spine(brief: CommuneBrief) -> list[spine.SpineRow]:
             (row["spread_min"], row["spread_q1"], row["spread_q3"], row["spread_max"]),
             reverse=False,
         )
-        value_text = needs_text.rate(row["rate"], row["population_estimated"])
+        value_text = needs_text.rate(row["rate"]) + estimated_mark(row)
         rows.append(
             spine.SpineRow(
                 label=label(row, lang),
@@ -199,6 +223,14 @@ def theme_spine(brief: CommuneBrief) -> list[spine.SpineRow]:
     return rows
 
 
+def estimate_note(brief: CommuneBrief) -> str | None:
+    """The « * » explained once, when a theme's or a year's row carries it."""
+    marked = any(
+        frame.height and frame["estimate_matters"].any() for frame in (brief.themes, brief.trend)
+    )
+    return t("needs.estimated_mark_matters") if marked else None
+
+
 # --- headline ---------------------------------------------------------------------------------------
 
 
@@ -216,7 +248,10 @@ def _themes_sentence(brief: CommuneBrief) -> str:
     if under.is_empty():
         return t("fiche.headline.none_under", name=brief.name, year=brief.year, m=themes.height)
     lang = current_language()
-    names = ", ".join(label(row, lang) for row in under.sort("gap_upper").head(3).to_dicts())
+    clearest = under.with_columns(
+        pl.col("gap_flag").replace_strict(funnel.FLAG_ORDER, default=len(funnel.FLAG_ORDER))
+    ).sort("gap_flag", "gap_ratio")  # beyond 99.8 % first, then the lowest ratio, as on Besoins
+    names = ", ".join(label(row, lang) for row in clearest.head(3).to_dicts())
     return t(
         "fiche.headline.under",
         name=brief.name,
@@ -295,12 +330,14 @@ def table_html(
         if with_neighbours:
             numbers.append(row.neighbours or MISSING)
         numbers += list(row.extra)
+        gap = "" if row.gap is None else f'<td class="num">{row.gap}</td>'
         body.append(
             f'<tr><th scope="row">{escape(row.label)}{flag}</th>'
             + "".join(
                 f'<td class="num{" ci" if index == 1 else ""}">{escape(value)}</td>'
                 for index, value in enumerate(numbers)
             )
+            + gap
             + _comparison_cell(row)
             + _spine_cell(row)
             + "</tr>"
@@ -338,7 +375,7 @@ table.profile td.num { text-align: right; white-space: nowrap; font-variant-nume
 table.profile td.cmp { white-space: nowrap; }
 table.profile .swatch { display: inline-block; width: .75rem; height: .75rem; border-radius: 50%;
   border: 1px solid #333; margin-right: .3rem; vertical-align: -1px; }
-table.profile .flag { color: #5a5957; font-size: .72rem; }
+table.profile .flag, table.profile .near { color: #5a5957; font-size: .72rem; }
 table.profile td.spine-cell { width: 172px; padding: 0 .2rem; }
 table.profile td.spine-cell img { display: block; width: 100%; height: auto; max-width: 172px; }
 @media (max-width: 640px) {

@@ -20,7 +20,6 @@ from plotly.subplots import make_subplots
 
 from dashboard import brief_export, data, state
 from dashboard.components import charts, needs, needs_text, observations, profile, takeaway
-from dashboard.components.needs_text import ESTIMATED_MARK
 from dashboard.i18n import DEFAULT_LANGUAGE, current_language, fmt_date, fmt_int, t
 from etl import exports
 from etl.text import normalise_key
@@ -77,8 +76,13 @@ def themes_section(brief: needs.CommuneBrief) -> None:
     legend(brief_export.THEME_LEGEND)
     st.caption(
         " · ".join(
-            [t("fiche.themes_note"), t("fiche.gap_note"), t("needs.double_count")]
-            + [t("needs.estimated_mark")]
+            [
+                t("fiche.themes_note"),
+                t("fiche.gap_note"),
+                brief_export.neighbours_note(brief),
+                t("needs.double_count"),
+            ]
+            + ([note] if (note := profile.estimate_note(brief)) else [])
         )
     )
 
@@ -290,8 +294,6 @@ brief = needs.load_commune_brief(ofs_number, year)
 with st.container(key="fiche_document"):
     st.title(t("fiche.title", name=brief.name))
     population_line = brief_export.population_text(brief)
-    if brief.population_status in ("interpole", "reporte"):
-        population_line += f" {ESTIMATED_MARK}"
     release = exports.release(data.run)
     st.caption(
         f"{population_line} · "
