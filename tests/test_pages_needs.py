@@ -239,7 +239,9 @@ def test_coverage_heatmap_white_zones_and_members(populations):
     assert sum(1 for _, theme in white if theme == "Logement") == 45
     shelter = [commune for commune, theme in white if theme.startswith("Hébergement")]
     assert len(shelter) == 44 and "Genève" not in shelter
-    members = at.table[0].value
+    members = next(
+        table.value for table in at.table if "Membres (thème déclaré)" in table.value.columns
+    )
     food = members[members["Thème"] == "Aide alimentaire"].iloc[0]
     assert food["Membres (thème déclaré)"] == 2 and food["Membres ayant transmis"] == 2
     assert food["Personnes servies (canton)"] == f"{ALIMENTATION_CANTON}"

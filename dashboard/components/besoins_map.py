@@ -39,14 +39,16 @@ def funnel_summary(gaps: pl.DataFrame) -> str:
     if not assessed:
         return t("besoins.summary.funnel_none")
     below = needs.under_served(gaps).to_dicts()
-    return t(
+    text = t(
         "besoins.summary.funnel",
         assessed=fmt_int(assessed),
         below=fmt_int(len(below)),
         below_998=fmt_int(flags.count(funnel.BELOW_998)),
         above=fmt_int(sum(flag in needs.HIGH_FLAGS for flag in flags)),
-        names=_names(below) or "–",
     )
+    if below:
+        text += " " + t("besoins.summary.funnel_names", names=_names(below))
+    return text
 
 
 def _range_summary(rows: list[dict], value_text, canton: str) -> str:

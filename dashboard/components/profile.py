@@ -378,6 +378,9 @@ table.profile .swatch { display: inline-block; width: .75rem; height: .75rem; bo
 table.profile .flag, table.profile .near { color: #5a5957; font-size: .72rem; }
 table.profile td.spine-cell { width: 172px; padding: 0 .2rem; }
 table.profile td.spine-cell img { display: block; width: 100%; height: auto; max-width: 172px; }
+@media (min-width: 641px) {  /* the spine gives way before a theme's name wraps on five lines */
+  table.profile tbody th { min-width: 8.5rem; }
+}
 @media (max-width: 640px) {
   table.profile { font-size: .78rem; }
   table.profile .ci, table.profile .spine-head, table.profile td.spine-cell { display: none; }

@@ -163,6 +163,15 @@ def show(
         head.markdown(f"#### {spec.title}", width="stretch")
     else:
         head.space("stretch")
+    # The switch and the menus wrap together: beside the title when there is room, else all on the
+    # line under it (not split across two lines).
+    controls = head.container(
+        key=f"takeaway_controls_{key}",
+        horizontal=True,
+        vertical_alignment="center",
+        gap="small",
+        width="content",
+    )
     # The summary sits under the title, or where the page puts it (beside a tall map).
     (summary_container or st).markdown(
         f'<p class="takeaway-summary">{escape(spec.summary)}</p>', unsafe_allow_html=True
@@ -176,7 +185,7 @@ def show(
             label=t("common.takeaway.view"),
             format_func=lambda code: t(f"common.takeaway.view_{code}"),
             widget="segmented_control",
-            container=head,
+            container=controls,
             label_visibility="collapsed",
         )
     result = None
@@ -194,7 +203,7 @@ def show(
             spec.data, hide_index=True, column_config=spec.column_config, key=f"{key}_table"
         )
     st.caption(chart_caption(spec.source, spec.years, spec.notes))
-    with head:
+    with controls:
         _download_menu(key, spec, view == "graphique")
         _cite_menu(spec)
     return result

@@ -234,7 +234,7 @@ def funnel_section(
     gaps: pl.DataFrame, theme: str, theme_name: str, year: int, highlight: list[int]
 ) -> None:
     """The funnel plot under the map: ratio against expected, adjusted limits, clickable; through
-    the take-away component (summary sentence as its text alternative, CSV, citation, table view)."""
+    the take-away component (summary sentence as its text alternative, CSV, citation)."""
     dispersion = {row["comparison"]: row for row in needs.load_dispersion(theme, year).to_dicts()}
     estimate = dispersion.get("besoins")
     title = t("besoins.funnel_title", theme=theme_name, year=year)
@@ -263,11 +263,10 @@ def funnel_section(
         funnel_plot.figure(gaps, estimate["tau2"], highlight),
         spec,
         key="besoins_funnel",
-        view_param="vue_entonnoir",
+        # No chart / table switch: its table would be the map's (same communes, same ratios).
         draw=lambda figure: funnel_plot.show(
             figure, key="besoins_funnel", alt=f"{spec.title}. {spec.summary}"
         ),
-        table=lambda: besoins_map.activity_table(gaps, "gap"),
     )
     if clicked is not None:
         open_brief(clicked)
@@ -423,8 +422,10 @@ with side_column:
     with st.expander(t("besoins.method_title")):
         st.markdown(t("besoins.method"))
 
+# Under the map, in its column: the side column (filters, ranking, index note) is as tall as both.
 if has_activity and measure != "indicator":
-    funnel_section(shown, theme, theme_name, year, group[:1])
+    with map_column:
+        funnel_section(shown, theme, theme_name, year, group[:1])
 
 with st.expander(t("besoins.all_communes")):
     all_communes_table(shown)

@@ -287,21 +287,19 @@ def white_zones_list(year: int, cells: pl.DataFrame) -> None:
     display = pl.DataFrame(
         {
             "theme": [label(row, lang) for row in zones],
-            "priority": [row["priority_zones"] for row in zones],
+            "priority": [fmt_int(row["priority_zones"]) for row in zones],
             "communes": [", ".join(row["priority_communes"]) for row in zones],
         }
     )
-    tables.show_table(
+    # A static table: the list of communes wraps instead of being cut at the grid's column width.
+    tables.show_text_table(
         display,
-        column_config={
-            "theme": st.column_config.TextColumn(t("couverture.col_theme")),
-            "priority": st.column_config.NumberColumn(t("couverture.col_priority"), width="small"),
-            "communes": st.column_config.TextColumn(
-                t("couverture.col_priority_communes"), width="large"
-            ),
+        {
+            "theme": t("couverture.col_theme"),
+            "priority": t("couverture.col_priority"),
+            "communes": t("couverture.col_priority_communes"),
         },
         caption=t("couverture.priority_caption"),
-        key="couverture_white_zones",
     )
 
 
@@ -314,6 +312,7 @@ def state_map(cells: pl.DataFrame, theme_rows: list[dict], year: int) -> None:
         default="alimentation",
         label=t("couverture.map_theme"),
         format_func=lambda code: needs_text.theme_label(code, theme_rows),
+        container=st.columns([1, 2])[0],
     )
     rows = cells.filter(pl.col("theme") == theme).sort("ofs_number").to_dicts()
     values = commune_map.MapValues(
