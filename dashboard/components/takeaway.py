@@ -182,7 +182,8 @@ def show(
             view_param,
             VIEWS,
             default="graphique",
-            label=t("common.takeaway.view"),
+            # Hidden, but the switch's accessible name: it names its chart (a page may have two).
+            label=t("common.takeaway.view", title=spec.title),
             format_func=lambda code: t(f"common.takeaway.view_{code}"),
             widget="segmented_control",
             container=controls,

@@ -35,8 +35,20 @@ def same(text: str):
     return lambda lang: text
 
 
-# Each page with filters away from their defaults: the address, then for each widget (by its label)
-# the choices it must show. `None` as the label key: the open tab.
+def view_switch(title_key: str, **title_args):
+    """The label of a chart's « Graphique / Tableau » switch (hidden; it names the chart)."""
+
+    def label(lang: str) -> str:
+        args = {
+            name: value(lang) if callable(value) else value for name, value in title_args.items()
+        }
+        return t("common.takeaway.view", lang=lang, title=t(title_key, lang=lang, **args))
+
+    return label
+
+
+# Each page with filters away from their defaults: the address, then for each widget (by its label:
+# a locale key, or a function of the language) the choices it must show. `None`: the open tab.
 VIEWS = {
     "vue-d-ensemble": ("annee=2021", {"overview.year": [same("2021")]}),
     "tendances": (
@@ -52,18 +64,28 @@ VIEWS = {
         },
     ),
     "besoins-et-lacunes": (
-        "theme=sante&annee=2022&mesure=indicator&indicateur=foreign_share_pct",
+        "theme=sante&annee=2022&mesure=indicator&indicateur=foreign_share_pct&voisins=6608",
         {
             "besoins.theme": [lambda lang: theme("sante", lang)],
             "besoins.year": [same("2022")],
             "besoins.measure": [key("needs.measure.indicator")],
+            "besoins.neighbours_filter": [same("Carouge")],
         },
     ),
     "couverture": (
-        "annee=2022&valeur=located",
+        "annee=2022&valeur=need&theme=sante&vue_carte=tableau",
         {
             "couverture.year": [same("2022")],
-            "couverture.measure": [key("couverture.measure_option.located")],
+            "couverture.measure": [key("couverture.measure_option.need")],
+            "couverture.map_theme": [lambda lang: theme("sante", lang)],
+            view_switch(
+                "couverture.heatmap_title",
+                measure=key("couverture.measure_option.need"),
+                year=2022,
+            ): [key("common.takeaway.view_graphique")],
+            view_switch(
+                "couverture.map_title", theme=lambda lang: theme("sante", lang), year=2022
+            ): [key("common.takeaway.view_tableau")],
         },
     ),
     "fiche-communale": (
@@ -99,12 +121,51 @@ VIEWS = {
     "methodologie": ("", {}),
     "administration": ("", {}),
 }
+# More views of a page: Besoins et lacunes with the gap map in its table view and the funnel plot
+# (drawn for the gap measure), Couverture with the three states on the grid's table and the map.
+MORE_VIEWS = {
+    "besoins-et-lacunes-entonnoir": (
+        "besoins-et-lacunes",
+        "theme=sante&annee=2022&voisins=6643&vue=tableau",
+        {
+            "besoins.measure": [key("needs.measure.gap")],
+            "besoins.neighbours_filter": [same("Vernier")],
+            view_switch(
+                "besoins.map_title",
+                measure=key("needs.measure.gap"),
+                theme=lambda lang: theme("sante", lang),
+                year=2022,
+            ): [key("common.takeaway.view_tableau")],
+        },
+    ),
+    "couverture-etats": (
+        "couverture",
+        "annee=2022&theme=logement&vue=tableau",
+        {
+            "couverture.measure": [key("couverture.measure_option.state")],
+            "couverture.map_theme": [lambda lang: theme("logement", lang)],
+            view_switch(
+                "couverture.heatmap_title",
+                measure=key("couverture.measure_option.state"),
+                year=2022,
+            ): [key("common.takeaway.view_tableau")],
+        },
+    ),
+}
+CASES = {
+    **{path: (path, query, widgets) for path, (query, widgets) in VIEWS.items()},
+    **MORE_VIEWS,
+}
 
 # What each widget shows as chosen, by its label: selectbox, radio, multiselect, segmented control,
 # and the open tab (label "").
 WIDGET_STATE = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
-  const label = el => (el.querySelector('[data-testid="stWidgetLabel"]')?.innerText || '').trim();
+  // A hidden label (a chart's view switch) has no innerText: its text is read instead.
+  const label = el => {
+    const node = el.querySelector('[data-testid="stWidgetLabel"]');
+    return ((node?.innerText || '').trim() || (node?.textContent || '')).trim();
+  };
   const state = {};
   for (const el of main.querySelectorAll('[data-testid="stSelectbox"]'))
     state[label(el)] = [el.querySelector('input').value];
@@ -126,9 +187,13 @@ def widget_state(page) -> dict[str, list[str]]:
 
 
 def expected_state(widgets: dict, lang: str) -> dict[str, list[str]]:
+    def label(label_key) -> str:
+        if label_key is None:
+            return ""
+        return label_key(lang) if callable(label_key) else t(label_key, lang=lang)
+
     return {
-        ("" if label_key is None else t(label_key, lang=lang)): [text(lang) for text in texts]
-        for label_key, texts in widgets.items()
+        label(label_key): [text(lang) for text in texts] for label_key, texts in widgets.items()
     }
 
 
@@ -153,9 +218,9 @@ def test_every_page_is_covered():
     assert set(VIEWS) == {spec.url_path for spec in PAGES if (VIEWS_DIR / spec.file).exists()}
 
 
-@pytest.mark.parametrize("url_path", list(VIEWS))
-def test_each_page_in_both_languages(page, page_errors, dashboard_url, url_path):
-    query, widgets = VIEWS[url_path]
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_page_in_both_languages(page, page_errors, dashboard_url, case):
+    url_path, query, widgets = CASES[case]
     open_page(page, f"{dashboard_url}/{url_path}?{query}")
     french = widget_state(page)
     for label, texts in expected_state(widgets, "fr").items():
