@@ -131,6 +131,36 @@ def test_overview_theme_table_and_completeness(demo_env, demo_db):
     assert "Dernier chargement" in " ".join(c.value for c in at.caption)
 
 
+def test_overview_least_met_uses_the_published_adjusted_flags(demo_env, demo_db):
+    """« Where needs are least met » counts, per theme, the communes below the adjusted 95 % funnel
+    limit (the published gap analysis), not those whose Poisson interval lies below 1."""
+    con = etl_db.open_reader(public_path(demo_db))
+    try:
+        counts = etl_db.query(
+            con,
+            """select theme, t.label_fr,
+                   count(*) filter (where flag in ('bas_998', 'bas_95')) as adjusted,
+                   count(*) filter (where ci_upper < 1) as poisson
+               from public.commune_comparisons c join public.themes t on t.code = c.theme
+               where year = ? and comparison = 'besoins' and theme <> '*'
+               group by all""",
+            [YEAR],
+        ).to_dicts()
+    finally:
+        con.close()
+    # the two rules differ on the demo: the test tells them apart
+    assert any(row["adjusted"] != row["poisson"] for row in counts)
+    flagged = sorted(
+        (row for row in counts if row["adjusted"]), key=lambda r: (-r["adjusted"], r["label_fr"])
+    )
+    at = open_app()
+    assert_clean(at)
+    text = " ".join(m.value for m in at.markdown)
+    for row in flagged[:4]:  # the four themes with the most under-served communes
+        link = f"[{row['label_fr']}](besoins-et-lacunes?theme={row['theme']}&annee={YEAR})"
+        assert f"{link} : {row['adjusted']} communes sur 45 sous-desservies" in text, row
+
+
 # --- Tendances ----------------------------------------------------------------------------------------
 
 

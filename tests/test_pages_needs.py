@@ -15,7 +15,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from needs_data import ALIMENTATION_CANTON, CAROUGE, LANCY, ONEX, THONEX, YEAR, build_needs_db
+from needs_data import (
+    ALIMENTATION_CANTON,
+    ANIERES,
+    CAROUGE,
+    GENEVE,
+    LANCY,
+    ONEX,
+    THONEX,
+    YEAR,
+    build_needs_db,
+)
 from streamlit.testing.v1 import AppTest
 
 from dashboard import brief_export, i18n
@@ -178,6 +188,34 @@ def test_funnel_plot_draws_limits_and_opens_a_brief(populations):
     assert not at.exception
 
 
+def chart_alts(at: AppTest) -> list[str]:
+    """The text alternative (aria-label) of every chart on the page."""
+    return [chart.proto.alt for chart in at.get("plotly_chart")]
+
+
+def test_funnel_plot_and_coverage_map_take_away():
+    """The gap analysis' new charts go through the take-away component: a text alternative that
+    says what they show (title and summary), a CSV and a citation."""
+    at = open_app("besoins.py", annee=str(YEAR), theme="alimentation")
+    gaps = needs.load_commune_gaps("alimentation", YEAR)
+    assessed = gaps.filter(pl.col("gap_flag") != "non_evalue").height
+    below = gaps.filter(pl.col("gap_flag").is_in(["bas_998", "bas_95"])).height
+    funnel_alt = next(alt for alt in chart_alts(at) if "Graphique en entonnoir" in alt)
+    assert funnel_alt.startswith(f"Graphique en entonnoir — Aide alimentaire, {YEAR}. ")
+    assert f"sur {assessed} communes évaluées, {below} sont sous la limite" in funnel_alt
+    keys = {button.proto.id for button in at.get("download_button")}
+    assert any("besoins_funnel_csv" in key for key in keys)
+    # Couverture: the food-aid map. By hand (needs_data): the Carouge grocery is located in
+    # Carouge and names Onex, no food-aid service covers the whole canton: 2 local, 0, 43 none.
+    at = open_app("couverture.py", annee=str(YEAR), theme="alimentation")
+    map_alt = next(alt for alt in chart_alts(at) if "Couverture des communes" in alt)
+    assert map_alt.startswith(f"Couverture des communes — Aide alimentaire, {YEAR}. ")
+    assert "2 avec un service local, 0 seulement desservies" in map_alt
+    assert "43 sans aucun service" in map_alt
+    keys = {button.proto.id for button in at.get("download_button")}
+    assert any("couverture_map_csv" in key for key in keys)
+
+
 def test_clicking_a_commune_opens_its_brief():
     at = open_app("besoins.py", annee=str(YEAR))
     at.session_state["besoins_map"] = {"selection": {"points": [{"location": CAROUGE}]}}
@@ -287,7 +325,7 @@ def test_brief_of_a_commune_from_the_url():
     assert at.title[0].value == "Fiche communale\u00a0: Onex"
     themes = next(html for html in html_blocks(at) if "Aide alimentaire" in html)
     food = profile_row(themes, "Aide alimentaire")
-    assert f'<td class="num">{SUPPRESSED}</td>' in food.replace("&lt;", "<")
+    assert f'<td class="num extra">{SUPPRESSED}</td>' in food.replace("&lt;", "<")
     # Services counted per theme, with a link to Qui fait quoi filtered to the commune.
     links = " ".join(m.value for m in at.markdown)
     assert "Voir les 2 services" in links and f"qui-fait-quoi?commune={ONEX}" in links
@@ -311,6 +349,69 @@ def test_brief_accepts_a_commune_name_and_compares_with_polarity():
     assert f"background:{wanted}" in shown
     svg = base64.b64decode(re.search(r"base64,([^\"]+)", shown).group(1)).decode()
     assert f'fill="{wanted}"' in svg
+
+
+def test_brief_compares_each_theme_with_the_pooled_neighbours(populations):
+    """The « Voisins » column: the neighbours' persons summed over their summed population; under
+    the commune's ratio, their persons summed over their summed expected numbers (needs_data's
+    counts)."""
+    neighbours = needs.neighbours_of(CAROUGE, YEAR)["neighbour_ofs"].to_list()
+    assert len(neighbours) == 5 and CAROUGE not in neighbours
+    persons = {GENEVE: 400, CAROUGE: 30, THONEX: 12}  # food aid, published counts (others: 0)
+    withheld = {ONEX, ANIERES}
+    at = open_app("fiche.py", commune=str(CAROUGE), annee=str(YEAR))
+    themes = next(html for html in html_blocks(at) if "Aide alimentaire" in html)
+    assert '<th scope="col" class="num near-col">Voisins</th>' in themes
+    cells = re.findall(r'<td class="num[^"]*">(.*?)</td>', profile_row(themes, "Aide alimentaire"))
+    value, _interval, _canton, near, count, gap = cells
+    assert count == "30"
+    assert not withheld & set(neighbours)  # Chêne-Bourg, Vernier, Lancy, Thônex, Meyrin
+    total = sum(persons.get(ofs, 0) for ofs in neighbours)
+    rate = total / sum(populations[ofs] for ofs in neighbours) * 1000
+    assert near == fmt_decimal(rate, 1, "fr")
+    gaps = needs.load_commune_gaps("alimentation", YEAR).filter(
+        pl.col("ofs_number").is_in(neighbours)
+    )
+    ratio = total / gaps["expected"].sum()
+    assert f"voisins {fmt_decimal(ratio, 2, 'fr')}" in gap
+
+
+def test_brief_marks_an_estimated_population_only_where_it_changes_a_flag():
+    """The same row (expected 100, ratio 0,79, population estimated) judged with each theme's and
+    year's own overdispersion. By hand: with τ² = 0 the 95 % funnel's lower limit at E = 100 is the
+    Poisson one, (81 − 0,74)/100 ≈ 0,80 (wider than the normal (1 − 1,96·0,05)² ≈ 0,81): 0,79 is
+    below it (« bas_95 »), and a population 3 % smaller (ratio 0,79/0,97 ≈ 0,81, E = 97) lifts it
+    above: « * ». With τ² = 0,09 the limit is (1 − 1,96·√(0,0025 + 0,09))² ≈ 0,16: 0,79 stays within
+    the limits whatever ±3 %: no mark."""
+    row = {
+        "population_estimated": True,
+        "suppressed": False,
+        "rate": None,
+        "canton_rate": None,
+        "canton_flag": None,
+        "expected": 100.0,
+        "needs_index": 1.0,
+        "gap_ratio": 0.79,
+    }
+    rows = pl.DataFrame(
+        [
+            {**row, "theme": "alimentation", "year": YEAR, "gap_flag": "bas_95"},
+            {**row, "theme": "seniors", "year": YEAR, "gap_flag": "dans_limites"},
+            {**row, "theme": "alimentation", "year": YEAR - 1, "gap_flag": "dans_limites"},
+            {**row, "theme": "alimentation", "year": YEAR, "gap_flag": "bas_95"}
+            | {"population_estimated": False},
+        ]
+    )
+    dispersion = pl.DataFrame(
+        {
+            "comparison": ["besoins", "besoins", "besoins"],
+            "theme": ["alimentation", "seniors", "alimentation"],
+            "year": [YEAR, YEAR, YEAR - 1],
+            "tau2": [0.0, 0.09, 0.09],
+        }
+    )
+    marked = needs.with_estimate_marks_by_theme_year(rows, dispersion)
+    assert marked["estimate_matters"].to_list() == [True, False, False, False]
 
 
 def test_brief_in_english():
@@ -341,7 +442,7 @@ def test_standalone_html_brief_is_self_contained():
     rate = fmt_decimal(30 / brief.population * 1000, 1, lang="fr")
     assert food.startswith(f'<tr><th scope="row">Aide alimentaire</th><td class="num">{rate}</td>')
     assert f'<td class="num">{fmt_decimal(canton_rate, 1, lang="fr")}</td>' in food
-    assert '<td class="num">30</td>' in food
+    assert '<td class="num extra">30</td>' in food
 
 
 @pytest.mark.browser

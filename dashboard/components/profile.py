@@ -314,14 +314,20 @@ def table_html(
     """One row per indicator or theme; `headers`: label, value, interval, canton (then neighbours,
     the extra columns, the comparison and the spine are added here)."""
     with_neighbours = any(row.neighbours is not None for row in rows)
-    head = list(headers)
+    # On a phone (PROFILE_CSS) the interval, the neighbours, the counts and the spine give way:
+    # value, canton, ratio and comparison stay. A class per column, for its header and its cells.
+    columns = [("", headers[0]), ("num", headers[1]), ("num ci", headers[2]), ("num", headers[3])]
     if with_neighbours:
-        head.append(t("fiche.col_neighbours"))
-    head += [*extra, t("fiche.col_comparison"), t("fiche.col_spine")]
-    # The interval and the spine give way on a phone (PROFILE_CSS): value, canton, comparison stay.
-    classes = {2: ' class="ci"', len(head) - 1: ' class="spine-head"'}
-    cells = "".join(
-        f'<th scope="col"{classes.get(index, "")}>{escape(h)}</th>' for index, h in enumerate(head)
+        columns.append(("num near-col", t("fiche.col_neighbours")))
+    counts = len(rows[0].extra) if rows else 0
+    columns += [("num extra", header) for header in extra[:counts]]
+    columns += [("num", header) for header in extra[counts:]]  # the gap ratio
+    columns += [("cmp", t("fiche.col_comparison")), ("spine-cell", t("fiche.col_spine"))]
+    head = "".join(
+        f'<th scope="col" class="{css}">{escape(header)}</th>'
+        if css
+        else f'<th scope="col">{escape(header)}</th>'
+        for css, header in columns
     )
     body = []
     for row in rows:
@@ -330,20 +336,21 @@ def table_html(
         if with_neighbours:
             numbers.append(row.neighbours or MISSING)
         numbers += list(row.extra)
-        gap = "" if row.gap is None else f'<td class="num">{row.gap}</td>'
+        cells = [
+            f'<td class="{css}">{escape(value)}</td>'
+            for (css, _), value in zip(columns[1:], numbers, strict=False)
+        ]
+        if row.gap is not None:
+            cells.append(f'<td class="num">{row.gap}</td>')
         body.append(
             f'<tr><th scope="row">{escape(row.label)}{flag}</th>'
-            + "".join(
-                f'<td class="num{" ci" if index == 1 else ""}">{escape(value)}</td>'
-                for index, value in enumerate(numbers)
-            )
-            + gap
+            + "".join(cells)
             + _comparison_cell(row)
             + _spine_cell(row)
             + "</tr>"
         )
     return (
-        f'<table class="profile"><thead><tr>{cells}</tr></thead>'
+        f'<table class="profile"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
 
@@ -378,11 +385,17 @@ table.profile .swatch { display: inline-block; width: .75rem; height: .75rem; bo
 table.profile .flag, table.profile .near { color: #5a5957; font-size: .72rem; }
 table.profile td.spine-cell { width: 172px; padding: 0 .2rem; }
 table.profile td.spine-cell img { display: block; width: 100%; height: auto; max-width: 172px; }
+@media print {  /* two pages for the profile: the rows as tight as they stay readable */
+  table.profile { font-size: .74rem; }
+  table.profile th, table.profile td { padding: .1rem .3rem; }
+  table.profile .near { line-height: 1.1; }
+}
 @media (min-width: 641px) {  /* the spine gives way before a theme's name wraps on five lines */
   table.profile tbody th { min-width: 8.5rem; }
 }
 @media (max-width: 640px) {
   table.profile { font-size: .78rem; }
-  table.profile .ci, table.profile .spine-head, table.profile td.spine-cell { display: none; }
+  table.profile .ci, table.profile .near-col, table.profile .extra,
+  table.profile .spine-cell { display: none; }
 }
 """
