@@ -62,7 +62,11 @@ def generator_version() -> str:
 
 def derived_version() -> str:
     """Changes whenever what a publish derives (aggregates, public views, public file) changes."""
-    sources = [*(SCHEMA_DIR / "derived").glob("*.sql"), ROOT / "etl" / "public.py"]
+    sources = [
+        *(SCHEMA_DIR / "derived").glob("*.sql"),
+        ROOT / "etl" / "public.py",
+        *(ROOT / "etl" / "analysis").glob("*.py"),  # the signals and their feed
+    ]
     return _digest(sources, (ROOT / "etl" / "db.py").read_text())
 
 

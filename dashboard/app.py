@@ -37,6 +37,7 @@ PAGES = (
     PageSpec("fiche.py", "fiche-communale", "common.page.commune", ":material/description:"),
     PageSpec("qui_fait_quoi.py", "qui-fait-quoi", "common.page.directory", ":material/search:"),
     PageSpec("remontees.py", "remontees", "common.page.field", ":material/campaign:"),
+    PageSpec("signaux.py", "signaux", "common.page.signals", ":material/notifications_active:"),
     PageSpec("donnees.py", "donnees", "common.page.data", ":material/download:"),
     PageSpec("methodologie.py", "methodologie", "common.page.methodology", ":material/menu_book:"),
     PageSpec("administration.py", "administration", "common.page.admin", ":material/settings:"),

@@ -34,6 +34,7 @@ import polars as pl
 
 from etl import release
 from etl.analysis.gaps import gap_analysis_tables
+from etl.analysis.signals import signal_tables
 from etl.db import SCHEMA_VERSION, MissingDatabase
 from etl.errors import UserError
 
@@ -422,6 +423,7 @@ def build_public_tables(
         tables[YEAR_CUBE], tables[QUARTER_CUBE]
     )
     tables.update(gap_analysis_tables(tables))  # from the protected cubes only (etl/analysis)
+    tables.update(signal_tables(tables))  # from the protected cubes only (DESIGN §5, §6)
     tables["release"] = release_row(con, published_at or dt.datetime.now(), release_id)
     return tables
 
@@ -454,8 +456,14 @@ def publish_public(con: duckdb.DuckDBPyConnection, db_path: Path) -> Path:
     Called after `refresh_derived`, inside the `next_version` block: the public file goes into the
     same release as the raw file and is switched in with it, or not at all.
     """
+    # Imported here: the feed runs the pages' queries through etl.exports, which imports this module.
+    from etl.analysis.feed import feed_file_name, write_signals_feed
+
     build = release.building(db_path)
-    write_public_file(build_public_tables(con, release_id=build.id), build.public)
+    tables = build_public_tables(con, release_id=build.id)
+    write_public_file(tables, build.public)
+    # The Atom feed of signals, a file of the release: switched in with the raw and public files.
+    write_signals_feed(tables, build.path(feed_file_name(db_path)))
     return build.public
 
 

@@ -4,7 +4,7 @@
 -- key: ofs_number
 -- parameters: $theme (theme code, or '*' for all themes), $year (integer)
 -- used by: dashboard/components/needs.py (the Besoins map and under-served list, the brief's
---          comparisons)
+--          comparisons), dashboard/bulletin_data.py (the bulletin's under-served communes)
 -- A commune absent from the activity cube had nobody reported for it: 0 persons (not unknown).
 -- Suppressed counts (1–4, disclosure control) arrive as NULL with their `_supprime` flag.
 with

@@ -254,7 +254,8 @@ def _overview_in_chromium(base: str) -> tuple[int, list[str]]:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{base}/?annee={YEAR}", wait_until="domcontentloaded")
+            # A loaded 2-core machine (the ETL publishing beside 20 visitors) can take a minute to answer.
+            page.goto(f"{base}/?annee={YEAR}", wait_until="domcontentloaded", timeout=120_000)
             page.wait_for_selector(SCRIPT_DONE, state="attached", timeout=120_000)
             metric = page.locator('[data-testid="stMetric"]', has_text=PERSONS_LABEL).first
             value = metric.locator('[data-testid="stMetricValue"]').inner_text()

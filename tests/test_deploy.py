@@ -41,6 +41,7 @@ from servers import (
     streamlit_server,
 )
 
+from etl.analysis.feed import feed_path
 from etl.publish import next_version
 
 DEPLOY = ROOT / "deploy"
@@ -527,6 +528,7 @@ def stack(tmp_path_factory, deploy_db) -> Stack:
         "BACKEND_1": f"127.0.0.1:{backend_ports[0]}",
         "BACKEND_2": f"127.0.0.1:{backend_ports[1]}",
         "LOG_DIR": str(directory),
+        "SIGNALS_FEED": str(feed_path(deploy_db)),
     }
     with contextlib.ExitStack() as cleanup:
         # Both replicas boot at the same time; each context manager stops its process on exit.
@@ -582,6 +584,18 @@ def test_health_location_answers_through_nginx(stack):
     assert not any(
         "/healthz" in line for line in access_log_lines(stack)
     )  # monitoring is not logged
+
+
+@needs_nginx
+def test_the_signals_feed_is_served_by_nginx(stack, deploy_db):
+    reply = fetch(stack, "/signaux.atom")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert reply.body == feed_path(deploy_db).read_bytes()
+    assert reply.body.startswith(b"<?xml") and b"http://www.w3.org/2005/Atom" in reply.body
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"  # the server's headers apply
+    assert "max-age=600" in reply.headers["Cache-Control"]
+    assert upstream_of(stack, "GET /signaux.atom") == "-"  # no replica involved
 
 
 @needs_nginx

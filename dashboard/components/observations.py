@@ -28,8 +28,14 @@ def level_badge(level: str) -> str:
     return f":{LEVEL_BADGES.get(level, 'gray')}-badge[{t(f'field.level.{level}')}]"
 
 
-def observation_card(row: dict, lang: str, *, show_commune: bool = True) -> None:
-    """One observation: level, theme, date, member, commune and the member's text."""
+AGREEMENT_BADGES = {"confirmed": "green", "not_seen": "blue"}
+
+
+def observation_card(
+    row: dict, lang: str, *, show_commune: bool = True, numbers: tuple[str, str] | None = None
+) -> None:
+    """One observation: level, theme, date, member, commune and the member's text; `numbers`
+    (kind, text) says whether the published figures agree (dashboard.components.signals)."""
     theme = label({"label_fr": row["theme_label_fr"], "label_en": row["theme_label_en"]}, lang)
     with st.container(border=True):
         meta = t("field.card_meta", date=fmt_date(row["obs_date"], lang), member=row["member_name"])
@@ -40,6 +46,11 @@ def observation_card(row: dict, lang: str, *, show_commune: bool = True) -> None
         if show_commune:
             commune = row.get("commune_name") or t("field.card_no_commune")
             st.caption(t("field.card_commune", commune=commune))
+        if numbers is not None:
+            kind, text = numbers
+            badge = AGREEMENT_BADGES.get(kind, "gray")
+            short = t(f"signals.agree_badge.{kind}")
+            st.markdown(f":{badge}-badge[:material/query_stats: {short}] {md_escape(text)}")
 
 
 MAX_MONTHLY_SPAN = 18  # months; a longer period is counted by quarter so bars stay readable

@@ -16,7 +16,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, state
-from dashboard.components import tables, upload
+from dashboard.components import bulletin_panel, tables, upload
 from dashboard.components.directory import md_escape
 from dashboard.i18n import MISSING, fmt_datetime, fmt_int, t
 from etl import publish
@@ -449,10 +449,11 @@ TAB_KEYS = {
     "suivi": "tracker",
     "historique": "history",
     "remontees": "observations",
+    "bulletin": "bulletin",
 }
-upload_area, tracker_area, history_area, observations_area = state.tabs(
+upload_area, tracker_area, history_area, observations_area, bulletin_area = state.tabs(
     "onglet",
-    ("depot", "suivi", "historique", "remontees"),
+    tuple(TAB_KEYS),
     default="depot",
     format_func=lambda code: t(f"admin.tab_{TAB_KEYS[code]}"),
 )
@@ -464,3 +465,5 @@ with history_area:
     history_tab()
 with observations_area:
     observations_tab()
+with bulletin_area:
+    bulletin_panel.bulletin_tab(database_path())

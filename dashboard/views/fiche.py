@@ -19,7 +19,15 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboard import brief_export, data, state
-from dashboard.components import charts, needs, needs_text, observations, profile, takeaway
+from dashboard.components import (
+    charts,
+    needs,
+    needs_text,
+    observations,
+    profile,
+    signals,
+    takeaway,
+)
 from dashboard.i18n import DEFAULT_LANGUAGE, current_language, fmt_date, fmt_int, t
 from etl import exports
 from etl.text import normalise_key
@@ -303,9 +311,10 @@ with st.container(key="fiche_document"):
     st.markdown(
         f'<p class="fiche-headline">{escape(profile.headline(brief))}</p>', unsafe_allow_html=True
     )
-    # « Ce qui a changé ce trimestre » (the signals of DESIGN §5) for this commune goes here, under
-    # the headline: the signals component draws into this container.
-    st.container(key="fiche_signals")
+    # « Ce qui a changé ce trimestre » (the signals of DESIGN §5) for this commune, under the
+    # headline: what the quarter's figures say before the longer-term profile.
+    with st.container(key="fiche_signals"):
+        signals.commune_signals(ofs_number)
     indicators_section(brief)
     themes_section(brief)
     trend_section(brief)

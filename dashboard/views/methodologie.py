@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
-from dashboard.components import tables
+from dashboard.components import signals, tables
 from dashboard.i18n import current_language, fmt_datetime, fmt_decimal, fmt_int, label, t
 from etl.analysis import coverage, funnel, needs_model, neighbours
 from etl.analysis import intervals as stats
@@ -287,6 +287,7 @@ st.markdown(t("methodology.intro"))
 sources(info)
 definitions()
 formulas()
+signals.methodology()
 disclosure(info)
 freshness(info)
 estimates()

@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import answers, charts, tables
+from dashboard.components import answers, charts, signals, tables
 from dashboard.components.kpi import Kpi, kpi_row
 from dashboard.i18n import (
     current_language,
@@ -189,7 +189,7 @@ def completeness(year: int) -> None:
 
 def signals_slot() -> st.delta_generator.DeltaGenerator:
     """Where « Ce qui a changé ce trimestre » (the signals of DESIGN §5) goes: right under the
-    headline figures, above the fold. The signals component draws into this container."""
+    headline figures, above the fold."""
     return st.container(key="overview_signals")
 
 
@@ -211,7 +211,8 @@ selected_year = state.select(
 # Answers first (issue #17): the year's figures, what changed, where needs are least met, the
 # latest field alerts — above the fold at 1440 × 900; the detail tables follow.
 headline(selected_year)
-signals_slot()
+with signals_slot():
+    signals.changed_this_quarter()
 answers.show(selected_year, info.version or "")
 theme_trends(selected_year, info.years)
 completeness(selected_year)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components import observations as obs
+from dashboard.components import signals, signals_text
 from dashboard.i18n import current_language, fmt_int, label, t
 from etl import exports
 from etl.text import normalise_key
@@ -88,8 +89,12 @@ def filters(first: dt.date, last: dt.date) -> dict:
 
 
 def feed_cards(feed: pl.DataFrame, lang: str) -> None:
+    # Each « vigilance » and « alerte » says whether the published figures agree (signals).
+    lookup, last_period = signals.assessment_lookup()
     for row in feed.head(MAX_CARDS).iter_rows(named=True):
-        obs.observation_card(row, lang)
+        agreement = signals_text.agreement(row, lookup, last_period)
+        numbers = (agreement.kind, agreement.text) if agreement else None
+        obs.observation_card(row, lang, numbers=numbers)
     if feed.height > MAX_CARDS:
         st.info(t("field.more", shown=MAX_CARDS, n=fmt_int(feed.height, lang)))
 
@@ -119,6 +124,7 @@ def export(feed: pl.DataFrame) -> None:
 
 st.title(t("field.title"))
 st.markdown(t("field.intro"))
+signals.link(t("signals.all_link"), signals.SIGNALS_PAGE, {}, ":material/notifications_active:")
 bounds = data.run("observations_date_range").row(0, named=True)
 if not bounds["n"]:
     st.info(t("field.empty"))

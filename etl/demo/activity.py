@@ -20,6 +20,7 @@ import polars as pl
 
 from etl.demo.members import Member
 from etl.demo.parameters import BASE_YEAR, SHARE_GENDER_RECORDED, THEMES, Event, Theme
+from etl.demo.rises import RISE_STREAM, Draws, Rates, add_rises
 from etl.demo.territory import Territory
 
 HORS_CANTON, NON_RENSEIGNEE = "hors_canton", "non_renseignee"
@@ -309,7 +310,8 @@ def draw_counts(
     grid = grid.join(theme_params, on="theme", how="left", maintain_order="left")
     age_ratio = age65_ratio(context, grid)
     waiting = rng.poisson((scale * grid["unmet_last_month"] * grid["waiting"]).to_numpy())
-    acts = rng.poisson(persons * grid["acts"].to_numpy() * float(rng.lognormal(0, 0.15)))
+    acts_per_person = grid["acts"].to_numpy() * float(rng.lognormal(0, 0.15))
+    acts = rng.poisson(persons * acts_per_person)
     new_share = np.clip(grid["new_share"].to_numpy() * NEW_BY_FREQUENCY[member.frequency], 0, 0.95)
     new = rng.binomial(persons, new_share)
     recorded = rng.binomial(persons, SHARE_GENDER_RECORDED)
@@ -318,8 +320,22 @@ def draw_counts(
     )
     women = rng.binomial(recorded, women_share)
     minors = rng.binomial(persons, grid["minors"].to_numpy())
-    seniors = rng.binomial(
-        persons - minors, np.clip(grid["seniors"].to_numpy() * age_ratio, 0, 0.98)
+    seniors_share = np.clip(grid["seniors"].to_numpy() * age_ratio, 0, 0.98)
+    seniors = rng.binomial(persons - minors, seniors_share)
+    # The documented local rises (etl/demo/rises.py), drawn from their own stream.
+    persons, acts, new, recorded, women, minors, seniors, unmet = add_rises(
+        context.rng(member, RISE_STREAM),
+        grid,
+        Draws(persons, acts, new, recorded, women, minors, seniors, unmet),
+        Rates(
+            (scale * grid["served"]).to_numpy() * noise,
+            (scale * grid["unmet"]).to_numpy() * 0.8 * noise,
+            acts_per_person,
+            new_share,
+            women_share,
+            grid["minors"].to_numpy(),
+            seniors_share,
+        ),
     )
     frame = (
         grid.select(

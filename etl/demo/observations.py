@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from etl.demo.activity import DemoContext, period_end, period_start
 from etl.demo.members import Member
+from etl.demo.parameters import RISES
 
 OBSERVATION_STREAM = 3
 
@@ -685,7 +686,35 @@ def member_observations(
         }
         for day, template in chosen
     ]
+    rows += rise_observations(member, start, end)
     return sorted(rows, key=lambda row: (row["date"], row["theme"], row["texte"]))
+
+
+RISE_TEXT = (
+    "Afflux inhabituel ce trimestre de personnes venant de {commune} : nos permanences sont "
+    "débordées et nous avons dû allonger les horaires."
+)
+
+
+def rise_observations(member: Member, start: dt.date, end: dt.date) -> list[dict]:
+    """The public alert a member writes about an injected rise it sees (parameters.RISES), dated
+    mid-quarter; no random draw, so the member's other observations stay the same."""
+    rows = []
+    for rise in RISES:
+        year, quarter = int(rise.quarter[:4]), int(rise.quarter[-1])
+        day = dt.date(year, 3 * quarter - 1, 15)
+        if rise.reported_by == member.code and start <= day <= end:
+            rows.append(
+                {
+                    "date": day,
+                    "theme": rise.theme,
+                    "commune": rise.ofs_number,
+                    "niveau": "alerte",
+                    "texte": RISE_TEXT.format(commune=rise.commune),
+                    "public": True,
+                }
+            )
+    return rows
 
 
 def _period_number(period_code: str) -> int:
