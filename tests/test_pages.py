@@ -161,6 +161,39 @@ def test_overview_least_met_uses_the_published_adjusted_flags(demo_env, demo_db)
         assert f"{link} : {row['adjusted']} communes sur 45 sous-desservies" in text, row
 
 
+def test_overview_and_brief_list_the_latest_quarters_signals(demo_env, demo_db):
+    """The latest published quarter's signals, one line each: all of them on the overview (under
+    the headline figures), a commune's own on its brief, each with its published count."""
+    con = etl_db.open_reader(public_path(demo_db))
+    try:
+        raised = etl_db.query(
+            con,
+            """with latest as (select max(year * 4 + quarter - 1) as period from public.signals
+                               where scope = 'trimestre')
+               select s.ofs_number, t.label_fr, m.name, c.personnes
+               from public.signals s
+               join latest on s.year * 4 + s.quarter - 1 = latest.period
+               join public.themes t on t.code = s.theme
+               join public.communes m on m.ofs_number = s.ofs_number
+               join public.activity_quarter_cube c on c.year = s.year and c.quarter = s.quarter
+                   and c.theme = s.theme and c.lieu = s.lieu and c.category = '*'
+               where s.status = 'signal'""",
+        ).to_dicts()
+    finally:
+        con.close()
+    assert raised  # the test demo has a signal in its last quarter (Vernier)
+    lines = [
+        f"**{row['label_fr']} — {row['name']}** : {fmt_int(row['personnes'])} personnes"
+        for row in raised
+    ]
+    overview = " ".join(m.value for m in open_app().markdown)
+    assert all(line in overview for line in lines), (lines, overview)
+    for row, line in zip(raised, lines, strict=True):
+        at = open_app("fiche.py", commune=str(row["ofs_number"]))
+        assert_clean(at)
+        assert line in " ".join(m.value for m in at.markdown)
+
+
 # --- Tendances ----------------------------------------------------------------------------------------
 
 
