@@ -307,7 +307,7 @@ def test_methodology_states_freshness_and_rule(demo_env):
     at = open_app("methodologie.py")
     assert_clean(at)
     text = " ".join(m.value for m in at.markdown)
-    assert "< 5" in text and "1 à 4" in text
+    assert "affiche **X**" in text and "< 5" not in text and "1 à 4" in text
     assert "Byar" in text and "Wilson" in text
     assert "Dernier chargement de données" in text
     assert len(at.latex) >= 5

@@ -120,9 +120,9 @@ def test_map_rates_and_tooltips(populations):
     assert rate == pytest.approx(30 / populations[CAROUGE] * 1000)
     assert "Carouge" in tooltip and "Personnes servies : 30" in tooltip
     assert fmt_decimal(rate, 1, lang="fr") in tooltip and "IC 95 %" in tooltip
-    # suppressed: grey, '< 5', no rate
+    # withheld: grey, 'X', no rate (never « < 5 »: a withheld cell may hold any count)
     value, tooltip = drawn[ONEX]
-    assert value is None and "&lt; 5" not in tooltip and "< 5" in tooltip
+    assert value is None and "X" in tooltip and "< 5" not in tooltip and "&lt;" not in tooltip
     # Thônex's 2024 population is carried forward: said in the tooltip, rate starred
     _, tooltip = drawn[THONEX]
     assert "population estimée" in tooltip

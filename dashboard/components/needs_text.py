@@ -47,7 +47,7 @@ def comparison(code: str | None, *, short: bool = False) -> str:
 
 
 def count(value: int | None, suppressed: bool) -> str:
-    """A published count: '< 5' when disclosure control suppressed it."""
+    """A published count: 'X' when disclosure control withheld it."""
     if suppressed:
         return SUPPRESSED
     return fmt_int(value)

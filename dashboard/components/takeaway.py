@@ -80,7 +80,7 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def _plotly_text(text: str) -> str:
-    """Plotly reads a few HTML tags in titles: « < 5 » must stay text."""
+    """Plotly reads a few HTML tags in titles: « < » must stay text."""
     return escape(text, quote=False)
 
 

@@ -154,7 +154,7 @@ def selection_problem(selection: exports.Selection) -> str | None:
 
 
 def for_display(frame: pl.DataFrame) -> pl.DataFrame:
-    """Suppressed counts and rates read « < 5 » instead of an empty cell; the flags are dropped."""
+    """Suppressed counts and rates read « X » instead of an empty cell; the flags are dropped."""
     shown = [
         c
         for c in (*CUBE_MEASURES, exports.RATE)
@@ -175,7 +175,7 @@ def show_preview(frame: pl.DataFrame) -> None:
         st.info(t("donnees.no_rows"), icon=":material/filter_alt_off:")
         return
     shown = for_display(frame.head(PREVIEW_ROWS))
-    # Counts become text (« < 5 »): keep them right-aligned like the other numbers.
+    # Counts become text (« X »): keep them right-aligned like the other numbers.
     counts = [c for c in (*CUBE_MEASURES, exports.RATE) if shown.schema.get(c) == pl.String]
     st.dataframe(
         shown,
