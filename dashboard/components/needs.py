@@ -395,6 +395,7 @@ class CommuneBrief:
     neighbours: pl.DataFrame  # neighbour_rank, neighbour_ofs, neighbour_name (statistical)
 
 
+@per_data_version  # the same for every visitor until the next publication (#19)
 def load_commune_brief(ofs_number: int, year: int) -> CommuneBrief:
     coverage = data.run("coverage_theme_commune", year=year)
     trends = data.run("fiche_trends", ofs=ofs_number)
