@@ -27,6 +27,7 @@ from dashboard.i18n import (
     t,
 )
 from etl.text import normalise_key
+from etl.vocabulary import ESTIMATED_POPULATION
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 PDF_TIMEOUT_S = 60
@@ -39,7 +40,7 @@ THEME_LEGEND = ("plus_eleve", "similaire", "plus_bas")
 
 def population_text(brief: CommuneBrief) -> str:
     text = t("fiche.population", year=brief.year, population=fmt_int(brief.population))
-    if brief.population_status in ("interpole", "reporte"):
+    if brief.population_status in ESTIMATED_POPULATION:
         status = t(f"fiche.status_{brief.population_status}")
         text += t("fiche.population_estimated", status=status)
     return text

@@ -28,7 +28,7 @@ import xlsxwriter
 from etl import db
 from etl.errors import UserError
 from etl.paths import DATA_DIR, QUERIES_DIR
-from etl.public import CUBE_MEASURES, open_public_reader, suppressed_flag
+from etl.public import open_public_reader, suppressed_flag
 from etl.release import read_current
 from etl.spreadsheet import (  # noqa: F401 (one path for every download: pages import them from here)
     csv_text,
@@ -37,15 +37,14 @@ from etl.spreadsheet import (  # noqa: F401 (one path for every download: pages 
     to_csv,
     to_xlsx,
 )
+from etl.vocabulary import ALL, CANTON, CUBE_MEASURES, CUBE_PERIOD_KINDS
 
 DICTIONARY_PATH = DATA_DIR / "dictionary.csv"
 DATASET_PATH = DATA_DIR / "dataset.toml"
 TABLE = "activite"
 
 LEVELS = ("commune", "canton")
-GRANULARITIES = ("annee", "trimestre")
-ALL = "*"  # all themes / all member categories
-CANTON = "GE"  # the cube's place code for the 45 communes together
+GRANULARITIES = CUBE_PERIOD_KINDS
 RATE = "taux_pour_1000"
 POPULATION = "population"
 DERIVED_VARIABLES = (POPULATION, RATE)

@@ -16,7 +16,8 @@ from dashboard import data, state
 from dashboard.i18n import SUPPRESSED, current_language, fmt_date, fmt_int, label, t, t_or
 from etl import exports
 from etl.errors import UserError
-from etl.public import CUBE_MEASURES, suppressed_flag
+from etl.public import suppressed_flag
+from etl.vocabulary import CUBE_MEASURES
 
 PREVIEW_ROWS = 2_000  # rows drawn in the table; downloads hold them all
 FORMAT_ICONS = {

@@ -15,6 +15,7 @@ from dashboard.components import banner, charts, needs, needs_text, observations
 from dashboard.components.needs_text import ESTIMATED_MARK
 from dashboard.i18n import fmt_int, t
 from etl.text import normalise_key
+from etl.vocabulary import ESTIMATED_POPULATION
 
 DEFAULT_COMMUNE = 6621  # Genève
 STATIC_SERVICE_ROWS = 100  # more services: a scrolling grid instead of a static table
@@ -219,7 +220,7 @@ year = state.select(
 brief = needs.load_commune_brief(ofs_number, year)
 st.title(t("fiche.title", name=brief.name))
 population_line = brief_export.population_text(brief)
-if brief.population_status in ("interpole", "reporte"):
+if brief.population_status in ESTIMATED_POPULATION:
     population_line += f" {ESTIMATED_MARK}"
 st.caption(population_line)
 banner.freshness_caption(info)

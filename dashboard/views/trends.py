@@ -20,6 +20,7 @@ from dashboard.i18n import (
     t,
     t_or,
 )
+from etl.vocabulary import ALL, CANTON, PLACES_OUTSIDE_COMMUNES, PUBLISHED
 
 METRICS = (
     "personnes",
@@ -32,8 +33,7 @@ BREAKDOWNS = ("theme", "lieu", "category", "none")
 MEASURES = ("count", "rate")
 STEPS = ("year", "quarter")
 MAX_SERIES = 8  # the Okabe-Ito palette has eight colours
-ALL, CANTON = "*", "GE"
-OUTSIDE = ("hors_canton", "non_renseignee")
+OUTSIDE = PLACES_OUTSIDE_COMMUNES
 
 
 # --- labels ----------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def point_text(row: dict, measure: str, lang: str) -> str:
     text = f"{row['period']} : {value}" if lang == "fr" else f"{row['period']}: {value}"
     if row["change_pct"] is not None:
         text += f" ({fmt_change(row['change_pct'], lang=lang)})"
-    if measure == "rate" and row["population_status"] not in (None, "publie"):
+    if measure == "rate" and row["population_status"] not in (None, PUBLISHED):
         text += f"<br>{t('trends.estimated_population')}"
     return text
 
@@ -286,7 +286,7 @@ def build_chart(frame: pl.DataFrame, choice: dict) -> None:
                 x=[r["x"] for r in rows],
                 y=y,
                 estimated=[
-                    measure == "rate" and r["population_status"] not in (None, "publie")
+                    measure == "rate" and r["population_status"] not in (None, PUBLISHED)
                     for r in rows
                 ],
                 hover=[point_text(r, measure, lang) for r in rows],
@@ -312,7 +312,7 @@ def build_chart(frame: pl.DataFrame, choice: dict) -> None:
         notes.append(t("trends.note_quarterly"))
     if measure == "rate":
         notes.append(t("trends.note_rate"))
-        if frame.filter(pl.col("population_status") != "publie").height:
+        if frame.filter(pl.col("population_status") != PUBLISHED).height:
             notes.append(t("common.chart.estimated_marker"))
     if choice["metric"] == "liste_attente":
         notes.append(t("trends.note_stock"))

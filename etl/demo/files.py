@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
-from etl.demo.activity import HORS_CANTON, NON_RENSEIGNEE, DemoContext, period_end
+from etl.demo.activity import DemoContext, period_end
 from etl.demo.directory import communes_served, member_services
 from etl.demo.members import Member
 from etl.demo.observations import member_observations
@@ -35,12 +35,13 @@ from etl.demo.parameters import COLUMN_SETS
 from etl.demo.xlsx import write_workbook
 from etl.paths import DATA_DIR
 from etl.submission.columns import column_letter
+from etl.vocabulary import OUTSIDE_CANTON, PLACE_NOT_GIVEN
 
 FILES_STREAM = 4
 OBSERVATIONS_PER_PERIOD = {"mois": 0.3, "trimestre": 0.8, "annee": 2.0}
 YEAR_END_OBSERVATIONS = 1.0  # CSV members write observations only in their year-end workbook
-PLACE_TEXT = {HORS_CANTON: "hors canton", NON_RENSEIGNEE: "non renseignée"}
-PLACE_TEXT_MESSY = {HORS_CANTON: "Hors canton", NON_RENSEIGNEE: "Inconnue"}
+PLACE_TEXT = {OUTSIDE_CANTON: "hors canton", PLACE_NOT_GIVEN: "non renseignée"}
+PLACE_TEXT_MESSY = {OUTSIDE_CANTON: "Hors canton", PLACE_NOT_GIVEN: "Inconnue"}
 MESSY_HEADERS = {
     "membre": "Membre",
     "periode": "Période",
