@@ -18,17 +18,18 @@ import io
 import json
 import tomllib
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
 
-from etl import db
+from etl import queries
 from etl.errors import UserError
-from etl.paths import DATA_DIR, QUERIES_DIR
+from etl.paths import DATA_DIR
 from etl.public import open_public_reader, suppressed_flag
+from etl.queries import Runner
 from etl.release import read_current
 from etl.spreadsheet import (  # noqa: F401 (one path for every download: pages import them from here)
     csv_text,
@@ -68,8 +69,6 @@ DEFAULT_VARIABLES = (*CUBE_MEASURES, *DERIVED_VARIABLES)
 KEY_COLUMNS = ("annee", "trimestre", "no_ofs", "territoire", "theme", "theme_libelle")
 CATEGORY_COLUMN = "categorie_membres"
 DEMO_COLUMN = "donnees_demo"
-
-Runner = Callable[..., pl.DataFrame]  # run(query_name, **params) -> frame
 
 
 # --- what is asked --------------------------------------------------------------------------------
@@ -599,19 +598,13 @@ def file_name(meta: Metadata, fmt: str) -> str:
 # --- reading the public file outside Streamlit (command line, tests) -----------------------------------
 
 
-def query_sql(name: str) -> str:
-    path = QUERIES_DIR / f"{name}.sql"
-    if not path.exists():
-        raise UserError(f"Requête inconnue : {path}")
-    return path.read_text(encoding="utf-8")
-
-
 @contextlib.contextmanager
 def public_runner(db_path: Path) -> Iterator[Runner]:
     """A `run(query_name, **params)` on the public file of the current release of `db_path`
-    (never the raw file)."""
+    (never the raw file): the query runner of etl/queries.py, with its allow-list of names and its
+    check of parameters, as the dashboard's `data.run`."""
     con = read_current(db_path, lambda live: open_public_reader(live.public))
     try:
-        yield lambda name, **params: db.query(con, query_sql(name), params)
+        yield queries.runner(con)
     finally:
         con.close()
