@@ -1,7 +1,7 @@
 """Données: filtered, documented, citable downloads for researchers (DESIGN §6, §7).
 
 The filters live in the URL (a copied link reopens the same extraction); the preview, the downloads
-and `observatoire exporter` all come from etl/exports.py reading the public file through
+and `observatoire exporter` all come from etl/exports/ reading the public file through
 `data.run`, so they carry the same rows and the same disclosure control.
 """
 
