@@ -70,6 +70,8 @@ def colour_cap(values: list[list]) -> float | None:
     return float(flat.quantile(0.95, "linear")) or float(flat.max())
 
 
+# Longer than 60 lines: one Plotly heatmap with its hover texts, white-zone marks
+# and suppressed cells, built as one figure.
 def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
     """Themes in rows, communes in columns; white zones marked ×, suppressed cells grey."""
     column = MEASURE_COLUMNS.get(measure)

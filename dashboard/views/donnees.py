@@ -60,6 +60,8 @@ def variable_namer(options: exports.Options):
 # --- filters (kept in the URL) --------------------------------------------------------------------
 
 
+# Longer than 60 lines: one widget per filter, in the order they appear on the
+# page; each is a few lines of options and labels, and they share the columns they sit in.
 def choose_selection(options: exports.Options) -> exports.Selection:
     """The filter builder; returns the selection as chosen (empty lists meaning « all »)."""
     top = st.columns([1, 1, 1, 1])

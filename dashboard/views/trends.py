@@ -82,6 +82,8 @@ def default_themes(year: int | None) -> list[str]:
     return top["theme"].to_list()
 
 
+# Longer than 60 lines: one widget per filter, in the order they appear on the
+# page, and the filters that depend on the chosen breakdown; to be split with the page's rework.
 def choose_filters(info: data.DatabaseInfo) -> dict:
     theme_name, place_name, category_name = theme_labeller(), place_labeller(), category_labeller()
     themes = [ALL, *data.themes()["code"]]

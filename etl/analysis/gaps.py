@@ -90,6 +90,9 @@ def observed_counts(
     )
 
 
+# Longer than 60 lines: the funnel of each theme × year × comparison is worked out
+# on numpy slices of one sorted frame (see the comment inside); the slicing and the rebuilding of the
+# frame share the same offsets and stay together.
 def compare_communes(
     counts: pl.DataFrame, index: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
