@@ -20,7 +20,9 @@ DEFAULT_LANGUAGE = "fr"
 THIN_SPACE = "\u202f"
 NO_BREAK_SPACE = "\u00a0"
 MISSING = "–"
-SUPPRESSED = "< 5"
+# A count withheld for data protection (DESIGN §6), whatever its value: the Swiss FSO symbol.
+# Not « < 5 »: a cell withheld so that a total cannot reveal another may hold any count.
+SUPPRESSED = "X"
 
 
 def current_language() -> str:
@@ -151,7 +153,7 @@ def fmt_signed_int(value: float | int | None, lang: str | None = None) -> str:
 
 
 def fmt_count(value: float | int | None, suppressed: bool = False, lang: str | None = None) -> str:
-    """A published count: '< 5' when disclosure control suppressed it (DESIGN §6)."""
+    """A published count: 'X' when disclosure control withheld it (DESIGN §6)."""
     if suppressed:
         return SUPPRESSED
     return fmt_int(value, lang)

@@ -3,7 +3,7 @@
 --        newest first (shown beside the signals of the same theme and place)
 -- key: obs_date, member_code, theme, lieu, niveau, texte
 -- parameters: $period (quarter number year × 4 + quarter − 1)
--- used by: dashboard/components/signals.py, dashboard/views/signaux.py, dashboard/bulletin_data.py
+-- used by: dashboard/views/signaux.py, dashboard/bulletin_data.py
 with
     observations as (select * from public.observations),
     members as (select code, name from public.members),

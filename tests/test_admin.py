@@ -402,8 +402,8 @@ def test_a_file_with_errors_shows_the_report_and_cannot_be_loaded(
     at = sign_in(open_admin())
     bad = _bad_workbook(tmp_path / "mauvais.xlsx")
     at.file_uploader(key="admin_file").set_value(("mauvais.xlsx", bad.read_bytes(), "x")).run()
-    issues = next(df.value for df in at.dataframe if "message" in df.value.columns)
-    assert list(issues[["sheet", "rows", "column", "value"]].iloc[0]) == [
+    issues = next(df.value for df in at.table if "Problème et correction" in df.value.columns)
+    assert list(issues[["Feuille", "Ligne(s)", "Colonne", "Valeur trouvée"]].iloc[0]) == [
         "activite",
         "2",
         "commune",

@@ -1,5 +1,5 @@
 """The Données page in AppTest: filters from the URL, preview row count against a direct query on the
-public file, suppressed cells shown « < 5 », citation and dictionary, both languages."""
+public file, withheld cells shown « X », citation and dictionary, both languages."""
 
 from __future__ import annotations
 
@@ -118,9 +118,9 @@ def test_suppressed_counts_read_less_than_five(demo_env, demo_db):
              and personnes_supprime""",
     )
     assert hidden > 0, "the demo should need suppression in 2024"
-    assert (preview["personnes"] == "< 5").sum() == hidden
+    assert (preview["personnes"] == "X").sum() == hidden
     assert not preview["personnes"].is_in(["1", "2", "3", "4"]).any()
-    assert "personnes_supprime" not in preview.columns  # said by « < 5 » on the page
+    assert "personnes_supprime" not in preview.columns  # said by « X » on the page
 
 
 def test_citation_names_the_database_version_and_date(demo_env, demo_db):
@@ -136,7 +136,7 @@ def test_citation_names_the_database_version_and_date(demo_env, demo_db):
 def test_the_dictionary_lists_every_column_of_the_preview(demo_env):
     at = open_donnees(variable=["personnes", "population", "foreign_share_pct"])
     keys = [*(c for c in exports.KEY_COLUMNS if c != "trimestre"), exports.CATEGORY_COLUMN]
-    dictionary = pl.from_pandas(at.dataframe[1].value)
+    dictionary = pl.from_pandas(at.table[0].value)
     described = dictionary["Colonne"].to_list()
     assert described[: len(keys)] == keys
     assert {"personnes_supprime", "foreign_share_pct", "foreign_share_pct_annee"} <= set(described)

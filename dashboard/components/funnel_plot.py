@@ -6,13 +6,15 @@ Clicking a commune returns its OFS number (the page opens its brief).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from dashboard.components import charts, needs_text
-from dashboard.i18n import fmt_decimal, t
+from dashboard.i18n import fmt_decimal, fmt_int, t
 from etl.analysis import funnel
 
 FLAG_COLOURS = {
@@ -23,13 +25,31 @@ FLAG_COLOURS = {
     funnel.ABOVE_998: "#542788",
 }
 HEIGHT = 420
+RATIO_TICKS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)  # ratios are drawn from 0.05 (0 is shown there)
+RATIO_TEXT = {0.25: "¼", 0.5: "½", 1.0: "1", 2.0: "2", 4.0: "4"}
 GRID_POINTS = 120
+
+
+def limit_grid_range(expected: list[float]) -> tuple[float, float]:
+    """The expected numbers the limits are drawn over: a little beyond the communes' own."""
+    return max(min(expected), 0.5) * 0.8, max(expected) * 1.25
+
+
+def expected_ticks(bounds: tuple[float, float]) -> list[float]:
+    """1, 2, 5 × 10^k inside the range, written in full (Plotly writes « 2 », « 5 » between
+    decades on a wide range and crowds « 1800 2000 2200 » on a narrow one)."""
+    low, high = bounds
+    ticks = [
+        step * 10**power
+        for power in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        for step in (1, 2, 5)
+    ]
+    return [tick for tick in ticks if low <= tick <= high]
 
 
 def limit_curves(expected: list[float], tau2: float) -> dict[float, tuple[list, list, list]]:
     """For each level: a grid of expected numbers and the adjusted lower and upper limits on it."""
-    low, high = max(min(expected), 0.5), max(expected)
-    grid = np.geomspace(low * 0.8, high * 1.25, GRID_POINTS)
+    grid = np.geomspace(*limit_grid_range(expected), GRID_POINTS)
     curves = {}
     for level in funnel.LEVELS:
         lower, upper = funnel.adjusted_limits(grid, level, tau2)
@@ -37,6 +57,8 @@ def limit_curves(expected: list[float], tau2: float) -> dict[float, tuple[list, 
     return curves
 
 
+# Longer than 60 lines: one Plotly figure: the limit curves, the communes coloured by
+# flag and the highlighted one, each a trace with its own settings.
 def figure(gaps: pl.DataFrame, tau2: float, highlight: list[int] | None = None) -> go.Figure:
     """Communes with a published count and an expected number, coloured by their flag."""
     points = gaps.filter(pl.col("gap_ratio").is_not_null() & (pl.col("expected") > 0))
@@ -92,8 +114,23 @@ def figure(gaps: pl.DataFrame, tau2: float, highlight: list[int] | None = None) 
         clickmode="event+select",
         dragmode=False,
         legend={"orientation": "h", "y": -0.25},
-        xaxis={"type": "log", "title": t("besoins.funnel_x"), "gridcolor": "#EEEEEE"},
-        yaxis={"type": "log", "title": t("besoins.funnel_y"), "gridcolor": "#EEEEEE"},
+        xaxis={
+            "type": "log",
+            "title": t("besoins.funnel_x"),
+            "gridcolor": "#EEEEEE",
+            "tickvals": (ticks := expected_ticks(limit_grid_range(points["expected"].to_list()))),
+            "ticktext": [fmt_int(v) if v >= 1 else fmt_decimal(v, 1) for v in ticks],
+        },
+        yaxis={
+            "type": "log",
+            "title": t("besoins.funnel_y"),
+            "gridcolor": "#EEEEEE",
+            # Plotly labels a log axis 2, 3, 4, 5… inside each decade, which reads as noise here.
+            "tickvals": RATIO_TICKS,
+            "ticktext": [
+                RATIO_TEXT.get(v) or fmt_decimal(v, 2 if v < 0.1 else 1) for v in RATIO_TICKS
+            ],
+        },
     )
     return fig
 
@@ -132,8 +169,14 @@ def clicked(event: object) -> int | None:
     return None
 
 
-def show(fig: go.Figure, *, key: str) -> int | None:
+def show(fig: go.Figure, *, key: str, alt: str | None = None) -> int | None:
+    """Draw the funnel plot with click selection; `alt`: its text alternative (screen readers)."""
     event = st.plotly_chart(
-        fig, key=key, on_select="rerun", selection_mode="points", config=charts.PLOTLY_CONFIG
+        fig,
+        key=key,
+        on_select="rerun",
+        selection_mode="points",
+        config=charts.PLOTLY_CONFIG,
+        alt=alt,
     )
     return clicked(event)

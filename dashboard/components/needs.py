@@ -141,26 +141,39 @@ def reading_depends_on_population(
     return False
 
 
+def estimate_matters(row: dict, tau2: dict[str, float | None]) -> bool:
+    """Whether the row's estimated population could change its gap or rate flag. `tau2`: the
+    overdispersion of its theme and year by comparison ('besoins', 'canton')."""
+    if not row["population_estimated"] or row["suppressed"]:
+        return False
+    canton_ratio = (
+        row["rate"] / row["canton_rate"] if row["rate"] is not None and row["canton_rate"] else None
+    )
+    canton_expected = row["expected"] / row["needs_index"] if row["expected"] else None
+    return reading_depends_on_population(
+        row["gap_ratio"], row["expected"], row["gap_flag"], tau2.get("besoins")
+    ) or reading_depends_on_population(
+        canton_ratio, canton_expected, row["canton_flag"] or "", tau2.get("canton")
+    )
+
+
 def with_estimate_marks(gaps: pl.DataFrame, dispersion: pl.DataFrame) -> pl.DataFrame:
     """Add `estimate_matters`: an estimated population that could change the gap or rate flag."""
     tau2 = {row["comparison"]: row["tau2"] for row in dispersion.to_dicts()}
-    marks = []
-    for row in gaps.to_dicts():
-        matters = False
-        if row["population_estimated"] and not row["suppressed"]:
-            canton_ratio = (
-                row["rate"] / row["canton_rate"]
-                if row["rate"] is not None and row["canton_rate"]
-                else None
-            )
-            canton_expected = row["expected"] / row["needs_index"] if row["expected"] else None
-            matters = reading_depends_on_population(
-                row["gap_ratio"], row["expected"], row["gap_flag"], tau2.get("besoins")
-            ) or reading_depends_on_population(
-                canton_ratio, canton_expected, row["canton_flag"] or "", tau2.get("canton")
-            )
-        marks.append(matters)
+    marks = [estimate_matters(row, tau2) for row in gaps.to_dicts()]
     return gaps.with_columns(pl.Series("estimate_matters", marks, dtype=pl.Boolean))
+
+
+def with_estimate_marks_by_theme_year(rows: pl.DataFrame, dispersion: pl.DataFrame) -> pl.DataFrame:
+    """`with_estimate_marks` for rows of several themes or years (the brief's themes, its trend):
+    each row judged with the τ² of its own theme and year. `dispersion`: needs_dispersion_all."""
+    tau2: dict[tuple[str, int], dict[str, float | None]] = {}
+    for row in dispersion.to_dicts():
+        tau2.setdefault((row["theme"], row["year"]), {})[row["comparison"]] = row["tau2"]
+    marks = [
+        estimate_matters(row, tau2.get((row["theme"], row["year"]), {})) for row in rows.to_dicts()
+    ]
+    return rows.with_columns(pl.Series("estimate_matters", marks, dtype=pl.Boolean))
 
 
 def load_dispersion(theme: str, year: int) -> pl.DataFrame:
@@ -390,6 +403,7 @@ def load_commune_brief(ofs_number: int, year: int) -> CommuneBrief:
     own = profile.filter(pl.col("ofs_number") == ofs_number).join(
         neighbour_indicator_values(profile, near), on="indicator_code", how="left"
     )
+    dispersion = data.run("needs_dispersion_all")
     return CommuneBrief(
         ofs_number=ofs_number,
         name=commune["name"],
@@ -397,8 +411,10 @@ def load_commune_brief(ofs_number: int, year: int) -> CommuneBrief:
         population=commune["population"],
         population_status=commune["population_status"],
         indicators=own.sort("indicator_code"),
-        themes=theme_rows(trends, year, coverage, near),
-        trend=trend_rows(trends),
+        themes=with_estimate_marks_by_theme_year(
+            theme_rows(trends, year, coverage, near), dispersion
+        ),
+        trend=with_estimate_marks_by_theme_year(trend_rows(trends), dispersion),
         services=services_for(data.run("directory_services"), ofs_number),
         neighbours=neighbours,
     )

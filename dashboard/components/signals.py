@@ -12,14 +12,14 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from dashboard import data
-from dashboard.components import charts, observations, signals_charts
+from dashboard.components import observations, signals_charts, takeaway
 from dashboard.components import signals_text as words
 from dashboard.components.directory import md_escape
-from dashboard.i18n import current_language, fmt_decimal, t
+from dashboard.i18n import current_language, fmt_decimal, fmt_int, label, t
 from etl.analysis.signals import CANTON, RULE, SIGNAL, STORED_QUARTERS
 
 SIGNALS_PAGE = "views/signaux.py"
-OVERVIEW_CARDS = 6
+OVERVIEW_SHOWN = 4
 STATUS_BADGES = {SIGNAL: "red", "attendu": "green"}
 
 
@@ -88,13 +88,56 @@ def signal_card(
                 )
         if chart is not None:
             with chart:
-                charts.show_chart(
-                    signals_charts.history_figure(history(row), row, lang, height=260),
-                    source=t("signals.source"),
-                    years=words.quarter_label(row["year"], row["quarter"], lang),
-                    notes=[t("signals.history_note")],
+                series = history(row)
+                takeaway.show(
+                    signals_charts.history_figure(series, row, lang, height=260),
+                    history_takeaway(series, row, lang),
                     key=f"{key}_history",
+                    heading=False,
                 )
+
+
+def history_takeaway(series: pl.DataFrame, row: dict, lang: str) -> takeaway.Takeaway:
+    """A signal's history as a chart to take away: its data (every published quarter, with what
+    the assessed one's history predicted) and a sentence for readers who cannot see it."""
+    series = series.sort("year", "quarter")
+    assessed = (pl.col("year") == row["year"]) & (pl.col("quarter") == row["quarter"])
+    expected = None if row["expected"] is None else round(row["expected"], 1)
+    limit = None if row["upper_limit"] is None else words.within_limit(row["upper_limit"])
+    table = series.select(
+        pl.format("{}-T{}", "year", "quarter").alias(t("signals.col_quarter")),
+        pl.col("value").alias(t("signals.col_observed")),
+        pl.when(assessed).then(pl.lit(expected)).alias(t("signals.col_expected")),
+        pl.when(assessed).then(pl.lit(limit)).alias(t("signals.col_limit")),
+    )
+    first = (
+        words.quarter_label(series["year"][0], series["quarter"][0], lang) if len(series) else ""
+    )
+    last = words.quarter_label(row["year"], row["quarter"], lang)
+    return takeaway.Takeaway(
+        title=t("signals.history_title", series=words.title(row, lang)),
+        summary=history_summary(series.filter(~assessed), row, first, lang),
+        data=table,
+        source=t("signals.source"),
+        years=f"{first}–{last}" if first and first != last else last,
+        notes=[t("signals.history_note")],
+    )
+
+
+def history_summary(before: pl.DataFrame, row: dict, first: str, lang: str) -> str:
+    """The history in one sentence: its range before the assessed quarter, then that quarter."""
+    last = words.quarter_label(row["year"], row["quarter"], lang)
+    published = before.filter(pl.col("value").is_not_null())
+    if published.is_empty():
+        return t("signals.history_summary_short", last=last, observed=words.count_text(row, lang))
+    return t(
+        "signals.history_summary",
+        first=first,
+        last=last,
+        low=fmt_int(published["value"].min(), lang),
+        high=fmt_int(published["value"].max(), lang),
+        observed=words.count_text(row, lang),
+    )
 
 
 def field_notes(row: dict, field: pl.DataFrame, lang: str) -> None:
@@ -109,27 +152,41 @@ def field_notes(row: dict, field: pl.DataFrame, lang: str) -> None:
         observations.observation_card(note, lang, show_commune=row["lieu"] == CANTON)
 
 
+def signal_lines(rows: pl.DataFrame) -> None:
+    """Signals one line each: what, where, the numbers and the field's count (the overview and the
+    brief stay short; the cards with their history and field notes are on Signaux)."""
+    lang = current_language()
+    lines = [
+        t(
+            "signals.signal_line",
+            badge=status_badge(row),
+            title=md_escape(words.title(row, lang)),
+            numbers=md_escape(words.numbers(row, lang)),
+            field=words.field_summary(row, lang),
+        )
+        for row in rows.iter_rows(named=True)
+    ]
+    st.markdown("\n".join(f"- {line}" for line in lines))
+
+
 # --- Vue d'ensemble ----------------------------------------------------------------------------------
 
 
 def changed_this_quarter() -> None:
-    """« Ce qui a changé ce trimestre »: the latest quarter's signals, strongest first."""
+    """« Ce qui a changé ce trimestre »: the latest quarter's signals, strongest first, one line
+    each (the overview answers first: the cards with their field notes are on Signaux)."""
     known = quarters()
     if known.is_empty():
         return
     latest = known.row(0, named=True)
     quarter = words.quarter_label(latest["year"], latest["quarter"])
-    st.subheader(t("signals.overview_title", quarter=quarter))
+    st.markdown(f"##### {t('signals.overview_title', quarter=quarter)}")
     raised = assessments(latest["period"], signals_only=True)
     if raised.is_empty():
-        st.info(t("signals.overview_none", quarter=quarter, assessed=latest["n_assessed"]))
+        st.caption(t("signals.overview_none", quarter=quarter, assessed=latest["n_assessed"]))
         return
+    signal_lines(raised.head(OVERVIEW_SHOWN))
     st.caption(t("signals.overview_intro"))
-    field = data.run("signals_field_observations", period=latest["period"])
-    columns = st.columns(2)
-    for index, row in enumerate(raised.head(OVERVIEW_CARDS).iter_rows(named=True)):
-        with columns[index % 2]:
-            signal_card(row, field, key=f"overview_signal_{index}", show_history=False)
     link(
         t("signals.overview_link", quarter=quarter, n=raised.height),
         SIGNALS_PAGE,
@@ -147,7 +204,9 @@ def commune_signals(ofs_number: int) -> None:
     if known.is_empty():
         return
     latest = known.row(0, named=True)
-    st.header(
+    # A section of the two-page profile like the others; each signal on one line (its history
+    # and the field's notes are a click away on Signaux).
+    st.subheader(
         t("signals.fiche_title", quarter=words.quarter_label(latest["year"], latest["quarter"])),
         divider="gray",
     )
@@ -156,17 +215,33 @@ def commune_signals(ofs_number: int) -> None:
         st.caption(t("signals.fiche_none"))
         return
     st.caption(t("signals.fiche_intro"))
-    field = data.run("signals_field_observations", period=latest["period"])
-    for index, row in enumerate(rows.filter(pl.col("status") == SIGNAL).iter_rows(named=True)):
-        signal_card(row, field, key=f"fiche_signal_{index}", links=False)
+    raised = rows.filter(pl.col("status") == SIGNAL)
+    if not raised.is_empty():
+        signal_lines(raised)
     others = rows.filter(pl.col("status") != SIGNAL)
     if not others.is_empty():
-        st.table(assessment_rows(others), hide_index=True)
+        st.markdown(other_assessments(others))
     link(
         t("signals.all_link"),
         SIGNALS_PAGE,
         {"trimestre": words.period_code(latest["period"]), "lieu": str(ofs_number)},
         ":material/campaign:",
+    )
+
+
+def other_assessments(rows: pl.DataFrame) -> str:
+    """The themes without a signal grouped by what their assessment says, one line per group
+    (« Dans la norme : Aide alimentaire (+46 %), … »): the brief keeps to its pages."""
+    lang = current_language()
+    groups: dict[str, list[str]] = {}
+    for row in rows.iter_rows(named=True):
+        name = md_escape(label(row, lang))
+        if row["ratio"] is not None:
+            name += f" ({words.change(row, lang)})"
+        groups.setdefault(row["status"], []).append(name)
+    return "\n".join(
+        f"- {t('signals.group_line', group=t(f'signals.group.{status}'), themes=', '.join(names))}"
+        for status, names in groups.items()
     )
 
 

@@ -1,4 +1,8 @@
-"""Couverture thématique: themes × communes, services and activity, white zones (DESIGN §5, §7)."""
+"""Couverture thématique: themes × communes, services and activity, white zones (DESIGN §5, §7).
+
+The grid and the map go through the take-away component (summary sentence as text alternative, CSV,
+citation, chart / table switch kept in the URL: ?vue= for the grid, ?vue_carte= for the map).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner, charts, needs, needs_text, tables
+from dashboard.components import charts, coverage_text, needs, needs_text, tables, takeaway
 from dashboard.components import map as commune_map
 from dashboard.i18n import current_language, fmt_decimal, fmt_int, label, t
 
@@ -70,6 +74,19 @@ def colour_cap(values: list[list]) -> float | None:
     return float(flat.quantile(0.95, "linear")) or float(flat.max())
 
 
+def colour_settings(values: list[list], measure: str) -> tuple[dict, dict]:
+    """Rates and needs indices: a continuous scale capped at the 95th percentile. Counts of
+    services: one colour per whole count, ticks on the integers."""
+    if measure in ("rate", "need"):
+        return {"colorscale": charts.SEQUENTIAL, "zmin": 0, "zmax": colour_cap(values)}, {}
+    top = max((v for row in values for v in row if v is not None), default=0)
+    # Light for none, dark for many: a count reads like a quantity.
+    colorscale, z_range, ticks = charts.integer_scale(
+        round(colour_cap(values) or top or 1), base=charts.COUNT_SCALE
+    )
+    return {"colorscale": colorscale, **z_range}, ticks
+
+
 # Longer than 60 lines: one Plotly heatmap with its hover texts, white-zone marks
 # and suppressed cells, built as one figure.
 def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
@@ -94,6 +111,7 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
     else:
         values = grid(lambda r: r[column])
     suppressed = grid(lambda r: 1 if (measure == "rate" and r["persons_suppressed"]) else None)
+    scale, ticks = colour_settings(values, measure)
     fig = go.Figure()
     fig.add_trace(
         go.Heatmap(
@@ -115,17 +133,16 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
             y=themes,
             z=values,
             text=hover,
-            colorscale=charts.SEQUENTIAL,
             colorbar={
                 "title": {"text": t(f"couverture.measure_option.{measure}"), "side": "right"},
                 "thickness": 12,
+                **ticks,
             },
             hovertemplate="%{text}<extra></extra>",
             xgap=1,
             ygap=1,
-            zmin=0,
-            zmax=colour_cap(values),
             name="values",
+            **scale,
         )
     )
     marked = "priority_white_zone" if measure == "need" else "white_zone"
@@ -272,21 +289,19 @@ def white_zones_list(year: int, cells: pl.DataFrame) -> None:
     display = pl.DataFrame(
         {
             "theme": [label(row, lang) for row in zones],
-            "priority": [row["priority_zones"] for row in zones],
+            "priority": [fmt_int(row["priority_zones"]) for row in zones],
             "communes": [", ".join(row["priority_communes"]) for row in zones],
         }
     )
-    tables.show_table(
+    # A static table: the list of communes wraps instead of being cut at the grid's column width.
+    tables.show_text_table(
         display,
-        column_config={
-            "theme": st.column_config.TextColumn(t("couverture.col_theme")),
-            "priority": st.column_config.NumberColumn(t("couverture.col_priority"), width="small"),
-            "communes": st.column_config.TextColumn(
-                t("couverture.col_priority_communes"), width="large"
-            ),
+        {
+            "theme": t("couverture.col_theme"),
+            "priority": t("couverture.col_priority"),
+            "communes": t("couverture.col_priority_communes"),
         },
         caption=t("couverture.priority_caption"),
-        key="couverture_white_zones",
     )
 
 
@@ -299,6 +314,7 @@ def state_map(cells: pl.DataFrame, theme_rows: list[dict], year: int) -> None:
         default="alimentation",
         label=t("couverture.map_theme"),
         format_func=lambda code: needs_text.theme_label(code, theme_rows),
+        container=st.columns([1, 2])[0],
     )
     rows = cells.filter(pl.col("theme") == theme).sort("ofs_number").to_dicts()
     values = commune_map.MapValues(
@@ -314,15 +330,30 @@ def state_map(cells: pl.DataFrame, theme_rows: list[dict], year: int) -> None:
         emphasis=[row["priority_white_zone"] for row in rows],
     )
     name = needs_text.theme_label(theme, theme_rows)
-    st.markdown(f"**{t('couverture.map_title', theme=name)}**")
+    of_theme = cells.filter(pl.col("theme") == theme)
+    spec = takeaway.Takeaway(
+        title=t("couverture.map_title", theme=name, year=year),
+        summary=coverage_text.map_summary(of_theme),
+        data=coverage_text.coverage_data(of_theme),
+        source=t("needs.source_services"),
+        years=str(year),
+        notes=[t("couverture.map_note")],
+    )
     fig = commune_map.choropleth(values, commune_map.geometry(), lake_label=t("needs.lake"))
-    commune_map.show_map(fig, key="couverture_map")
-    st.caption(charts.chart_caption(t("needs.source_services"), "", [t("couverture.map_note")]))
+    takeaway.show(
+        fig,
+        spec,
+        key="couverture_map",
+        view_param="vue_carte",
+        draw=lambda figure: commune_map.show_map(
+            figure, key="couverture_map", alt=f"{spec.title}. {spec.summary}"
+        ),
+        table=lambda: coverage_text.map_table(of_theme),
+    )
 
 
 info = data.db_info()
 st.title(t("couverture.title"))
-banner.freshness_caption(info)
 if info.latest_complete_year is None:
     st.info(t("common.no_activity"))
     st.stop()
@@ -348,22 +379,48 @@ measure = state.select(
 
 cells = needs.coverage_cells(data.run("coverage_theme_commune", year=year))
 measure_name = t(f"couverture.measure_option.{measure}")
-st.markdown(f"**{t('couverture.heatmap_title', measure=measure_name, year=year)}**")
 notes = [t(f"couverture.note.{measure}")]
-if measure in ("rate", "local", "need"):
+if measure in ("rate", "need"):
     notes.append(t("couverture.cap_note"))
+if measure == "local":
+    notes.append(t("couverture.count_note"))
 if measure == "rate":
     notes += [t("couverture.grey_note"), t("needs.double_count"), t("needs.estimated_mark")]
 source = t("needs.source_activity") if measure == "rate" else t("needs.source_services")
 if measure == "need":
     source += " ; " + t("needs.source_indicators")
-charts.show_chart(
-    heatmap(cells, measure),
+spec = takeaway.Takeaway(
+    title=t("couverture.heatmap_title", measure=measure_name, year=year),
+    summary=coverage_text.coverage_summary(cells, measure),
+    data=coverage_text.coverage_data(cells),
     source=source,
     years=str(year),
     notes=notes,
+)
+
+
+def grid_table() -> None:
+    """The table view: themes in rows, communes in columns, the value shown on the grid."""
+    st.dataframe(coverage_text.pivot(cells, measure), hide_index=True, key="couverture_grid_table")
+
+
+def draw_heatmap(fig):
+    with charts.wide_frame("couverture_heatmap", HEATMAP_MIN_WIDTH):
+        st.plotly_chart(
+            fig,
+            config=takeaway.chart_config(spec),
+            key="couverture_heatmap",
+            alt=f"{spec.title}. {spec.summary}",
+        )
+
+
+takeaway.show(
+    heatmap(cells, measure),
+    spec,
     key="couverture_heatmap",
-    min_width=HEATMAP_MIN_WIDTH,
+    view_param="vue",
+    draw=draw_heatmap,
+    table=grid_table,
 )
 white_zones_list(year, cells)
 state_map(cells, data.themes().to_dicts(), year)

@@ -7,12 +7,11 @@ and `observatoire exporter` all come from etl/exports/ reading the public file t
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import polars as pl
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components import tables, takeaway
 from dashboard.i18n import SUPPRESSED, current_language, fmt_date, fmt_int, label, t, t_or
 from etl import exports
 from etl.errors import UserError
@@ -158,7 +157,7 @@ def selection_problem(selection: exports.Selection) -> str | None:
 
 
 def for_display(frame: pl.DataFrame) -> pl.DataFrame:
-    """Suppressed counts and rates read « < 5 » instead of an empty cell; the flags are dropped."""
+    """Suppressed counts and rates read « X » instead of an empty cell; the flags are dropped."""
     shown = [
         c
         for c in (*CUBE_MEASURES, exports.RATE)
@@ -179,7 +178,7 @@ def show_preview(frame: pl.DataFrame) -> None:
         st.info(t("donnees.no_rows"), icon=":material/filter_alt_off:")
         return
     shown = for_display(frame.head(PREVIEW_ROWS))
-    # Counts become text (« < 5 »): keep them right-aligned like the other numbers.
+    # Counts become text (« X »): keep them right-aligned like the other numbers.
     counts = [c for c in (*CUBE_MEASURES, exports.RATE) if shown.schema.get(c) == pl.String]
     st.dataframe(
         shown,
@@ -233,32 +232,17 @@ def show_dictionary(frame: pl.DataFrame) -> None:
     lang = current_language()
     st.subheader(t("donnees.dictionary"))
     entries = exports.dictionary(frame.columns)
-    st.dataframe(
-        entries.select(
-            pl.col("colonne").alias(t("donnees.dict.column")),
-            pl.col("type").alias(t("donnees.dict.type")),
-            # A column without unit: blank, not the grid's grey "None".
-            pl.col(f"unite_{lang}").fill_null("").alias(t("donnees.dict.unit")),
-            pl.col("source").alias(t("donnees.dict.source")),
-            # Last: the long definitions run to the right edge instead of hiding the source.
-            pl.col(f"definition_{lang}").alias(t("donnees.dict.definition")),
-        ),
-        hide_index=True,
-        column_config={
-            t("donnees.dict.unit"): st.column_config.TextColumn(width=110),
-            t("donnees.dict.source"): st.column_config.TextColumn(width=240),
+    # A static table: the long definitions wrap instead of being cut at the grid's column width.
+    tables.show_text_table(
+        entries.with_columns(pl.col(f"unite_{lang}").fill_null("")),
+        {
+            "colonne": t("donnees.dict.column"),
+            "type": t("donnees.dict.type"),
+            f"unite_{lang}": t("donnees.dict.unit"),
+            "source": t("donnees.dict.source"),
+            f"definition_{lang}": t("donnees.dict.definition"),
         },
-        key="dictionnaire",
     )
-
-
-def page_address() -> str:
-    """This page's address with the filters (the URL reproduces the selection), for the citation."""
-    base = str(st.context.url or "")
-    query = urlencode(
-        [(name, v) for name in st.query_params for v in st.query_params.get_all(name)]
-    )
-    return f"{base}?{query}" if base and query else base
 
 
 # --- page -------------------------------------------------------------------------------------------
@@ -278,7 +262,7 @@ def main() -> None:
         return
     try:
         frame = exports.extract(chosen, data.run, options)
-        meta = exports.metadata(chosen, data.run, options, url=page_address())
+        meta = exports.metadata(chosen, data.run, options, url=takeaway.page_address())
     except UserError as error:
         st.warning(str(error), icon=":material/filter_alt:")
         return

@@ -136,20 +136,22 @@ feed = data.run("observations_feed", **criteria)
 st.markdown(t("field.count", n=fmt_int(feed.height, lang), total=fmt_int(bounds["n"], lang)))
 
 chart_title = st.empty()
-chart_level = st.segmented_control(
-    t("field.chart_levels"),
+chart_level = state.select(
+    "graphique",
     [*obs.LEVELS, ALL_LEVELS],
     default="alerte",
+    label=t("field.chart_levels"),
     format_func=lambda level: (
-        t("field.all_levels") if level == ALL_LEVELS else t(f"field.level.{level}")
+        t("field.all_levels", lang=lang)
+        if level == ALL_LEVELS
+        else t(f"field.level.{level}", lang=lang)
     ),
-    key="field_chart_level",
+    widget="segmented_control",
 )
 chart_level = None if chart_level in (None, ALL_LEVELS) else chart_level
-chart_title.subheader(
-    t("field.chart_title" if chart_level == "alerte" else "field.chart_level_all")
-)
-obs.show_alerts_chart(feed, chart_level, "field_chart")
+chart_heading = t("field.chart_title" if chart_level == "alerte" else "field.chart_level_all")
+chart_title.subheader(chart_heading)
+obs.show_alerts_chart(feed, chart_level, "field_chart", chart_heading)
 
 if feed.is_empty():
     st.warning(t("field.none_found"), icon=":material/search_off:")

@@ -8,7 +8,6 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner
 from dashboard.components import signals as sig
 from dashboard.components import signals_text as words
 from dashboard.i18n import current_language, label, t
@@ -97,9 +96,7 @@ def download(rows: pl.DataFrame, quarter: str) -> None:
     )
 
 
-info = data.db_info()
 st.title(t("signals.title"))
-banner.freshness_caption(info)
 st.markdown(t("signals.intro"))
 known = sig.quarters()
 if known.is_empty():

@@ -140,7 +140,7 @@ def readme_rows(meta: Metadata, rows: int) -> list[tuple[str, str]]:
         ("Lignes", str(rows)),
         (
             "Contrôle de divulgation",
-            "Les nombres de 1 à 4 sont vides avec <colonne>_supprime = vrai (« < 5 ») ; une seconde "
+            "Les nombres de 1 à 4 sont vides avec <colonne>_supprime = vrai (« X » sur les pages) ; une seconde "
             "cellule est supprimée lorsqu'un total permettrait de les retrouver ; les taux ne sont "
             "jamais calculés sur un nombre supprimé. Une ligne absente signifie qu'aucune activité "
             "n'a été déclarée.",
