@@ -153,14 +153,15 @@ def measure_cases(
     import streamlit as st
 
     from dashboard import data
+    from etl import queries
 
     connections = {False: _direct_connection(public), True: _direct_connection(raw)}
     results = []
     try:
         for case in cases:
             con = connections[case.admin]
-            sql = data.query_text(case.name)
-            bound = {key: data._bindable(value) for key, value in case.params}
+            sql = queries.query_text(case.name)
+            bound = queries.bound_parameters(dict(case.params))
             run = data.run_admin if case.admin else data.run
             kwargs = case.kwargs()
 

@@ -18,6 +18,7 @@ from dashboard.components import needs_text, profile
 from dashboard.components.needs import CommuneBrief
 from dashboard.i18n import MISSING, current_language, fmt_date, fmt_int, t
 from etl.text import normalise_key
+from etl.vocabulary import ESTIMATED_POPULATION
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 PDF_TIMEOUT_S = 60
@@ -30,7 +31,7 @@ THEME_LEGEND = ("plus_eleve", "similaire", "plus_bas")
 
 def population_text(brief: CommuneBrief) -> str:
     text = t("fiche.population", year=brief.year, population=fmt_int(brief.population))
-    if brief.population_status in ("interpole", "reporte"):
+    if brief.population_status in ESTIMATED_POPULATION:
         status = t(f"fiche.status_{brief.population_status}")
         text += t("fiche.population_estimated", status=status)
     return text

@@ -17,11 +17,11 @@ import polars as pl
 from dashboard.components import needs
 from dashboard.components import signals_text as words
 from etl.analysis import funnel
-from etl.analysis.signals import CANTON, SIGNAL
+from etl.analysis.signals import SIGNAL
 from etl.errors import UserError
+from etl.vocabulary import ALL, CANTON
 
 Runner = Callable[..., pl.DataFrame]
-ALL = "*"
 HISTORY_QUARTERS = 12  # the canton's persons served over the last three years (first chart)
 UNDER_SERVED_ROWS = 12
 

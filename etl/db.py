@@ -11,12 +11,9 @@ import polars as pl
 from etl import release
 from etl.errors import UserError
 from etl.paths import SCHEMA_DIR
+from etl.vocabulary import RUN_STATUSES
 
 SCHEMA_VERSION = "1"
-
-
-# Every status a load_runs row may have (etl/schema/003_load_runs.sql checks them).
-RUN_STATUSES = ("charge", "remplace", "rejete", "deja_charge", "erreur", "retire")
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -37,23 +37,12 @@ from etl.analysis.gaps import gap_analysis_tables
 from etl.analysis.signals import signal_tables
 from etl.db import SCHEMA_VERSION, MissingDatabase
 from etl.errors import UserError
+from etl.vocabulary import CUBE_MEASURES  # noqa: F401 (the counts of the cubes; imported from here)
 
 SMALLEST_PUBLISHED_COUNT = 5
 SUPPRESSED_SUFFIX = "_supprime"
 PUBLIC_SCHEMA = "public"
 
-# The counts of the activity cubes (DESIGN §4): each is suppressed when it is 1–4.
-CUBE_MEASURES = (
-    "personnes",
-    "prestations",
-    "nouvelles_personnes",
-    "femmes",
-    "hommes",
-    "mineurs",
-    "seniors_65",
-    "demandes_non_satisfaites",
-    "liste_attente",
-)
 YEAR_CUBE = "activity_year_cube"
 QUARTER_CUBE = "activity_quarter_cube"
 CUBE_KEYS = ("year", "quarter", "theme", "lieu", "category")

@@ -5,7 +5,7 @@
 -- key: year, ofs_number, theme
 -- parameters: $year_from, $year_to (integers), $themes (theme codes, '*' = all themes together),
 --             $ofs (OFS numbers)
--- used by: etl/exports.py (variable « ecart_besoins » of a commune extraction)
+-- used by: etl/exports/selection.py (variable « ecart_besoins » of a commune extraction)
 with
     comparisons as (
         select *

@@ -1,4 +1,4 @@
-"""Exports (etl/exports.py, `observatoire exporter`): formats read back, documentation, no formula
+"""Exports (etl/exports/, `observatoire exporter`): formats read back, documentation, no formula
 injection, disclosure control in every output (property-based), rates never on suppressed counts."""
 
 from __future__ import annotations

@@ -133,6 +133,8 @@ class Series:
     hover: Sequence[str] | None = None
 
 
+# Longer than 60 lines: one Plotly figure set up in one place (traces, event bands,
+# axes, legend, accessibility); split, its options would travel through several signatures.
 def line_chart(
     series: Sequence[Series],
     *,

@@ -57,6 +57,8 @@ def limit_curves(expected: list[float], tau2: float) -> dict[float, tuple[list, 
     return curves
 
 
+# Longer than 60 lines: one Plotly figure: the limit curves, the communes coloured by
+# flag and the highlighted one, each a trace with its own settings.
 def figure(gaps: pl.DataFrame, tau2: float, highlight: list[int] | None = None) -> go.Figure:
     """Communes with a published count and an expected number, coloured by their flag."""
     points = gaps.filter(pl.col("gap_ratio").is_not_null() & (pl.col("expected") > 0))

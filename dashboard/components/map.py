@@ -104,6 +104,8 @@ def _outline(emphasis: list[bool]) -> dict:
     }
 
 
+# Longer than 60 lines: one Plotly figure in one place: the coloured communes, the
+# grey ones without value, the outlines and the lake, each a trace with its own settings.
 def choropleth(
     values: MapValues, shapes: Geometry, *, lake_label: str, height: int = 560
 ) -> go.Figure:

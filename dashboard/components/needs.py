@@ -18,9 +18,9 @@ from dashboard import data
 from dashboard.derived_cache import per_data_version
 from etl.analysis import funnel, needs_model
 from etl.analysis import intervals as stats
+from etl.vocabulary import ALL, ESTIMATED_POPULATION
 
-ALL_THEMES = "*"
-ESTIMATED_POPULATION = ("interpole", "reporte")
+ALL_THEMES = ALL
 
 # How the canton's value of an indicator is built from the communes' values, and the denominator of
 # its Wilson interval. `weight`: population (residents) or taxpayers; `proportion`: the value is a

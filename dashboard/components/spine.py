@@ -68,6 +68,8 @@ def positions(
     return ends[0], quartiles[0], quartiles[1], ends[1], place(value)
 
 
+# Longer than 60 lines: one Plotly figure in one place: the ranges, the canton line
+# and the commune dots are traces of one chart, each a block of keyword settings.
 def figure(rows: Sequence[SpineRow], *, left_label: str, right_label: str) -> go.Figure:
     """The spine chart in Plotly: ranges as horizontal bars, the canton line, the commune dots."""
     labels = ["<br>".join(textwrap.wrap(row.label, LABEL_WRAP)) or row.label for row in rows]

@@ -137,6 +137,8 @@ def _cite_menu(spec: Takeaway) -> None:
         st.caption(t("common.takeaway.cite_help"))
 
 
+# Longer than 60 lines: one chart's take-away block in the order it is shown (view
+# switch, drawing or table, downloads, citation, text alternative); the parts share its key and view.
 def show(
     fig: go.Figure,
     spec: Takeaway,

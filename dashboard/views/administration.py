@@ -20,13 +20,13 @@ from dashboard.components import bulletin_panel, tables, upload
 from dashboard.components.directory import md_escape
 from dashboard.i18n import MISSING, fmt_datetime, fmt_int, t
 from etl import publish
-from etl.db import RUN_STATUSES
 from etl.errors import UserError
 from etl.paths import database_path
 from etl.submission import report
 from etl.submission.load import load_files
 from etl.submission.results import ALREADY_LOADED, ERROR, FAILED, REJECTED, FileResult
 from etl.text import printable
+from etl.vocabulary import RUN_STATUSES
 
 _UPLOAD_STATE = "_admin_upload"
 HISTORY_ROWS = 200

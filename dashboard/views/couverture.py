@@ -87,6 +87,8 @@ def colour_settings(values: list[list], measure: str) -> tuple[dict, dict]:
     return {"colorscale": colorscale, **z_range}, ticks
 
 
+# Longer than 60 lines: one Plotly heatmap with its hover texts, white-zone marks
+# and suppressed cells, built as one figure.
 def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
     """Themes in rows, communes in columns; white zones marked ×, suppressed cells grey."""
     column = MEASURE_COLUMNS.get(measure)

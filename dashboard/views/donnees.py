@@ -1,7 +1,7 @@
 """Données: filtered, documented, citable downloads for researchers (DESIGN §6, §7).
 
 The filters live in the URL (a copied link reopens the same extraction); the preview, the downloads
-and `observatoire exporter` all come from etl/exports.py reading the public file through
+and `observatoire exporter` all come from etl/exports/ reading the public file through
 `data.run`, so they carry the same rows and the same disclosure control.
 """
 
@@ -15,7 +15,8 @@ from dashboard.components import tables, takeaway
 from dashboard.i18n import SUPPRESSED, current_language, fmt_date, fmt_int, label, t, t_or
 from etl import exports
 from etl.errors import UserError
-from etl.public import CUBE_MEASURES, suppressed_flag
+from etl.public import suppressed_flag
+from etl.vocabulary import CUBE_MEASURES
 
 PREVIEW_ROWS = 2_000  # rows drawn in the table; downloads hold them all
 FORMAT_ICONS = {
@@ -58,6 +59,8 @@ def variable_namer(options: exports.Options):
 # --- filters (kept in the URL) --------------------------------------------------------------------
 
 
+# Longer than 60 lines: one widget per filter, in the order they appear on the
+# page; each is a few lines of options and labels, and they share the columns they sit in.
 def choose_selection(options: exports.Options) -> exports.Selection:
     """The filter builder; returns the selection as chosen (empty lists meaning « all »)."""
     top = st.columns([1, 1, 1, 1])

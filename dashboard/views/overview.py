@@ -59,6 +59,8 @@ def headline(year: int) -> None:
     )
 
 
+# Longer than 60 lines: the themes' small multiples: the data, the series and the
+# figure of one page section, read top to bottom.
 def theme_trends(year: int, years: list[int]) -> None:
     st.subheader(t("overview.themes_title"))
     trends = data.run("overview_theme_trends")

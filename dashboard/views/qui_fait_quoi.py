@@ -27,6 +27,8 @@ def apply_map_click() -> None:
         st.session_state["url_commune"] = [clicked]
 
 
+# Longer than 60 lines: one widget per filter, in the order they appear on the
+# page; each is a few lines of options and labels, and they share the columns they sit in.
 def filters(prepared: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame) -> d.Criteria:
     lang = current_language()
     theme_names = {row["code"]: label(row, lang) for row in themes.to_dicts()}
@@ -185,6 +187,8 @@ def result_table(selection: pl.DataFrame, lang: str) -> None:
     )
 
 
+# Longer than 60 lines: the map of services per commune with its scale, tooltips and
+# take-away, one page section read top to bottom.
 def result_map(selection: pl.DataFrame, communes: pl.DataFrame, lang: str) -> None:
     counts = d.services_by_commune(selection, communes)
     rows = counts.to_dicts()

@@ -20,6 +20,7 @@ from dashboard.i18n import (
     t,
     t_or,
 )
+from etl.vocabulary import ALL, CANTON, PLACES_OUTSIDE_COMMUNES, PUBLISHED
 
 METRICS = (
     "personnes",
@@ -33,8 +34,7 @@ MEASURES = ("count", "rate")
 STEPS = ("year", "quarter")
 MAX_SERIES = 8  # the Okabe-Ito palette has eight colours
 SUMMARY_SERIES = 3  # series named in the chart's summary sentence
-ALL, CANTON = "*", "GE"
-OUTSIDE = ("hors_canton", "non_renseignee")
+OUTSIDE = PLACES_OUTSIDE_COMMUNES
 
 
 # --- labels ----------------------------------------------------------------------------------------
@@ -83,6 +83,8 @@ def default_themes(year: int | None) -> list[str]:
     return top["theme"].to_list()
 
 
+# Longer than 60 lines: one widget per filter, in the order they appear on the
+# page, and the filters that depend on the chosen breakdown; to be split with the page's rework.
 def choose_filters(info: data.DatabaseInfo) -> dict:
     theme_name, place_name, category_name = theme_labeller(), place_labeller(), category_labeller()
     themes = [ALL, *data.themes()["code"]]
@@ -254,7 +256,7 @@ def point_text(row: dict, measure: str, lang: str) -> str:
     text = f"{row['period']} : {value}" if lang == "fr" else f"{row['period']}: {value}"
     if row["change_pct"] is not None:
         text += f" ({fmt_change(row['change_pct'], lang=lang)})"
-    if measure == "rate" and row["population_status"] not in (None, "publie"):
+    if measure == "rate" and row["population_status"] not in (None, PUBLISHED):
         text += f"<br>{t('trends.estimated_population')}"
     return text
 
@@ -346,12 +348,14 @@ def chart_data(frame: pl.DataFrame, choice: dict) -> pl.DataFrame:
                     t("trends.chart.col_change"): row["change_pct"] if published else None,
                     t("trends.chart.col_suppressed"): row["suppressed"],
                     t("trends.chart.col_estimated"): row["population_status"]
-                    not in (None, "publie"),
+                    not in (None, PUBLISHED),
                 }
             )
     return pl.DataFrame(rows)
 
 
+# Longer than 60 lines: the chart's series, notes and take-away, one page section read
+# top to bottom; the series and the notes depend on the same choices.
 def build_chart(frame: pl.DataFrame, choice: dict, extra_notes: list[str]) -> None:
     quarterly = choice["step"] == "quarter"
     measure, lang = choice["measure"], current_language()
@@ -370,7 +374,7 @@ def build_chart(frame: pl.DataFrame, choice: dict, extra_notes: list[str]) -> No
                 x=[r["x"] for r in rows],
                 y=y,
                 estimated=[
-                    measure == "rate" and r["population_status"] not in (None, "publie")
+                    measure == "rate" and r["population_status"] not in (None, PUBLISHED)
                     for r in rows
                 ],
                 hover=[point_text(r, measure, lang) for r in rows],
@@ -397,7 +401,7 @@ def build_chart(frame: pl.DataFrame, choice: dict, extra_notes: list[str]) -> No
         notes.append(t("trends.note_quarterly"))
     if measure == "rate":
         notes.append(t("trends.note_rate"))
-        if frame.filter(pl.col("population_status") != "publie").height:
+        if frame.filter(pl.col("population_status") != PUBLISHED).height:
             notes.append(t("common.chart.estimated_marker"))
     if choice["metric"] == "liste_attente":
         notes.append(t("trends.note_stock"))

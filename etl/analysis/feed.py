@@ -25,6 +25,7 @@ from etl import release
 from etl.analysis.public_sql import tables_runner
 from etl.analysis.signals import ALL_SERIES, SIGNAL
 from etl.exports import dataset
+from etl.vocabulary import CANTON
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SUFFIX = "_signaux.atom"
@@ -76,7 +77,7 @@ def _quarter_end(year: int, quarter: int) -> dt.datetime:
 
 
 def entry_title(row: dict) -> str:
-    where = "dans le canton" if row["lieu"] == "GE" else f"à {row['commune_name']}"
+    where = "dans le canton" if row["lieu"] == CANTON else f"à {row['commune_name']}"
     return (
         f"{row['label_fr']} {where} : hausse inhabituelle au "
         f"{quarter_code(row['year'], row['quarter'])}"

@@ -14,9 +14,8 @@ import numpy as np
 import polars as pl
 
 from etl.analysis import coverage, funnel, intervals, needs_model, neighbours
+from etl.vocabulary import ALL, CANTON
 
-ALL_THEMES = "*"
-CANTON = "GE"
 # The two comparisons of each commune: with the canton's rate (expected = population × canton rate)
 # and with its needs (expected × needs index).
 AGAINST_CANTON, AGAINST_NEEDS = "canton", "besoins"
@@ -62,7 +61,7 @@ def observed_counts(
 ) -> pl.DataFrame:
     """Every theme × year × commune: published persons (0 where nobody was reported, NULL where
     withheld), population, and the canton's published persons and population."""
-    all_members = cube.filter(pl.col("category") == ALL_THEMES)
+    all_members = cube.filter(pl.col("category") == ALL)
     commune_cells = all_members.filter(pl.col("ofs_number").is_not_null()).select(
         "theme",
         pl.col("year").cast(pl.Int32),
@@ -91,6 +90,9 @@ def observed_counts(
     )
 
 
+# Longer than 60 lines: the funnel of each theme × year × comparison is worked out
+# on numpy slices of one sorted frame (see the comment inside); the slicing and the rebuilding of the
+# frame share the same offsets and stay together.
 def compare_communes(
     counts: pl.DataFrame, index: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -93,6 +93,8 @@ def _parse_row(where: str, row: dict, themes: set[str], indicators: set[str]) ->
 # --- indicator values for each analysis year ----------------------------------------------------------
 
 
+# Longer than 60 lines: one Polars pipeline (latest value at or before each
+# year, else the earliest later one), read top to bottom; its steps share the same columns.
 def values_for_years(indicators: pl.DataFrame, codes: list[str], years: list[int]) -> pl.DataFrame:
     """Each indicator × commune × analysis year: the value used and the year it comes from.
 

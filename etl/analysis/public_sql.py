@@ -1,8 +1,8 @@
 """The dashboard's named queries (queries/*.sql) on public tables still in memory, during a publish.
 
 The feed is written from the tables being published, before they are a file; running the pages'
-own SQL on them keeps its numbers the pages' numbers. (On the public file itself, use
-`etl.exports.public_runner`.)
+own SQL on them keeps its numbers the pages' numbers; names and parameters are checked as everywhere
+(etl/queries.py). (On the public file itself, use `etl.exports.public_runner`.)
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import duckdb
 import polars as pl
 
 from etl import db
-from etl.exports import Runner, query_sql
 from etl.public import PUBLIC_SCHEMA
+from etl.queries import Runner, bound_parameters, checked_sql
 
 _PUBLIC_TABLE = re.compile(r"\bpublic\.([a-z_][a-z0-9_]*)")
 
@@ -38,11 +38,11 @@ def tables_runner(tables: dict[str, pl.DataFrame]) -> Iterator[Runner]:
     copied: set[str] = set()
 
     def run(name: str, **params: object) -> pl.DataFrame:
-        sql = query_sql(name)
+        sql = checked_sql(name, params)
         wanted = {t: tables[t] for t in _PUBLIC_TABLE.findall(sql) if t not in copied}
         _copy_tables(con, wanted)
         copied.update(wanted)
-        return db.query(con, sql, params)
+        return db.query(con, sql, bound_parameters(params))
 
     try:
         yield run

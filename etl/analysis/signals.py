@@ -35,10 +35,11 @@ import polars as pl
 import statsmodels.api as sm
 from scipy import stats
 
+from etl.vocabulary import ALL, CANTON
+
 QUARTER_CUBE = "activity_quarter_cube"
 SIGNALS_TABLE = "signals"
 MEASURE = "personnes"  # persons served: the count officials follow
-CANTON = "GE"
 STORED_QUARTERS = 4  # every series is assessed for the last four published quarters
 FIT_TOLERANCE = 1e-6  # relative change of the deviance: far finer than the limits need
 
@@ -243,8 +244,8 @@ def published_series(quarter_cube: pl.DataFrame, measure: str = MEASURE) -> pl.D
     theme × canton series (all members), each quarter from the series' first published row to the
     latest quarter of the cube. A quarter without a row is 0; a withheld count is NaN."""
     cells = quarter_cube.filter(
-        (pl.col("category") == "*")
-        & (pl.col("theme") != "*")
+        (pl.col("category") == ALL)
+        & (pl.col("theme") != ALL)
         & ((pl.col("lieu") == CANTON) | pl.col("lieu").str.contains(r"^\d+$"))
     ).select(
         "theme",
