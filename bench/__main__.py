@@ -1,7 +1,7 @@
 """`make bench` = `python -m bench`: every benchmark at 1×, 10× and 30× the demo volume.
 
-    python -m bench [--echelles 1,10,30] [--sections etl,pages,queries,pandas,browser]
-                    [--repetitions N] [--resultats FILE]
+    python -m bench [--echelles 1,10,30] [--sections etl,pages,queries,pandas,browser,concurrency]
+                    [--repetitions N] [--resultats FILE] [--sessions 1,5,10,25,50] [--palier 60]
 
 Prints the targets (met, or the gap named), the ratios and every measurement, and writes them to
 bench/RESULTS.md (full run) or bench/out/RESULTS-<scales>.md, with bench/out/results.json. Demo
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from bench import bench_signals, report
+from bench.bench_concurrency import ConcurrencySettings
 from bench.databases import OUT_DIR
 from bench.machine import load_average, machine_details
 from bench.run import SECTIONS, Settings, check_targets, run_scale
@@ -48,6 +49,10 @@ NOTES = """## How to read this
 - **Browser**: `streamlit run` started after Chromium; cold start = process start → first page
   drawn (script finished, every Plotly chart has its svg); the map page is drawn when its 45
   `path.choroplethlocation` exist. Peak memory is VmHWM of the server process after every page.
+- **Every page in Chromium**: by URL (a new session, as a shared link opens it), first visit and
+  warm (second visit: the target, ≤ 1 s), then from the sidebar in the same session (no page load).
+- **Concurrent visitors** (largest scale only): see the section's own notes and bench/README.md;
+  CPU seconds per page run travel between loads far better than latencies.
 - Percentiles interpolate between samples; with few repetitions p95 is close to the maximum.
 """
 
@@ -81,6 +86,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="fichier Markdown des résultats (défaut : bench/RESULTS.md pour 1,10,30)",
     )
     parser.add_argument("--sortie", type=Path, default=OUT_DIR, help="dossier de travail et cache")
+    parser.add_argument(
+        "--sessions",
+        default="1,5,10,25,50",
+        help="section concurrency : paliers de sessions simultanées (défaut 1,5,10,25,50)",
+    )
+    parser.add_argument(
+        "--palier", type=float, default=60.0, help="section concurrency : durée d'un palier (s)"
+    )
     return parser.parse_args(argv)
 
 
@@ -102,6 +115,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
         map_repeat=n or 2,
         cold_starts=min(n, 3) if n else 3,
         out_dir=args.sortie,
+        concurrency=ConcurrencySettings(
+            sessions=tuple(int(x) for x in args.sessions.split(",") if x.strip()),
+            level_s=args.palier,
+        ),
     )
 
 

@@ -149,6 +149,13 @@ def _frozen(params: dict) -> tuple:
     )
 
 
+def public_version() -> tuple[str, tuple[int, int, int]]:
+    """The public file the next `run` reads and its version: the key of what is computed from
+    query results (dashboard/derived_cache.py). DatabaseUnavailable as `run` when it is missing."""
+    path, version = _current_version()
+    return str(path), version
+
+
 def run(query_name: str, **params: object) -> pl.DataFrame:
     """Run `queries/<query_name>.sql` with bound parameters against the PUBLIC file; a Polars frame,
     cached per file version. Every public page, chart, tooltip and download reads through here."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, remember_language, t
 
 LANG_PARAM = "lang"
 _LANG_STATE = "_lang"
@@ -52,6 +52,7 @@ def language() -> str:
         else:
             _warn_ignored(LANG_PARAM, from_url)
     st.session_state[_LANG_STATE] = lang
+    remember_language(lang)
     _write_param(LANG_PARAM, lang, DEFAULT_LANGUAGE)
     return lang
 
@@ -59,6 +60,7 @@ def language() -> str:
 def _on_language_change() -> None:
     lang = st.session_state[_LANG_WIDGET]
     st.session_state[_LANG_STATE] = lang
+    remember_language(lang)
     _write_param(LANG_PARAM, lang, DEFAULT_LANGUAGE)
     _keep_choices_across_languages()
 

@@ -403,6 +403,28 @@ def media(monkeypatch):
     return stores
 
 
+@pytest.fixture
+def click_downloads(monkeypatch):
+    """Run the downloads whose content is built when their button is clicked (deferred data, e.g.
+    the HTML brief), as a click does, so that `media` holds their files too. Pass a file suffix."""
+    managers = []
+
+    class Capturing(app_test_module.MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr(app_test_module, "MediaFileManager", Capturing)
+
+    def click(suffix: str) -> None:
+        for manager in managers:
+            for file_id, entry in list(manager._deferred_callables.items()):
+                if str(entry["filename"]).endswith(suffix):
+                    manager.execute_deferred(file_id)
+
+    return click
+
+
 def test_hostile_texts_are_escaped_on_the_page_and_neutralised_in_its_export(
     accepted_db, monkeypatch, media
 ):
@@ -652,13 +674,16 @@ def test_a_hostile_directory_entry_is_escaped_and_neutralised_in_every_export(
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")]
 
 
-def test_the_commune_brief_escapes_a_hostile_directory_entry(accepted_db, monkeypatch, media):
+def test_the_commune_brief_escapes_a_hostile_directory_entry(
+    accepted_db, monkeypatch, media, click_downloads
+):
     monkeypatch.setenv("OBSERVATOIRE_DB", str(accepted_db))
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["commune"] = "6631"  # Onex, where the hostile service is
     at.run()
     at.switch_page("views/fiche.py").run()
     assert not at.exception, [e.value for e in at.exception]
+    click_downloads(".html")  # the HTML brief is built when its button is clicked
     pages = [
         f.content.decode("utf-8")
         for store in media

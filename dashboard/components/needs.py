@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from dashboard import data
+from dashboard.derived_cache import per_data_version
 from etl.analysis import funnel, needs_model
 from etl.analysis import intervals as stats
 from etl.vocabulary import ALL, ESTIMATED_POPULATION
@@ -292,6 +293,7 @@ def _compare_with_canton(profile: pl.DataFrame) -> pl.DataFrame:
 # --- loaders (through the data module) -------------------------------------------------------------
 
 
+@per_data_version  # the same for every visitor until the next publication
 def load_commune_gaps(theme: str, year: int) -> pl.DataFrame:
     """The 45 communes for one theme and year: rates, the published gap and flags, and where an
     estimated population could change the reading."""
@@ -393,6 +395,7 @@ class CommuneBrief:
     neighbours: pl.DataFrame  # neighbour_rank, neighbour_ofs, neighbour_name (statistical)
 
 
+@per_data_version  # the same for every visitor until the next publication (#19)
 def load_commune_brief(ofs_number: int, year: int) -> CommuneBrief:
     coverage = data.run("coverage_theme_commune", year=year)
     trends = data.run("fiche_trends", ofs=ofs_number)

@@ -28,7 +28,8 @@ from dashboard.components import (
     signals,
     takeaway,
 )
-from dashboard.i18n import DEFAULT_LANGUAGE, current_language, fmt_date, fmt_int, t
+from dashboard.derived_cache import per_data_version
+from dashboard.i18n import DEFAULT_LANGUAGE, current_language, fmt_date, fmt_int, in_language, t
 from etl import exports
 from etl.text import normalise_key
 
@@ -207,9 +208,17 @@ def trend_section(brief: needs.CommuneBrief) -> None:
     takeaway.show(trend_figure(brief), spec, key="fiche_trend", heading=False)
 
 
+@per_data_version  # counted once per publication, commune, year and language (#19)
+def services_by_theme(ofs_number: int, year: int, lang: str) -> list[dict]:
+    """brief_export.services_by_theme of the commune's brief: a pass over every service serving
+    it (the canton's thousands at 30× the demo), the same for every visitor."""
+    with in_language(lang):
+        return brief_export.services_by_theme(needs.load_commune_brief(ofs_number, year))
+
+
 def services_section(brief: needs.CommuneBrief) -> None:
     st.subheader(t("fiche.services_title"), divider="gray")
-    rows = brief_export.services_by_theme(brief)
+    rows = services_by_theme(brief.ofs_number, brief.year, current_language())
     if not rows:
         st.info(t("fiche.services_none"))
         return
@@ -234,18 +243,26 @@ def tables_html(headers: list[str], rows: list[list[str]]) -> str:
 
 def downloads(brief: needs.CommuneBrief, has_demo: bool) -> None:
     release = exports.release(data.run)
-    html = brief_export.render_html(
-        brief,
-        has_demo=has_demo,
-        generated_at=dt.datetime.now(),
-        directory_url=directory_link(brief.ofs_number, absolute=True),
-        version=release.version,
-    )
+    directory_url = directory_link(brief.ofs_number, absolute=True)
+    lang = current_language()
+
+    def html() -> str:
+        # Built when a button is clicked, not at every run (a sixth of the page's CPU, #19): on a
+        # server thread outside the visitor's run, hence the language passed in.
+        with in_language(lang):
+            return brief_export.render_html(
+                brief,
+                has_demo=has_demo,
+                generated_at=dt.datetime.now(),
+                directory_url=directory_url,
+                version=release.version,
+            )
+
     stem = brief_export.file_stem(brief)
     bar = st.container(horizontal=True, gap="small", key="fiche_downloads")
     bar.download_button(
         t("fiche.download_pdf"),
-        data=lambda: brief_export.render_pdf(html),
+        data=lambda: brief_export.render_pdf(html()),
         file_name=f"{stem}.pdf",
         mime="application/pdf",
         on_click="ignore",
@@ -256,7 +273,7 @@ def downloads(brief: needs.CommuneBrief, has_demo: bool) -> None:
     )
     bar.download_button(
         t("fiche.download_html"),
-        data=html.encode("utf-8"),
+        data=lambda: html().encode("utf-8"),
         file_name=f"{stem}.html",
         mime="text/html",
         on_click="ignore",

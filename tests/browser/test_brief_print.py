@@ -81,3 +81,17 @@ def test_brief_prints_on_three_pages_with_nothing_clipped(
         assert exported.startswith(b"%PDF")
         assert 1 <= page_count(exported) <= MAX_PAGES, (ofs, page_count(exported))
     assert page_errors == []
+
+
+def test_html_brief_is_built_on_click_in_the_visitors_language(page, page_errors, dashboard_url):
+    """The HTML brief is built when its button is clicked (#19: not at every run), on a server
+    thread outside the visitor's run: it is still in the page's language."""
+    for lang, title in (("en", "Commune brief: Carouge"), ("fr", "Fiche communale\u00a0: Carouge")):
+        open_page(page, f"{dashboard_url}/fiche-communale?commune=6608&lang={lang}")
+        button = page.get_by_test_id("stDownloadButton").filter(has_text="HTML").locator("button")
+        with page.expect_download(timeout=90_000) as event:
+            button.first.click()
+        html = Path(event.value.path()).read_text(encoding="utf-8")
+        assert html.startswith(f'<!DOCTYPE html><html lang="{lang}">')
+        assert f"<h1>{title}</h1>" in html
+    assert page_errors == []
