@@ -23,16 +23,26 @@ TIMEOUT_MS = 180_000
 SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 # Counts the script runs that finish from now on: a filter change is drawn once one more run has
 # finished and every Plotly chart has its SVG (the attribute may flip before the rerun starts).
+# The whole document is observed, not the stApp element found now: an in-app page switch may mount
+# a new stApp, and an observer on the old one would never count (the bench waited 180 s, 1 run in 4).
 COUNT_RUNS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
   window.__benchRuns = 0;
-  new MutationObserver(() => {
-    if (app.getAttribute('data-test-script-state') === 'notRunning') window.__benchRuns++;
-  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  new MutationObserver(records => {
+    for (const record of records) {
+      const state = record.target.getAttribute('data-test-script-state');
+      if (record.target.dataset.testid === 'stApp' && state === 'notRunning') window.__benchRuns++;
+    }
+  }).observe(document, {attributes: true, subtree: true,
+                        attributeFilter: ['data-test-script-state']});
 }"""
 PLOTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
                    .every(chart => chart.querySelector('svg.main-svg'))"""
 RERUN_DRAWN = f"""() => window.__benchRuns > 0
+  && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state')
+     === 'notRunning'
+  && ({PLOTS_DRAWN})()"""
+NAVIGATED_AND_DRAWN = f"""(href) => (window.__benchRuns > 0
+     || location.pathname === new URL(href).pathname)
   && document.querySelector('[data-testid="stApp"]').getAttribute('data-test-script-state')
      === 'notRunning'
   && ({PLOTS_DRAWN})()"""
