@@ -1,8 +1,8 @@
 """What drives the demo figures: per theme, the needs behind demand, the seasons, the real events.
 
 Everything here is data, read by `etl.demo.activity`. The events and magnitudes come from
-`data/reference/` and the team's domain notes (`../shared/reference/domain_notes.md`); where a number
-is a modelling choice rather than a fact, the comment says so. The whole model is described in
+`data/reference/` and the team's domain notes (`data/reference/raw/domain_notes.md`, facts with
+their sources); where a number is a modelling choice rather than a fact, the comment says so. The whole model is described in
 docs/DEMO.md.
 """
 
