@@ -11,11 +11,10 @@ import json
 import zipfile
 
 import polars as pl
-import xlsxwriter
 
 from etl.errors import UserError
 from etl.exports.documentation import TABLE, Metadata, citation, dictionary, readme_rows
-from etl.spreadsheet import neutral_text, neutralise_formulas, to_csv
+from etl.spreadsheet import neutral_text, neutralise_formulas, safe_workbook, to_csv
 
 # --- formats ------------------------------------------------------------------------------------------
 
@@ -63,16 +62,7 @@ def _write_readme_sheet(workbook, meta: Metadata, frame: pl.DataFrame) -> None:
 def to_excel(frame: pl.DataFrame, meta: Metadata) -> bytes:
     """A workbook: README (metadata and data dictionary) then « donnees » (the rows)."""
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            # Belt and braces with neutralise_formulas: text is never turned into a formula or link.
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
+    workbook = safe_workbook(buffer)
     workbook.set_properties(
         {"title": meta.dataset["title_fr"], "author": meta.dataset["producer"]}
         | {"created": meta.extracted_at}
