@@ -17,6 +17,7 @@ from etl.demo.activity import DemoContext, period_end
 from etl.demo.members import Member
 from etl.demo.parameters import COLUMN_SETS
 from etl.paths import DATA_DIR
+from etl.submission.columns import SERVICES
 from etl.vocabulary import OUTSIDE_CANTON, PLACE_NOT_GIVEN
 
 PLACE_TEXT = {OUTSIDE_CANTON: "hors canton", PLACE_NOT_GIVEN: "non renseignée"}
@@ -49,19 +50,8 @@ MESSY_HEADERS = {
     "texte": "Texte",
     "public": "Public",
 }
-SERVICE_COLUMNS = (
-    "nom",
-    "theme",
-    "type",
-    "commune",
-    "communes_desservies",
-    "adresse",
-    "horaires",
-    "contact",
-    "conditions_acces",
-    "langues",
-    "capacite",
-)
+# The services sheet of the data contract, in its order (etl/submission/columns.py).
+SERVICE_COLUMNS = tuple(SERVICES.names)
 OBSERVATION_COLUMNS = ("date", "theme", "commune", "niveau", "texte", "public")
 
 
