@@ -5,8 +5,12 @@ dashboard's), measures:
 - cold start: from the server process's start to the first page fully drawn in the browser;
 - the map page: from navigation to its 45 communes drawn (`path.choroplethlocation`), first visit
   and later ones;
-- every page, each opened by its URL (a new session, as a shared link opens it) until drawn,
-  the Administration page signed in;
+- every page, each opened by its URL (a new session, as a shared link opens it) until drawn
+  (script finished, no skeleton left, every Plotly chart's SVG there: the last chart drawn), the
+  Administration page signed in; then every page again, warm (the server's caches and the
+  browser's have seen it once): the target is every page ≤ 1 s warm; then every page reached
+  from the sidebar in one session (no page load: what the target costs without the browser's
+  start of a Streamlit page);
 - the server process's peak memory: VmHWM of /proc/<pid>/status once every page was visited.
 """
 
@@ -48,6 +52,8 @@ class BrowserResult:
     map_first_s: float  # navigation → 45 communes drawn, first visit of the map page
     map_warm: Timing  # the same, later visits
     pages: dict[str, float] = field(default_factory=dict)  # url path → navigation → drawn
+    pages_warm: dict[str, float] = field(default_factory=dict)  # the same, second visit
+    pages_in_app: dict[str, float] = field(default_factory=dict)  # sidebar click → drawn, warm
     peak_rss_bytes: int = 0  # VmHWM of the server process
     page_errors: list[str] = field(default_factory=list)
     cold_starts: tuple[float, ...] = ()  # every cold start measured (the median is above)
@@ -81,6 +87,23 @@ def _open(page, url: str, *, map_page: bool = False) -> float:
     if map_page:
         page.wait_for_function(MAP_DRAWN, timeout=TIMEOUT_MS)
     _wait_drawn(page)
+    return time.perf_counter() - started
+
+
+def _navigate_in_app(page, base: str, path: str, *, home: bool, map_page: bool) -> float:
+    """Seconds from a click on the page's sidebar link (same session, no reload) to it drawn."""
+    from bench.concurrency_clients import COUNT_RUNS, NAVIGATED_AND_DRAWN
+
+    href = f"{base}/" if home else f"{base}/{path}"
+    page.evaluate(COUNT_RUNS)
+    started = time.perf_counter()
+    page.locator(f'[data-testid="stSidebarNavLink"][href="{href}"]').click(timeout=TIMEOUT_MS)
+    # A page that runs in a few milliseconds (Administration's sign-in form) may never show
+    # « running » in the DOM (React batches both states), so reaching its address counts as a run.
+    page.wait_for_function(NAVIGATED_AND_DRAWN, arg=href, timeout=TIMEOUT_MS)
+    if map_page:
+        page.wait_for_function(MAP_DRAWN, timeout=TIMEOUT_MS)
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=TIMEOUT_MS)
     return time.perf_counter() - started
 
 
@@ -183,6 +206,18 @@ def measure_browser(
                         map_warm.append(pages[path])
                     if path == ADMIN_PATH:  # signed in: the raw file's reader counts too
                         _sign_in(page)
+                # Warm: a new session per page again, every cache having seen it once.
+                paths = page_paths()
+                pages_warm = {
+                    path: _open(page, f"{base}/{path}", map_page=path == MAP_PATH) for path in paths
+                }
+                # Moving between pages inside one session: no page load, no new session.
+                pages_in_app = {
+                    path: _navigate_in_app(
+                        page, base, path, home=path == paths[0], map_page=path == MAP_PATH
+                    )
+                    for path in paths
+                }
                 peak = peak_rss(process.pid)
             finally:
                 stop_process(process)
@@ -197,6 +232,8 @@ def measure_browser(
         map_first_s=map_first,
         map_warm=Timing(tuple(map_warm)),
         pages=pages,
+        pages_warm=pages_warm,
+        pages_in_app=pages_in_app,
         peak_rss_bytes=peak,
         page_errors=errors,
         cold_starts=tuple(s.total_s for s in starts),

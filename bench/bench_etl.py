@@ -19,18 +19,9 @@ from etl import release
 from etl.build import init_database
 from etl.publish import next_version
 from etl.submission.members import register
+from etl.vocabulary import CUBE_MEASURES
 
-ACTIVITY_COLUMNS = (
-    "personnes",
-    "prestations",
-    "nouvelles_personnes",
-    "femmes",
-    "hommes",
-    "mineurs",
-    "seniors_65",
-    "demandes_non_satisfaites",
-    "liste_attente",
-)
+ACTIVITY_COLUMNS = CUBE_MEASURES
 
 
 def _literal(path: Path) -> str:

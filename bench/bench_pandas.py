@@ -22,19 +22,10 @@ import pandas as pd
 
 from bench.timing import Timing, measure, measure_within, timed
 from etl import release
+from etl.vocabulary import CUBE_MEASURES
 
 GRANULARITY_RANK = {"annee": 1, "trimestre": 2, "mois": 3}
-MEASURES = [
-    "personnes",
-    "prestations",
-    "nouvelles_personnes",
-    "femmes",
-    "hommes",
-    "mineurs",
-    "seniors_65",
-    "demandes_non_satisfaites",
-    "liste_attente",
-]
+MEASURES = list(CUBE_MEASURES)
 FLOWS = [m for m in MEASURES if m != "liste_attente"]
 # Seconds of pandas work per question at most (one run always): at 30× one answer takes seconds.
 PANDAS_BUDGET_S = 2.0

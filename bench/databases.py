@@ -66,6 +66,7 @@ def derived_version() -> str:
         *(SCHEMA_DIR / "derived").glob("*.sql"),
         ROOT / "etl" / "public.py",
         *(ROOT / "etl" / "disclosure").glob("*.py"),
+        *(ROOT / "etl" / "analysis").glob("*.py"),  # the signals and their feed
     ]
     return _digest(sources, (ROOT / "etl" / "db.py").read_text())
 
@@ -206,8 +207,9 @@ def build_in_bulk(
     from etl.build import init_database
     from etl.demo.activity import DemoContext, member_activity
     from etl.demo.build import count_rows, register_members, started_periods
-    from etl.demo.files import FileWriter, plan_files, theme_labels
+    from etl.demo.files import FileWriter, plan_files
     from etl.demo.members import members_at_scale, read_members
+    from etl.demo.sheets import theme_labels
     from etl.demo.territory import read_territory
     from etl.errors import UserError
     from etl.submission.load import load_files

@@ -15,6 +15,7 @@ from pathlib import Path
 from bench import (
     bench_browser,
     bench_disclosure,
+    bench_concurrency,
     bench_etl,
     bench_pages,
     bench_pandas,
@@ -22,9 +23,9 @@ from bench import (
 )
 from bench.bench_load import LoadMeasurement
 from bench.databases import DemoDatabase, demo_database, file_sizes, scale_label
-from bench.targets import Check, evaluate
+from bench.targets import CONCURRENT_SESSIONS, CPU_PER_RUN_BEFORE, Check, evaluate
 
-SECTIONS = ("etl", "disclosure", "pages", "queries", "pandas", "browser")
+SECTIONS = ("etl", "disclosure", "pages", "queries", "pandas", "browser", "concurrency")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Settings:
     map_repeat: int  # later visits of the map page in Chromium
     cold_starts: int  # servers started at the largest scale (the cold start is their median)
     out_dir: Path
+    # many visitors at once: at the largest scale only (about 15 minutes at 30×)
+    concurrency: bench_concurrency.ConcurrencySettings = bench_concurrency.ConcurrencySettings()
 
 
 @dataclass
@@ -50,6 +53,7 @@ class ScaleRun:
     queries: list[bench_queries.QueryResult] = field(default_factory=list)
     pandas: bench_pandas.PandasResult | None = None
     browser: bench_browser.BrowserResult | None = None
+    concurrency: bench_concurrency.ConcurrencyResult | None = None
     errors: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each section
 
@@ -211,7 +215,24 @@ def run_scale(scale: float, settings: Settings, progress=print) -> ScaleRun:
                 run.errors.append(f"{run.label} navigateur: {run.browser.page_errors[:3]}")
 
         _section(run, "browser", browser, log)
+    if "concurrency" in sections and largest:
+        progress("  visiteurs simultanés : un serveur, puis nginx + deux réplicas")
+        _section(run, "concurrency", lambda: _concurrency(run, settings, progress), log)
     return run
+
+
+def _concurrency(run: ScaleRun, settings: Settings, progress) -> None:
+    database = run.database
+    floors = (
+        bench_concurrency.floors_from(run.queries)
+        if run.queries
+        else bench_concurrency.measure_floors(database)
+    )
+    run.concurrency = bench_concurrency.measure_concurrency(
+        database.raw, settings.concurrency, settings.out_dir / "concurrence", progress
+    )
+    bench_concurrency.attach_floors(run.concurrency, floors)
+    run.errors += [f"{run.label} concurrence: {error}" for error in run.concurrency.errors]
 
 
 # --- the targets, read from the largest scale ------------------------------------------------------
@@ -264,6 +285,52 @@ def target_measures(run: ScaleRun) -> dict[str, tuple[float, str]]:
             f"({', '.join(f'{s:.1f}' for s in run.browser.cold_starts)} s): server up "
             f"{run.browser.server_ready_s:.1f} s, then first page {run.browser.first_page_s:.1f} s; "
             f"server CPU {run.browser.cold_start_cpu_s:.1f} s",
+        )
+    if run.browser and run.browser.pages_warm:
+        warm = run.browser.pages_warm
+        slowest = max(warm, key=warm.get)
+        over = [f"{path} {seconds:.1f} s" for path, seconds in warm.items() if seconds > 1.0]
+        measures["browser_page_warm"] = (
+            warm[slowest],
+            f"{slowest}; over 1 s: {', '.join(over) or 'none'}",
+        )
+    if run.concurrency:
+        measures.update(concurrency_measures(run.concurrency))
+    return measures
+
+
+def concurrency_measures(result: bench_concurrency.ConcurrencyResult) -> dict:
+    measures = {}
+    for key, setup_name in zip(
+        ("concurrency_one", "concurrency_two"), bench_concurrency.SETUPS, strict=True
+    ):
+        setup = next((s for s in result.setups if s.setup == setup_name), None)
+        level = setup.level(CONCURRENT_SESSIONS) if setup else None
+        if level is None:
+            continue
+        pages = ", ".join(
+            f"{page.label} {level.timing(page.label).p95:.1f} s" for page in bench_concurrency.PAGES
+        )
+        knee = setup.knee
+        measures[key] = (
+            level.worst_p95_s,
+            f"{pages}; load avg {level.load_before[0]:.1f}→{level.load_after[0]:.1f}; knee: "
+            f"holds up to {knee.holds_up_to}, breaks at {knee.breaks_at}",
+        )
+    ratios = {
+        page.page: page.cached_cpu_s / CPU_PER_RUN_BEFORE[page.page]
+        for page in result.page_cpu
+        if page.page in CPU_PER_RUN_BEFORE
+    }
+    if ratios:
+        worst = max(ratios, key=ratios.get)
+        measures["page_cpu_ratio"] = (
+            ratios[worst],
+            ", ".join(
+                f"{page.page} {page.cached_cpu_s:.2f} s (before {CPU_PER_RUN_BEFORE[page.page]:.2f})"
+                for page in result.page_cpu
+                if page.page in CPU_PER_RUN_BEFORE
+            ),
         )
     return measures
 

@@ -53,10 +53,25 @@ def format_value(value: float, unit: str) -> str:
     return f"{value}"
 
 
+# Server CPU per page run whose queries are all cached (mean of a cached open and a cached filter
+# change, one visitor at a time, bench/page_cpu.py) before #19's work: main as merged at fd64ce2,
+# Streamlit's default configuration (runner.postScriptGC on), at 30× on the reference machine; the
+# mean of two runs (load average 5 to 12; CPU seconds moved by about 10 % between them, wall times
+# by far more). The target halves it.
+CPU_PER_RUN_BEFORE = {"Vue d'ensemble": 0.13, "Besoins et lacunes": 0.28, "Fiche communale": 0.49}
+CONCURRENT_SESSIONS = 25  # the concurrency targets are read at this level
+
 # Ratios first: they travel between machines; absolute times depend on this one.
 TARGETS = (
     Target("layer_ratio", "data layer (cold) / direct DuckDB, all page queries", 1.2, False, "x"),
     Target("pandas_speedup", "pandas way / data layer, slowest-to-win question", 10.0, True, "x"),
+    Target(
+        "page_cpu_ratio",
+        "server CPU per cached page run / before #19 (halved), worst of the 3 pages",
+        0.5,
+        False,
+        "x",
+    ),
     Target("query_p95", "slowest dashboard query, p95 (data layer, cold)", 0.150, False, "ms"),
     Target(
         "etl_rate", "ETL from CSV with validation: read, validate, write", 500_000, True, "rows/s"
@@ -70,6 +85,27 @@ TARGETS = (
     ),
     Target("peak_memory", "dashboard process peak memory (VmHWM)", 1_500 * MB, False, "MB"),
     Target("cold_start", "cold start → first page drawn", 5.0, False, "s"),
+    Target(
+        "browser_page_warm",
+        "slowest page drawn in Chromium, warm (navigation → last chart's SVG)",
+        1.0,
+        False,
+        "s",
+    ),
+    Target(
+        "concurrency_one",
+        f"{CONCURRENT_SESSIONS} sessions, 1 server: p95 of the slowest of the 3 pages",
+        2.0,
+        False,
+        "s",
+    ),
+    Target(
+        "concurrency_two",
+        f"{CONCURRENT_SESSIONS} sessions, 2 replicas + nginx: p95 of the slowest of the 3 pages",
+        2.0,
+        False,
+        "s",
+    ),
 )
 
 

@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import data, state  # noqa: E402
-from dashboard.components import banner  # noqa: E402
+from dashboard.components import banner, shell  # noqa: E402
 from dashboard.i18n import t  # noqa: E402
 
 VIEWS_DIR = Path(__file__).resolve().parent / "views"
@@ -37,6 +37,7 @@ PAGES = (
     PageSpec("fiche.py", "fiche-communale", "common.page.commune", ":material/description:"),
     PageSpec("qui_fait_quoi.py", "qui-fait-quoi", "common.page.directory", ":material/search:"),
     PageSpec("remontees.py", "remontees", "common.page.field", ":material/campaign:"),
+    PageSpec("signaux.py", "signaux", "common.page.signals", ":material/notifications_active:"),
     PageSpec("donnees.py", "donnees", "common.page.data", ":material/download:"),
     PageSpec("methodologie.py", "methodologie", "common.page.methodology", ":material/menu_book:"),
     PageSpec("administration.py", "administration", "common.page.admin", ":material/settings:"),
@@ -85,6 +86,7 @@ def main() -> None:
         layout="wide",
         initial_sidebar_state="auto",  # open on a desktop, closed on a phone,
     )
+    shell.install(lang)
     state.language_switch(lang)
     pages = available_pages()
     if not pages:
@@ -95,6 +97,7 @@ def main() -> None:
     try:
         info = data.db_info()
         banner.demo_banner(info)
+        banner.freshness_caption(info)
         page.run()
     except data.DatabaseUnavailable as error:
         data.stop_if_unavailable(error)

@@ -14,19 +14,11 @@ import tempfile
 from html import escape
 from pathlib import Path
 
-from dashboard.components import needs_text, spine
-from dashboard.components.directory import service_type_label
+from dashboard.components import needs_text, profile
 from dashboard.components.needs import CommuneBrief
-from dashboard.i18n import (
-    MISSING,
-    current_language,
-    fmt_date,
-    fmt_decimal,
-    fmt_int,
-    label,
-    t,
-)
+from dashboard.i18n import MISSING, current_language, fmt_date, fmt_int, t
 from etl.text import normalise_key
+from etl.vocabulary import ESTIMATED_POPULATION
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 PDF_TIMEOUT_S = 60
@@ -39,211 +31,16 @@ THEME_LEGEND = ("plus_eleve", "similaire", "plus_bas")
 
 def population_text(brief: CommuneBrief) -> str:
     text = t("fiche.population", year=brief.year, population=fmt_int(brief.population))
-    if brief.population_status in ("interpole", "reporte"):
+    if brief.population_status in ESTIMATED_POPULATION:
         status = t(f"fiche.status_{brief.population_status}")
         text += t("fiche.population_estimated", status=status)
     return text
 
 
-def _indicator_rows(brief: CommuneBrief) -> list[dict]:
-    return brief.indicators.sort("indicator_code").to_dicts()
-
-
-def indicator_table(brief: CommuneBrief) -> list[dict[str, str]]:
-    """One row per indicator: label, year, value, interval, canton, comparison, caveats."""
-    lang = current_language()
-    rows = []
-    for row in _indicator_rows(brief):
-        code = row["indicator_code"]
-        rows.append(
-            {
-                t("fiche.col_indicator"): label(row, lang),
-                t("fiche.col_year"): str(row["value_year"]),
-                t("fiche.col_value"): needs_text.indicator_value(row["value"], code),
-                t("fiche.col_ci"): _interval(row["lower"], row["upper"], code),
-                t("fiche.col_canton"): needs_text.indicator_value(row["canton_value"], code),
-                t("fiche.col_comparison"): needs_text.comparison(row["judgement"], short=True),
-                t("fiche.col_notes"): ", ".join(
-                    needs_text.indicator_flags(row["year_inferred"], row["carried_forward"])
-                ),
-            }
-        )
-    return rows
-
-
-# A no-break space before the dash: a narrow column breaks after it, never leaves it alone on a line.
-DASH = "\u00a0– "
-
-
-def _interval(lower: float | None, upper: float | None, code: str) -> str:
-    if lower is None or upper is None:
-        return MISSING
-    return (
-        f"{needs_text.indicator_value(lower, code)}{DASH}{needs_text.indicator_value(upper, code)}"
-    )
-
-
-def _interval_decimal(lower: float | None, upper: float | None, digits: int = 1) -> str:
-    if lower is None or upper is None:
-        return MISSING
-    return f"{fmt_decimal(lower, digits)}{DASH}{fmt_decimal(upper, digits)}"
-
-
-def indicator_spine(brief: CommuneBrief) -> list[spine.SpineRow]:
-    """Spine rows of the indicators that have a canton value (the others are in the table only)."""
-    lang = current_language()
-    rows = []
-    for row in _indicator_rows(brief):
-        if row["canton_value"] is None or row["value"] is None:
-            continue
-        code = row["indicator_code"]
-        lowest, q1, q3, highest, value = spine.positions(
-            row["value"],
-            row["canton_value"],
-            (row["spread_min"], row["spread_q1"], row["spread_q3"], row["spread_max"]),
-            reverse=row["polarity"] == "haut_defavorable",
-        )
-        value_text = needs_text.indicator_value(row["value"], code)
-        canton_text = needs_text.indicator_value(row["canton_value"], code)
-        rows.append(
-            spine.SpineRow(
-                label=f"{label(row, lang)} ({row['value_year']})",
-                value_text=value_text,
-                canton_text=canton_text,
-                category=row["judgement"],
-                lowest=lowest,
-                q1=q1,
-                q3=q3,
-                highest=highest,
-                value=value,
-                hover=(
-                    f"<b>{label(row, lang)}</b> ({row['value_year']})<br>"
-                    + t(
-                        "needs.pair",
-                        name=brief.name,
-                        value=f"{value_text} ({_interval(row['lower'], row['upper'], code)})",
-                    )
-                    + "<br>"
-                    + t("needs.pair", name=t("needs.canton"), value=canton_text)
-                    + "<br>"
-                    + needs_text.comparison(row["judgement"])
-                ),
-            )
-        )
-    return rows
-
-
-def theme_table(brief: CommuneBrief) -> list[dict[str, str]]:
-    """One row per theme with activity in the canton that year."""
-    lang = current_language()
-    rows = []
-    for row in brief.themes.to_dicts():
-        estimated = row["population_estimated"]
-        gap = MISSING
-        if row["gap_ratio"] is not None:
-            gap = f"{fmt_decimal(row['gap_ratio'], 2)} ({_interval_decimal(row['gap_lower'], row['gap_upper'], 2)})"
-            if row["under_served"]:
-                gap += " ▼"
-        rate = needs_text.rate(row["rate"], estimated)
-        if row["rate"] is not None:
-            rate += f" ({_interval_decimal(row['rate_lower'], row['rate_upper'])})"
-        rows.append(
-            {
-                t("fiche.col_theme"): label(row, lang),
-                t("fiche.col_persons"): needs_text.count(row["persons"], row["persons_suppressed"]),
-                t("fiche.col_rate"): rate,
-                t("fiche.col_canton"): fmt_decimal(row["canton_rate"]),
-                t("fiche.col_comparison"): needs_text.comparison(row["rate_vs_canton"], short=True),
-                t("fiche.col_gap"): gap,
-                t("fiche.col_unmet"): needs_text.count(
-                    row["unmet_requests"], row["unmet_suppressed"]
-                ),
-                t("fiche.col_waiting"): needs_text.count(
-                    row["waiting_list"], row["waiting_suppressed"]
-                ),
-            }
-        )
-    return rows
-
-
-def theme_spine(brief: CommuneBrief) -> list[spine.SpineRow]:
-    lang = current_language()
-    rows = []
-    for row in brief.themes.to_dicts():
-        if row["rate"] is None or row["canton_rate"] is None or row["spread_min"] is None:
-            continue
-        lowest, q1, q3, highest, value = spine.positions(
-            row["rate"],
-            row["canton_rate"],
-            (row["spread_min"], row["spread_q1"], row["spread_q3"], row["spread_max"]),
-            reverse=False,
-        )
-        value_text = needs_text.rate(row["rate"], row["population_estimated"])
-        rows.append(
-            spine.SpineRow(
-                label=label(row, lang),
-                value_text=value_text,
-                canton_text=fmt_decimal(row["canton_rate"]),
-                category=row["rate_vs_canton"],
-                lowest=lowest,
-                q1=q1,
-                q3=q3,
-                highest=highest,
-                value=value,
-                hover=(
-                    f"<b>{label(row, lang)}</b><br>"
-                    + t(
-                        "needs.pair",
-                        name=brief.name,
-                        value=f"{value_text} ({needs_text.ci(row['rate_lower'], row['rate_upper'])})",
-                    )
-                    + "<br>"
-                    + t("needs.pair", name=t("needs.canton"), value=fmt_decimal(row["canton_rate"]))
-                    + "<br>"
-                    + needs_text.comparison(row["rate_vs_canton"])
-                ),
-            )
-        )
-    return rows
-
-
-def trend_table(brief: CommuneBrief) -> list[dict[str, str]]:
-    rows = []
-    for row in brief.trend.to_dicts():
-        rows.append(
-            {
-                t("fiche.col_year"): str(row["year"]),
-                t("fiche.col_persons"): needs_text.count(row["persons"], row["persons_suppressed"]),
-                t("fiche.col_rate"): needs_text.rate(row["rate"], row["population_estimated"]),
-                t("fiche.col_ci"): _interval_decimal(row["rate_lower"], row["rate_upper"]),
-                t("fiche.col_canton"): fmt_decimal(row["canton_rate"]),
-                t("fiche.col_unmet"): needs_text.count(
-                    row["unmet_requests"], row["unmet_suppressed"]
-                ),
-            }
-        )
-    return rows
-
-
-def services_table(brief: CommuneBrief) -> list[dict[str, str]]:
-    lang = current_language()
-    rows = []
-    for row in brief.services.to_dicts():
-        where = row["commune_name"] or MISSING
-        if row["tout_le_canton"] and not row["located_here"]:
-            where = f"{where} ({t('fiche.whole_canton')})"
-        rows.append(
-            {
-                t("fiche.col_service"): row["nom"],
-                t("fiche.col_theme"): row[f"theme_label_{lang}"] or row["theme"],
-                t("fiche.col_member"): row["member_name"] or row["member_code"],
-                t("fiche.col_type"): service_type_label(row["type"], lang) or MISSING,
-                t("fiche.col_where"): where,
-                t("fiche.col_address"): row["adresse"] or MISSING,
-                t("fiche.col_hours"): row["horaires"] or MISSING,
-            }
-        )
-    return rows
+def neighbours_note(brief: CommuneBrief) -> str:
+    """Which communes the « Voisins » column pools (the brief's statistical neighbours)."""
+    names = ", ".join(brief.neighbours["neighbour_name"].to_list())
+    return t("fiche.neighbours_note", names=names or MISSING)
 
 
 def file_stem(brief: CommuneBrief) -> str:
@@ -253,96 +50,155 @@ def file_stem(brief: CommuneBrief) -> str:
 
 # --- standalone HTML ----------------------------------------------------------------------------
 
-CSS = """
+CSS = (
+    """
 body { font-family: "Source Sans Pro", "Helvetica Neue", Arial, sans-serif; color: #1a1a1a;
-       margin: 2rem auto; max-width: 60rem; padding: 0 1rem; line-height: 1.4; }
-h1 { font-size: 1.7rem; margin-bottom: .2rem; }
-h2 { font-size: 1.2rem; margin-top: 1.8rem; border-bottom: 2px solid #0B5CAD; padding-bottom: .2rem; }
-p.meta { color: #555; margin-top: 0; }
-p.note { color: #555; font-size: .85rem; }
-p.demo { background: #fff4d6; border: 1px solid #e6c35c; padding: .4rem .6rem; }
-table { border-collapse: collapse; width: 100%; font-size: .85rem; margin: .5rem 0; }
-th, td { border-bottom: 1px solid #ddd; padding: .25rem .4rem; text-align: left; vertical-align: top; }
-th { background: #f2f4f7; }
-.spine { display: flex; gap: 1rem; align-items: flex-start; }
-.spine .labels { font-size: .8rem; }
-.spine .labels div { height: 26px; line-height: 26px; white-space: nowrap; }
-@page { size: A4; margin: 14mm; }
+       margin: 1.5rem auto; max-width: 50rem; padding: 0 1rem; line-height: 1.35; font-size: 14px; }
+h1 { font-size: 1.5rem; margin: 0 0 .15rem; }
+h2 { font-size: 1.02rem; margin: .9rem 0 .2rem; border-bottom: 2px solid #0B5CAD; padding-bottom: .1rem; }
+p { margin: .25rem 0; }
+p.meta { color: #555; margin-top: 0; font-size: .85rem; }
+p.headline { font-size: .98rem; background: #f2f6fb; border-left: 4px solid #0B5CAD;
+             padding: .35rem .6rem; }
+p.note { color: #555; font-size: .74rem; }
+p.demo { background: #fff4d6; border: 1px solid #e6c35c; padding: .2rem .5rem; font-size: .8rem; }
+table.plain { border-collapse: collapse; width: 100%; font-size: .8rem; margin: .3rem 0; }
+table.plain th, table.plain td { border-bottom: 1px solid #ddd; padding: .14rem .35rem;
+  text-align: left; }
+table.plain td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.plain thead th { background: #f2f4f7; }
+.columns { display: flex; gap: 1.2rem; }
+.columns > div { flex: 1; min-width: 0; }
+@page { size: A4; margin: 11mm 12mm; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; }
-               table, .spine { break-inside: avoid; } }
+               table, .keep { break-inside: avoid; } .page-two { break-before: page; } }
 """
+    + profile.PROFILE_CSS
+)
 
 
-def _html_table(rows: list[dict[str, str]]) -> str:
-    if not rows:
-        return ""
-    head = "".join(f"<th>{escape(column)}</th>" for column in rows[0])
+def plain_table(headers: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row.values()) + "</tr>"
+        "<tr>"
+        + "".join(
+            f'<td class="num">{escape(cell)}</td>'
+            if index >= numeric_from
+            else f"<td>{escape(cell)}</td>"
+            for index, cell in enumerate(row)
+        )
+        + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<table class="plain"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _html_spine(rows: list[spine.SpineRow], *, neutral: bool) -> str:
-    if not rows:
-        return ""
-    left = t("fiche.spine_left_neutral" if neutral else "fiche.spine_left")
-    right = t("fiche.spine_right_neutral" if neutral else "fiche.spine_right")
-    labels = "".join(f"<div>{escape(row.label)}</div>" for row in rows)
-    return (
-        f'<div class="spine"><div class="labels"><div style="height:{spine.SVG_TOP}px"></div>'
-        f"{labels}</div>"
-        f"{spine.svg(rows, left_label=left, right_label=right)}</div>"
+def trend_grid(brief: CommuneBrief) -> tuple[list[str], list[list[str]]]:
+    """The trend as a small grid, newest year first: persons and unmet requests per 1,000."""
+    rows = brief.trend.sort("year", descending=True).to_dicts()
+    headers = [t("fiche.col_measure"), *[str(row["year"]) for row in rows]]
+    lines = [
+        (t("fiche.trend_commune", name=brief.name), "rate", True),
+        (t("fiche.trend_canton"), "canton_rate", False),
+        (t("fiche.trend_unmet", name=brief.name), "unmet_rate", False),
+    ]
+    grid = [
+        [
+            name,
+            *[
+                needs_text.rate(row[key]) + (profile.estimated_mark(row) if marked else "")
+                for row in rows
+            ],
+        ]
+        for name, key, marked in lines
+    ]
+    return headers, grid
+
+
+def services_by_theme(brief: CommuneBrief) -> list[dict]:
+    """Services per theme: located in the commune, and serving it from elsewhere (or the canton)."""
+    lang = current_language()
+    counts: dict[str, dict] = {}
+    for row in brief.services.to_dicts():
+        theme = row[f"theme_label_{lang}"] or row["theme"]
+        entry = counts.setdefault(theme, {"theme": theme, "located": 0, "serving": 0})
+        entry["located" if row["located_here"] else "serving"] += 1
+    return sorted(
+        counts.values(), key=lambda entry: (-entry["located"] - entry["serving"], entry["theme"])
     )
+
+
+def services_rows(brief: CommuneBrief) -> list[list[str]]:
+    return [
+        [entry["theme"], fmt_int(entry["located"]), fmt_int(entry["serving"])]
+        for entry in services_by_theme(brief)
+    ]
 
 
 def _legend(categories: tuple[str, ...]) -> str:
-    return (
-        f'<p class="note">{needs_text.legend_html(categories)}</p>'
-        f'<p class="note">{escape(t("fiche.legend"))}</p>'
-    )
+    return f'<p class="note">{needs_text.legend_html(categories)} · {escape(t("fiche.legend"))}</p>'
 
 
-def render_html(brief: CommuneBrief, *, has_demo: bool, generated_at: dt.datetime) -> str:
-    """The whole brief as one self-contained HTML document."""
+def _services_html(brief: CommuneBrief, directory_url: str | None) -> list[str]:
+    rows = services_rows(brief)
+    if not rows:
+        return [f"<p>{escape(t('fiche.services_none'))}</p>"]
+    parts = [
+        plain_table([t("fiche.col_theme"), t("fiche.col_located"), t("fiche.col_serving")], rows),
+        f'<p class="note">{escape(t("fiche.services_total", n=fmt_int(brief.services.height)))}',
+    ]
+    if directory_url:
+        parts[-1] += f' <a href="{escape(directory_url)}">{escape(directory_url)}</a>'
+    parts[-1] += "</p>"
+    return parts
+
+
+def render_html(
+    brief: CommuneBrief,
+    *,
+    has_demo: bool,
+    generated_at: dt.datetime,
+    directory_url: str | None = None,
+    version: str | None = None,
+) -> str:
+    """The whole brief as one self-contained HTML document: two A4 pages (three at most)."""
     lang = current_language()
     title = t("fiche.title", name=brief.name)
+    meta = population_text(brief)
+    if version:
+        meta += " · " + t("fiche.version", version=version)
     parts = [
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">',
         f"<title>{escape(title)} — {brief.year}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
-        f'<p class="meta">{escape(population_text(brief))} · {brief.year}</p>',
+        f'<p class="meta">{escape(meta)}</p>',
     ]
     if has_demo:
         parts.append(f'<p class="demo">{escape(t("fiche.demo_note"))}</p>')
     parts += [
+        f'<p class="headline">{escape(profile.headline(brief))}</p>',
         f"<h2>{escape(t('fiche.indicators_title'))}</h2>",
-        _html_spine(indicator_spine(brief), neutral=False),
+        profile.indicators_html(brief),
         _legend(INDICATOR_LEGEND),
-        _html_table(indicator_table(brief)),
         f'<p class="note">{escape(t("fiche.indicators_note"))} '
         f"{escape(t('common.chart.source', source=t('needs.source_indicators')))}</p>",
-        f"<h2>{escape(t('fiche.themes_title', year=brief.year))}</h2>",
+        f'<h2 class="page-two">{escape(t("fiche.themes_title", year=brief.year))}</h2>',
     ]
     if brief.themes.is_empty():
         parts.append(f"<p>{escape(t('fiche.themes_none', year=brief.year))}</p>")
     else:
-        parts += [
-            _html_spine(theme_spine(brief), neutral=True),
-            _legend(THEME_LEGEND),
-            _html_table(theme_table(brief)),
-        ]
+        parts += [profile.themes_html(brief), _legend(THEME_LEGEND)]
     parts += [
-        f'<p class="note">{escape(t("fiche.themes_note"))} {escape(t("needs.double_count"))}. '
-        f"{escape(t('needs.estimated_mark'))}. "
-        f"{escape(t('common.chart.source', source=t('needs.source_activity')))}</p>",
+        f'<p class="note">{escape(t("fiche.themes_note"))} {escape(t("fiche.gap_note"))}. '
+        f"{escape(neighbours_note(brief))}. {escape(t('needs.double_count'))}. "
+        + (f"{escape(note)}. " if (note := profile.estimate_note(brief)) else "")
+        + f"{escape(t('common.chart.source', source=t('needs.source_activity')))}</p>",
         f"<h2>{escape(t('fiche.trend_title'))}</h2>",
-        _html_table(trend_table(brief)),
+        plain_table(*trend_grid(brief)),
         f"<h2>{escape(t('fiche.services_title'))}</h2>",
-        _html_table(services_table(brief)) or f"<p>{escape(t('fiche.services_none'))}</p>",
-        f'<p class="note">{escape(t("common.chart.source", source=t("needs.source_services")))}</p>',
-        f'<p class="note">{escape(t("fiche.generated", date=fmt_date(generated_at)))}</p>',
+        *_services_html(brief, directory_url),
+        f'<p class="note">{escape(t("common.chart.source", source=t("needs.source_services")))} · '
+        f"{escape(t('fiche.generated', date=fmt_date(generated_at)))}</p>",
         "</body></html>",
     ]
     return "\n".join(part for part in parts if part)

@@ -1,18 +1,16 @@
 """The dashboard's only door to the database: read-only connection, named queries, caches.
 
-Pages import no duckdb and hold no SQL: they call `run("query_name", param=value)`, which loads
-`queries/<query_name>.sql`, binds the parameters (`$name` in the SQL) and returns a Polars frame,
-cached per file version. Each run follows the release pointer once (etl/release.py): when the ETL
-switches to a new release, the next run sees new files, attaches them and leaves the old connections
-to be evicted.
+Pages import no duckdb and hold no SQL: they call `run("query_name", param=value)`, which checks
+the name and parameters (etl/queries.py, the runner the exports and the CLI share), binds them
+(`$name` in the SQL) and returns a Polars frame, cached per file version. Each run follows the
+release pointer once (etl/release.py): when the ETL switches to a new release, the next run sees new
+files, attaches them and leaves the old connections to be evicted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import queue
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,52 +21,19 @@ import streamlit as st
 from etl import db as etl_db
 from etl import release
 from etl.errors import UserError
-from etl.paths import QUERIES_DIR, REFERENCE_DIR, database_path
+from etl.paths import REFERENCE_DIR, database_path
 from etl.public import open_public_reader
-
-QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-PARAMETER = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
+from etl.queries import (  # noqa: F401 (QueryError, query_parameters: read by tests and benches)
+    QueryError,
+    bound_parameters,
+    check_parameters,
+    query_parameters,
+    query_text,
+)
 
 
 class DatabaseUnavailable(Exception):
     """The database file is missing or unreadable: pages show a French message and stop."""
-
-
-class QueryError(Exception):
-    """A programming error: unknown query or wrong parameters (never caused by a visitor)."""
-
-
-# --- queries ----------------------------------------------------------------------------------------
-
-
-@functools.cache
-def query_text(name: str) -> str:
-    """The SQL of `queries/<name>.sql` (read once per process)."""
-    if not QUERY_NAME.match(name):
-        raise QueryError(f"Nom de requête invalide : {name!r}")
-    path = QUERIES_DIR / f"{name}.sql"
-    if not path.exists():
-        raise QueryError(f"Requête inconnue : {path}")
-    return path.read_text(encoding="utf-8")
-
-
-def _without_comments(sql: str) -> str:
-    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-
-
-@functools.cache
-def query_parameters(name: str) -> frozenset[str]:
-    """The named parameters ($name) a query binds."""
-    return frozenset(PARAMETER.findall(_without_comments(query_text(name))))
-
-
-def _check_parameters(name: str, params: dict) -> None:
-    expected = query_parameters(name)
-    missing, unknown = expected - params.keys(), params.keys() - expected
-    if missing or unknown:
-        raise QueryError(
-            f"Requête {name} : paramètres manquants {sorted(missing)}, inconnus {sorted(unknown)}"
-        )
 
 
 # --- connection ---------------------------------------------------------------------------------------
@@ -146,12 +111,8 @@ def _admin_reader(path: str, version: tuple[int, int, int]) -> _Reader:
         raise DatabaseUnavailable(str(exc)) from exc
 
 
-def _bindable(value: object) -> object:
-    return list(value) if isinstance(value, tuple | frozenset | set) else value
-
-
 def _query(reader: _Reader, name: str, params: tuple, path: str) -> pl.DataFrame:
-    bound = {key: _bindable(value) for key, value in params}
+    bound = bound_parameters(dict(params))
     try:
         return reader.query(query_text(name), bound)
     except duckdb.CatalogException as exc:
@@ -188,10 +149,17 @@ def _frozen(params: dict) -> tuple:
     )
 
 
+def public_version() -> tuple[str, tuple[int, int, int]]:
+    """The public file the next `run` reads and its version: the key of what is computed from
+    query results (dashboard/derived_cache.py). DatabaseUnavailable as `run` when it is missing."""
+    path, version = _current_version()
+    return str(path), version
+
+
 def run(query_name: str, **params: object) -> pl.DataFrame:
     """Run `queries/<query_name>.sql` with bound parameters against the PUBLIC file; a Polars frame,
     cached per file version. Every public page, chart, tooltip and download reads through here."""
-    _check_parameters(query_name, params)
+    check_parameters(query_name, params)
     path, version = _current_version()
     return _run_cached(name=query_name, params=_frozen(params), path=str(path), version=version)
 
@@ -202,7 +170,7 @@ def run_admin(query_name: str, **params: object) -> pl.DataFrame:
     Only the Administration page calls it, once the secretariat is signed in
     (tests/test_disclosure.py checks that no other page does).
     """
-    _check_parameters(query_name, params)
+    check_parameters(query_name, params)
     path, version = _current_file(lambda live: live.raw)
     return _run_admin_cached(
         name=query_name, params=_frozen(params), path=str(path), version=version

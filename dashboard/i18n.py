@@ -6,10 +6,12 @@ give `namespace.table.key`). One file per namespace lets several people add stri
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import threading
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
@@ -21,18 +23,67 @@ THIN_SPACE = "\u202f"
 NO_BREAK_SPACE = "\u00a0"
 MISSING = "–"
 # A count withheld for data protection (DESIGN §6), whatever its value: the Swiss FSO symbol.
+# Not « < 5 »: a cell withheld so that a total cannot reveal another may hold any count.
 SUPPRESSED = "X"
+
+
+# The language bound to this thread: by `in_language` (a download built outside the script run), or
+# remembered for the current script run. Reading st.session_state costs a few microseconds, and a
+# page calls t() and the formatters thousands of times per run (bench/README.md, #19 phase 2).
+_bound = threading.local()
+
+
+@functools.cache
+def _run_context() -> Callable[..., object]:
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    return get_script_run_ctx
+
+
+def _script_run() -> object | None:
+    """What identifies the current script run: its context's cursors, a new dict at every run."""
+    ctx = _run_context()(suppress_warning=True)
+    return None if ctx is None else ctx.cursors
 
 
 def current_language() -> str:
     """The language of this run (set by `dashboard.state.language()`); French outside Streamlit."""
+    forced = getattr(_bound, "forced", None)
+    if forced is not None:
+        return forced
+    run = _script_run()
+    remembered = getattr(_bound, "run", None)
+    if run is not None and remembered is not None and remembered[0] is run:
+        return remembered[1]
     try:
         import streamlit as st
 
         lang = st.session_state.get("_lang", DEFAULT_LANGUAGE)
     except Exception:  # no Streamlit session (plain Python, tests of the formatters)
         return DEFAULT_LANGUAGE
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    if run is not None:
+        _bound.run = (run, lang)
+    return lang
+
+
+def remember_language(lang: str) -> None:
+    """The session's language has just been set (dashboard/state.py): the rest of this run uses it."""
+    run = _script_run()
+    if run is not None:
+        _bound.run = (run, lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@contextlib.contextmanager
+def in_language(lang: str) -> Iterator[None]:
+    """Texts and numbers in `lang` inside the block, on any thread (e.g. a download's content
+    built when it is clicked, where the visitor's session cannot be read)."""
+    previous = getattr(_bound, "forced", None)
+    _bound.forced = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    try:
+        yield
+    finally:
+        _bound.forced = previous
 
 
 def _flatten(table: dict, prefix: str) -> dict[str, str]:

@@ -14,11 +14,12 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, remember_language, t
 
 LANG_PARAM = "lang"
 _LANG_STATE = "_lang"
 _LANG_WIDGET = "_lang_widget"
+WIDGET_PREFIX = "url_"  # the widgets of the filters kept in the URL (their keys)
 EMPTY_LIST = ""  # how an emptied multiselect is written in the URL (?theme=)
 SHOWN_VALUE_CHARS = 40
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
@@ -51,6 +52,7 @@ def language() -> str:
         else:
             _warn_ignored(LANG_PARAM, from_url)
     st.session_state[_LANG_STATE] = lang
+    remember_language(lang)
     _write_param(LANG_PARAM, lang, DEFAULT_LANGUAGE)
     return lang
 
@@ -58,7 +60,23 @@ def language() -> str:
 def _on_language_change() -> None:
     lang = st.session_state[_LANG_WIDGET]
     st.session_state[_LANG_STATE] = lang
+    remember_language(lang)
     _write_param(LANG_PARAM, lang, DEFAULT_LANGUAGE)
+    _keep_choices_across_languages()
+
+
+def _keep_choices_across_languages() -> None:
+    """Give every filter its code again, so that it is shown in the new language.
+
+    Streamlit's browser side remembers a selectbox, radio or multiselect choice by its *label*: after
+    a language switch it sends back « Par commune », which no English option matches, and the widget
+    showed French values or nothing selected, then wrote labels into the URL. Here, before the page
+    runs, each filter's value is read while the old labels still decode it (a code) and assigned
+    again: an assigned value is sent to the browser anew, with the labels of the new language.
+    """
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(WIDGET_PREFIX):
+            st.session_state[key] = st.session_state[key]
 
 
 def language_switch(lang: str) -> None:
@@ -131,7 +149,7 @@ def url_values(name: str, options: Sequence, default: Sequence) -> list:
 
 
 def _key(name: str) -> str:
-    return f"url_{name}"
+    return f"{WIDGET_PREFIX}{name}"
 
 
 def _sync_to_url(name: str, default: Any) -> None:
@@ -148,6 +166,8 @@ def select(
     widget: str = "selectbox",
     container: Any = None,
     help: str | None = None,
+    label_visibility: str = "visible",
+    horizontal: bool = True,
 ) -> Any:
     """One value chosen among `options` (selectbox, radio or segmented control), kept in the URL."""
     options = list(options)
@@ -159,8 +179,14 @@ def select(
     if st.session_state.get(key) not in options:
         st.session_state[key] = url_value(name, options, default)
     container = container or st
-    make_widget = {"selectbox": container.selectbox, "radio": container.radio}[widget]
-    extra = {"horizontal": True} if widget == "radio" else {}
+    make_widget = {
+        "selectbox": container.selectbox,
+        "radio": container.radio,
+        "segmented_control": container.segmented_control,
+    }[widget]
+    extra = {"radio": {"horizontal": horizontal}, "segmented_control": {"required": True}}.get(
+        widget, {}
+    )
     make_widget(
         label,
         options,
@@ -169,6 +195,7 @@ def select(
         on_change=_sync_to_url,
         args=(name, default),
         help=help,
+        label_visibility=label_visibility,
         **extra,
     )
     value = st.session_state[key]
@@ -253,3 +280,28 @@ def text(
     value = str(st.session_state[key]).strip()
     _write_param(name, value, "")
     return value
+
+
+def tabs(
+    name: str, codes: Sequence[str], *, default: str, format_func: Callable[[str], str]
+) -> list:
+    """Tabs whose open one is kept in the URL by its code (?vue=carte), across language switches.
+
+    Streamlit identifies the open tab by its label; the widget's key carries the language, so a
+    switch makes a new widget that opens the URL's tab, labelled in the new language.
+    """
+    codes = list(codes)
+    labels = [format_func(code) for code in codes]
+    chosen = url_value(name, codes, default)
+    key = f"tab_{name}_{st.session_state.get(_LANG_STATE, DEFAULT_LANGUAGE)}"
+    if st.session_state.get(key) in labels:
+        chosen = codes[labels.index(st.session_state[key])]
+
+    def remember() -> None:
+        shown = st.session_state.get(key)
+        if shown in labels:
+            _write_param(name, codes[labels.index(shown)], default)
+
+    containers = st.tabs(labels, default=labels[codes.index(chosen)], key=key, on_change=remember)
+    _write_param(name, chosen, default)
+    return list(containers)

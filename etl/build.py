@@ -16,6 +16,7 @@ from etl.paths import DATA_DIR, REFERENCE_DIR
 from etl.publish import next_version
 from etl.steps import load_reference
 from etl.submission import members
+from etl.vocabulary import RUN_LOADED
 
 USER_ENV_VAR = "OBSERVATOIRE_USER"
 
@@ -39,6 +40,7 @@ def reference_files() -> list[Path]:
         *REFERENCE_DIR.glob("*.geojson"),
         DATA_DIR / "themes.csv",
         DATA_DIR / "indicator_definitions.csv",
+        DATA_DIR / "needs_mapping.csv",
     ]
 
 
@@ -96,7 +98,7 @@ def _load_reference(
         con,
         started_at=started,
         kind=kind,
-        status="charge",
+        status=RUN_LOADED,
         file_name="data/reference",
         sha256=sha256_of_files(reference_files()),
         rows_accepted=sum(counts.values()),

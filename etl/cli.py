@@ -234,5 +234,6 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 # Commands registered on `app` by their modules: exporter (filtered exports, same as the Données
-# page); template, valider, charger, membres (member submissions); motdepasse (admin sign-in).
-from etl import cli_admin, cli_demo, cli_exports, cli_submissions  # noqa: E402, F401
+# page); template, valider, charger, membres (member submissions); motdepasse (admin sign-in);
+# bulletin (the quarterly bulletin).
+from etl import cli_admin, cli_bulletin, cli_demo, cli_exports, cli_submissions  # noqa: E402, F401

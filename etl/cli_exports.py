@@ -1,6 +1,6 @@
 """`observatoire exporter`: the Données page's extractions from the command line.
 
-Same filters, same module (etl/exports.py), same public file: for the same selection the files are
+Same filters, same module (etl/exports/), same public file: for the same selection the files are
 the same as the page's downloads (only the extraction date in the README differs).
 """
 

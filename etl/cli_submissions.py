@@ -32,6 +32,7 @@ from etl.submission import template as template_module
 from etl.submission.load import DEFAULT_MAX_FILE_MB, load_files, validate_files
 from etl.submission.results import FAILED, LOADED, REJECTED, REPLACED, FileResult
 from etl.text import printable
+from etl.vocabulary import RUN_LOADED
 
 FilesArgument = Annotated[
     list[Path],
@@ -254,7 +255,7 @@ def membres(
             con,
             started_at=started,
             kind="membres",
-            status="charge",
+            status=RUN_LOADED,
             file_name=registre.name,
             sha256=sha256_of_files([registre]),
             rows_accepted=count,

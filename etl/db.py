@@ -11,12 +11,9 @@ import polars as pl
 from etl import release
 from etl.errors import UserError
 from etl.paths import SCHEMA_DIR
+from etl.vocabulary import RUN_STATUSES
 
 SCHEMA_VERSION = "1"
-
-
-# Every status a load_runs row may have (etl/schema/003_load_runs.sql checks them).
-RUN_STATUSES = ("charge", "remplace", "rejete", "deja_charge", "erreur", "retire")
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -55,8 +52,10 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild what is derived from the base tables (aggregates, public views) before publishing.
 
     Files in etl/schema/derived/ run in name order at every publish, so they use
-    `create or replace`.
+    `create or replace`. The base schema is applied first (idempotent): a database created before
+    a base table was added (needs_mapping) gets it, empty until the reference data is reloaded.
     """
+    apply_schema(con)
     for sql_file in sorted((SCHEMA_DIR / "derived").glob("*.sql")):
         con.execute(sql_file.read_text(encoding="utf-8"))
 

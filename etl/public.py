@@ -26,6 +26,8 @@ import duckdb
 import polars as pl
 
 from etl import release
+from etl.analysis.gaps import gap_analysis_tables
+from etl.analysis.signals import signal_tables
 from etl.db import SCHEMA_VERSION, MissingDatabase
 from etl.disclosure import (
     CUBE_KEYS,
@@ -87,6 +89,16 @@ REVIEWED_INTEGER_COLUMNS = frozenset(
         "capacite",
         "communes_desservies",
         "smallest_published_count",
+        # Gap analysis (etl/analysis/gaps.py): years, ranks, OFS numbers, counts of indicators and
+        # of services (the directory is public).
+        "value_year",
+        "indicators_used",
+        "indicators_missing",
+        "neighbour_rank",
+        "neighbour_ofs",
+        "services_local",
+        "services_canton_wide",
+        "direction",  # of the needs mapping: +1 or -1
     }
 )
 
@@ -131,7 +143,9 @@ def _fingerprint(con: duckdb.DuckDBPyConnection) -> str:
                     order by member_code, period_code), '') from main.submissions),
                (select coalesce(sum(population), 0) from main.population),
                (select coalesce(sum(value), 0) from main.indicators),
-               (select count(*) from main.communes)"""
+               (select count(*) from main.communes),
+               (select coalesce(string_agg(theme || '/' || indicator_code || '/' || weight || '/'
+                    || direction, ',' order by theme, indicator_code), '') from main.needs_mapping)"""
     ).fetchall()[0]
     text = "|".join([SCHEMA_VERSION, *map(str, parts)])
     return hashlib.sha256(text.encode()).hexdigest()[:8]
@@ -170,6 +184,8 @@ def build_public_tables(
     tables[YEAR_CUBE], tables[QUARTER_CUBE], _ = protect_activity_cubes(
         tables[YEAR_CUBE], tables[QUARTER_CUBE], tables
     )
+    tables.update(gap_analysis_tables(tables))  # from the protected cubes only (etl/analysis)
+    tables.update(signal_tables(tables))  # from the protected cubes only (DESIGN §5, §6)
     tables["release"] = release_row(con, published_at or dt.datetime.now(), release_id)
     return tables
 
@@ -202,8 +218,14 @@ def publish_public(con: duckdb.DuckDBPyConnection, db_path: Path) -> Path:
     Called after `refresh_derived`, inside the `next_version` block: the public file goes into the
     same release as the raw file and is switched in with it, or not at all.
     """
+    # Imported here: the feed runs the pages' queries through etl.exports, which imports this module.
+    from etl.analysis.feed import feed_file_name, write_signals_feed
+
     build = release.building(db_path)
-    write_public_file(build_public_tables(con, release_id=build.id), build.public)
+    tables = build_public_tables(con, release_id=build.id)
+    write_public_file(tables, build.public)
+    # The Atom feed of signals, a file of the release: switched in with the raw and public files.
+    write_signals_feed(tables, build.path(feed_file_name(db_path)))
     return build.public
 
 

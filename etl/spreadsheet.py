@@ -51,10 +51,10 @@ def to_csv(frame: pl.DataFrame, *, bom: bool = True) -> bytes:
     return csv_text(frame).encode("utf-8-sig" if bom else "utf-8")
 
 
-def to_xlsx(frame: pl.DataFrame, sheet: str) -> bytes:
-    """A one-sheet workbook of the table, formulas neutralised and never written as formulas."""
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
+def safe_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
+    """An in-memory workbook that never turns text into a formula, a link or a number (belt and
+    braces with `neutralise_formulas`)."""
+    return xlsxwriter.Workbook(
         buffer,
         {
             "in_memory": True,
@@ -63,6 +63,12 @@ def to_xlsx(frame: pl.DataFrame, sheet: str) -> bytes:
             "strings_to_numbers": False,
         },
     )
+
+
+def to_xlsx(frame: pl.DataFrame, sheet: str) -> bytes:
+    """A one-sheet workbook of the table, formulas neutralised and never written as formulas."""
+    buffer = io.BytesIO()
+    workbook = safe_workbook(buffer)
     neutralise_formulas(frame).write_excel(workbook=workbook, worksheet=sheet, autofit=True)
     workbook.close()
     return buffer.getvalue()

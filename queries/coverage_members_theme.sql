@@ -1,6 +1,7 @@
 -- name: coverage_members_theme
 -- grain: one row per theme: members who declare it, members who reported activity in it during
---        the year, persons served in the canton, communes reached, services
+--        the year, persons served in the canton, communes reached, communes with a local service
+--        and communes served only by canton-wide services
 -- key: theme
 -- parameters: $year (integer)
 -- used by: dashboard/views/couverture.py (members per theme)
@@ -18,7 +19,10 @@ with
         where year = $year and category = '*' and lieu = 'GE' and theme <> '*'
     ),
     services as (
-        select theme, count(*) as communes_served
+        select
+            theme,
+            count(*) filter (where coverage_state = 'local') as communes_served,
+            count(*) filter (where coverage_state = 'canton') as communes_canton_only
         from public.service_coverage
         where year = $year
         group by theme
@@ -33,7 +37,8 @@ select
     a.personnes as persons,
     coalesce(a.personnes_supprime, false) as persons_suppressed,
     coalesce(a.n_communes, 0) as communes_with_activity,
-    coalesce(s.communes_served, 0) as communes_with_service
+    coalesce(s.communes_served, 0) as communes_with_service,
+    coalesce(s.communes_canton_only, 0) as communes_canton_only
 from themes as t
 left join declared as d using (theme)
 left join activity as a using (theme)

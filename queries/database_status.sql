@@ -2,7 +2,7 @@
 -- grain: one row (the whole database and its publication)
 -- key: (one row)
 -- parameters: none
--- used by: dashboard/data.py (db_info: banner, last load, latest complete year, version)
+-- used by: dashboard/data.py (db_info: banner, last load, latest complete year, version), dashboard/bulletin_data.py, etl/analysis/feed.py
 with
     status as (select * from public.database_status),
     release as (

@@ -5,7 +5,7 @@
 -- parameters: $granularity ('annee' | 'trimestre'), $year_from, $year_to (integers),
 --             $themes (theme codes, '*' = all themes together), $lieux (OFS numbers as text, or
 --             'GE' for the canton), $categories (member categories, '*' = every member)
--- used by: etl/exports.py (page Données, command « observatoire exporter »)
+-- used by: etl/exports/selection.py (page Données, command « observatoire exporter »)
 -- The rate is computed from the published count only: a suppressed count (NULL) gives a NULL rate.
 with
     -- The two cubes share their columns; a year cell has no quarter.

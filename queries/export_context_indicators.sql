@@ -3,7 +3,7 @@
 --        (value_year says which year it is; NULL when none is published yet)
 -- key: ofs_number, year, indicator_code
 -- parameters: $codes (indicator codes), $ofs (OFS numbers), $year_from, $year_to (integers)
--- used by: etl/exports.py (needs indicators joined to a commune extraction)
+-- used by: etl/exports/selection.py (needs indicators joined to a commune extraction)
 with
     indicators as (
         select ofs_number, year, indicator_code, value

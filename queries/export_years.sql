@@ -2,7 +2,7 @@
 -- grain: one row per year with published activity, and whether quarterly figures exist for it
 -- key: year
 -- parameters: none
--- used by: etl/exports.py (load_options: the period range of the Données page and of the command)
+-- used by: etl/exports/selection.py (load_options: the period range of the Données page and of the command)
 with
     years as (select distinct year from public.activity_year_cube),
     quarter_years as (select distinct year from public.activity_quarter_cube)

@@ -26,7 +26,10 @@ with
         where category = '*' and lieu = 'GE'
     ),
     population as (select year, population, status from public.population where ofs_number = $ofs),
-    canton_population as (select year, population, status from public.population_canton)
+    canton_population as (select year, population, status from public.population_canton),
+    -- Expected numbers, ratios and flags computed at publish from the published counts.
+    comparisons as (select * from public.commune_comparisons where ofs_number = $ofs),
+    needs as (select year, theme, needs_index from public.needs_index where ofs_number = $ofs)
 select
     ca.year,
     ca.theme,
@@ -44,9 +47,19 @@ select
     coalesce(ca.personnes_supprime, false) as canton_persons_suppressed,
     ca.demandes_non_satisfaites as canton_unmet_requests,
     cp.population as canton_population,
-    cp.status as canton_population_status
+    cp.status as canton_population_status,
+    coalesce(n.needs_index, 1.0) as needs_index,
+    g.expected,
+    g.ratio as gap_ratio,
+    g.ci_lower as gap_lower,
+    g.ci_upper as gap_upper,
+    coalesce(g.flag, 'non_evalue') as gap_flag,
+    r.flag as canton_flag
 from canton_activity as ca
 left join commune_activity as a using (year, theme)
 left join population as p using (year)
 left join canton_population as cp using (year)
+left join needs as n using (year, theme)
+left join comparisons as g on g.year = ca.year and g.theme = ca.theme and g.comparison = 'besoins'
+left join comparisons as r on r.year = ca.year and r.theme = ca.theme and r.comparison = 'canton'
 order by ca.theme, ca.year;

@@ -5,7 +5,7 @@
 --             observations without a commune), $levels (niveaux, empty = all), $date_from and
 --             $date_to (dates, null = open), $words (normalised words that must all appear in the
 --             text, empty = no text search; normalised like etl.text.normalise_key)
--- used by: dashboard/views/remontees.py
+-- used by: dashboard/views/remontees.py, dashboard/components/answers.py (latest alerts)
 with
     observations as (select * from public.observations),
     members as (select code, name from public.members),

@@ -3,7 +3,7 @@
 -- key: theme, year
 -- parameters: none
 -- used by: dashboard/views/overview.py (small trend lines by theme), dashboard/views/trends.py
---          (default themes)
+--          (default themes), dashboard/components/answers.py (what changed)
 with
     themes as (select code, label_fr, label_en, sort_order from public.themes),
     theme_cells as (

@@ -2,7 +2,7 @@
 -- grain: one row per member category present in the database
 -- key: category
 -- parameters: none
--- used by: dashboard/data.py (member_categories: Tendances), etl/exports.py
+-- used by: dashboard/data.py (member_categories: Tendances), etl/exports/selection.py
 with
     members as (select categories from public.members),
     categories as (select distinct unnest(categories) as category from members)

@@ -3,7 +3,7 @@
 --        monthly submissions only (members reporting once a year are not in it)
 -- key: year, quarter, theme, lieu, category
 -- parameters: $metric, $themes, $lieux, $categories (as in trends_yearly)
--- used by: dashboard/views/trends.py
+-- used by: dashboard/views/trends.py, dashboard/components/signals.py (a signal's history), dashboard/bulletin_data.py
 -- Suppressed counts are NULL with suppressed = true (DESIGN §6).
 -- Rates use the population of the year; change_pct compares with the same quarter a year before.
 with

@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from dashboard import auth, data
+from dashboard.brief_export import chromium_path
 from dashboard.components import upload
 from dashboard.data import query_text
 from etl import db as etl_db
@@ -290,6 +291,7 @@ def test_signed_in_secretariat_sees_history_tracker_and_all_observations(demo_en
         "Suivi des envois",
         "Historique des chargements",
         "Toutes les observations",
+        "Bulletin",
     ]
     at.button(key="admin_sign_out").click().run()
     assert not signed_in(at) and at.get("form_submit_button")
@@ -309,6 +311,7 @@ def test_a_read_only_replica_says_so_instead_of_offering_an_upload(
         "Suivi des envois",
         "Historique des chargements",
         "Toutes les observations",
+        "Bulletin",
     ]
     assert any("file_name" in df.value.columns for df in at.dataframe)
 
@@ -399,8 +402,8 @@ def test_a_file_with_errors_shows_the_report_and_cannot_be_loaded(
     at = sign_in(open_admin())
     bad = _bad_workbook(tmp_path / "mauvais.xlsx")
     at.file_uploader(key="admin_file").set_value(("mauvais.xlsx", bad.read_bytes(), "x")).run()
-    issues = next(df.value for df in at.dataframe if "message" in df.value.columns)
-    assert list(issues[["sheet", "rows", "column", "value"]].iloc[0]) == [
+    issues = next(df.value for df in at.table if "Problème et correction" in df.value.columns)
+    assert list(issues[["Feuille", "Ligne(s)", "Colonne", "Valeur trouvée"]].iloc[0]) == [
         "activite",
         "2",
         "commune",
@@ -530,3 +533,16 @@ def test_oidc_sign_in_admits_only_the_allow_list(demo_env, monkeypatch, email, a
     assert bool(at.get("file_uploader")) == allowed
     if not allowed:
         assert any("n'est pas autorisé" in w.value for w in at.warning)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(chromium_path() is None, reason="Chromium absent")
+def test_the_secretariat_produces_the_quarterly_bulletin(demo_env, admin_hash):
+    at = sign_in(open_admin())
+    assert at.selectbox(key="admin_bulletin_quarter").value == "2024-T4"  # the latest first
+    at.button(key="admin_bulletin").click().run(timeout=300)
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("bulletin-2024-T4" in s.value for s in at.success)
+    files = {button.proto.label: button for button in at.get("download_button")}
+    assert {"PDF", "HTML autonome", "Graphiques (PNG et SVG)"} <= set(files)

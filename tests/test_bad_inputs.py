@@ -403,6 +403,28 @@ def media(monkeypatch):
     return stores
 
 
+@pytest.fixture
+def click_downloads(monkeypatch):
+    """Run the downloads whose content is built when their button is clicked (deferred data, e.g.
+    the HTML brief), as a click does, so that `media` holds their files too. Pass a file suffix."""
+    managers = []
+
+    class Capturing(app_test_module.MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr(app_test_module, "MediaFileManager", Capturing)
+
+    def click(suffix: str) -> None:
+        for manager in managers:
+            for file_id, entry in list(manager._deferred_callables.items()):
+                if str(entry["filename"]).endswith(suffix):
+                    manager.execute_deferred(file_id)
+
+    return click
+
+
 def test_hostile_texts_are_escaped_on_the_page_and_neutralised_in_its_export(
     accepted_db, monkeypatch, media
 ):
@@ -415,7 +437,13 @@ def test_hostile_texts_are_escaped_on_the_page_and_neutralised_in_its_export(
     for text in corpus.HOSTILE_TEXTS:
         assert md_escape(text) in shown  # shown literally: no HTML, link, image or emphasis
     assert not any("<script>" in value for value in shown)
-    [export] = [f.content for store in media for f in store._files_by_id.values()]
+    # The feed's CSV (the alerts chart's data is another download of the page).
+    [export] = [
+        f.content
+        for store in media
+        for f in store._files_by_id.values()
+        if (f.filename or "").startswith("remontees-du-terrain-")
+    ]
     rows = list(csv.DictReader(io.StringIO(export.decode("utf-8-sig"))))
     exported = {row["texte"] for row in rows}
     for text in corpus.HOSTILE_TEXTS:
@@ -619,7 +647,13 @@ def test_a_hostile_directory_entry_is_escaped_and_neutralised_in_every_export(
     assert not at.exception, [e.value for e in at.exception]
     shown = "\n".join(element.value for element in at.markdown)
     assert md_escape(name) in shown and "<script>" not in shown
-    [export] = [f.content for store in media for f in store._files_by_id.values()]
+    # The directory's CSV (the map's chart data is another download of the page).
+    [export] = [
+        f.content
+        for store in media
+        for f in store._files_by_id.values()
+        if (f.filename or "").startswith("qui-fait-quoi-")
+    ]
     [row] = list(csv.DictReader(io.StringIO(export.decode("utf-8-sig"))))
     assert {f"'{name}", f"'{contact}", f"'{conditions}", address} <= set(row.values())
 
@@ -640,13 +674,16 @@ def test_a_hostile_directory_entry_is_escaped_and_neutralised_in_every_export(
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")]
 
 
-def test_the_commune_brief_escapes_a_hostile_directory_entry(accepted_db, monkeypatch, media):
+def test_the_commune_brief_escapes_a_hostile_directory_entry(
+    accepted_db, monkeypatch, media, click_downloads
+):
     monkeypatch.setenv("OBSERVATOIRE_DB", str(accepted_db))
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["commune"] = "6631"  # Onex, where the hostile service is
     at.run()
     at.switch_page("views/fiche.py").run()
     assert not at.exception, [e.value for e in at.exception]
+    click_downloads(".html")  # the HTML brief is built when its button is clicked
     pages = [
         f.content.decode("utf-8")
         for store in media
@@ -655,5 +692,7 @@ def test_the_commune_brief_escapes_a_hostile_directory_entry(accepted_db, monkey
     ]
     assert pages, "no HTML brief offered"
     for page in pages:
-        assert "<script>alert(" not in page
-        assert "&lt;script&gt;alert(&#x27;adresse&#x27;)&lt;/script&gt;" in page
+        # The brief counts services per theme and links to Qui fait quoi for their details: no
+        # member-written text of the directory reaches it, escaped or not.
+        assert "<script>alert(" not in page and "alert(&#x27;adresse" not in page
+        assert "services au total" in page

@@ -108,7 +108,7 @@ def test_the_administration_page_shows_control_characters_as_codes(published_db,
     at.get("form_submit_button")[0].click().run()
     at.file_uploader(key="admin_file").set_value(("hostile.csv", HOSTILE.read_bytes(), "x")).run()
     assert not at.exception, [e.value for e in at.exception]
-    issues = next(df.value for df in at.dataframe if "message" in df.value.columns)
+    issues = next(df.value for df in at.table if "Problème et correction" in df.value.columns)
     shown = " ".join(str(value) for value in issues.to_numpy().ravel())
     assert "On\\x1b[2J\\x1b[Hex \\u202e" in shown
     for control in CONTROLS:

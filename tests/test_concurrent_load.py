@@ -30,11 +30,9 @@ import pytest
 import xlsxwriter
 from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 from servers import CHROMIUM, CHROMIUM_ARGS, free_port, streamlit_server
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.testing.v1 import AppTest
+from streamlit_visitor import PageRun, Visitor
 from test_reliability_support import APP
-from websockets.sync.client import connect
 
 from etl import db as etl_db
 from etl import public, release
@@ -56,68 +54,6 @@ OBSERVATOIRE = Path(sys.executable).with_name("observatoire")
 REGISTRY = f"""code,name,categories,themes,active_since,is_demo
 {MEMBER},Membre du test de charge,association,alimentation,2015-01-01,true
 """
-
-
-# --- a visitor speaking Streamlit's WebSocket protocol ------------------------------------------------
-
-
-@dataclass
-class PageRun:
-    page: str
-    metrics: dict[str, str] = field(default_factory=dict)
-    exceptions: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    status: int | None = None  # ScriptFinishedStatus: 0 = finished successfully
-
-    @property
-    def persons(self) -> int | None:
-        value = self.metrics.get(PERSONS_LABEL)
-        return int(re.sub(r"\D", "", value)) if value else None
-
-
-class Visitor:
-    """One browser session: it asks the server to run a page and reads what comes back."""
-
-    ERROR_ALERT = 1  # Alert.Format.ERROR
-
-    def __init__(self, url: str) -> None:
-        # No keep-alive pings: a browser's WebSocket sends none (and a loaded 2-core machine may
-        # answer one late), so only real failures end a session.
-        self.connection = connect(
-            url, subprotocols=["streamlit"], max_size=64 * 1024 * 1024, ping_interval=None
-        )
-
-    def __enter__(self) -> Visitor:
-        self.socket = self.connection.__enter__()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.connection.__exit__(*exc_info)
-
-    def run(self, page: str, query: str = "") -> PageRun:
-        request = BackMsg()
-        request.rerun_script.page_name = page
-        request.rerun_script.query_string = query
-        self.socket.send(request.SerializeToString())
-        result = PageRun(page)
-        while True:
-            message = ForwardMsg()
-            message.ParseFromString(self.socket.recv(timeout=180))
-            kind = message.WhichOneof("type")
-            if kind == "delta" and message.delta.WhichOneof("type") == "new_element":
-                self._read(message.delta.new_element, result)
-            elif kind == "script_finished":
-                result.status = message.script_finished
-                return result
-
-    def _read(self, element, result: PageRun) -> None:
-        kind = element.WhichOneof("type")
-        if kind == "metric":
-            result.metrics[element.metric.label] = element.metric.body
-        elif kind == "exception":
-            result.exceptions.append(element.exception.message)
-        elif kind == "alert" and element.alert.format == self.ERROR_ALERT:
-            result.errors.append(element.alert.body)
 
 
 # --- the database and the files the ETL loads ----------------------------------------------------------
@@ -199,8 +135,9 @@ class Tally:
     def record(self, run: PageRun) -> None:
         with self.lock:
             self.runs[run.page or "vue-d-ensemble"] += 1
-            if run.persons is not None:
-                self.totals[run.persons] += 1
+            persons = run.number(PERSONS_LABEL)
+            if persons is not None:
+                self.totals[persons] += 1
             if run.exceptions or run.errors or run.status != 0:
                 self.problems.append(f"{run.page}: {run.exceptions} {run.errors} {run.status}")
 
@@ -254,7 +191,8 @@ def _overview_in_chromium(base: str) -> tuple[int, list[str]]:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{base}/?annee={YEAR}", wait_until="domcontentloaded")
+            # A loaded 2-core machine (the ETL publishing beside 20 visitors) can take a minute to answer.
+            page.goto(f"{base}/?annee={YEAR}", wait_until="domcontentloaded", timeout=120_000)
             page.wait_for_selector(SCRIPT_DONE, state="attached", timeout=120_000)
             metric = page.locator('[data-testid="stMetric"]', has_text=PERSONS_LABEL).first
             value = metric.locator('[data-testid="stMetricValue"]').inner_text()
@@ -314,7 +252,7 @@ def test_visitors_never_see_a_half_loaded_state_while_the_etl_publishes(load_tes
             with Visitor(
                 url
             ) as first:  # the first run imports Plotly: before the load test's clock
-                assert first.run("", f"annee={YEAR}").persons == base_total
+                assert first.run("", f"annee={YEAR}").number(PERSONS_LABEL) == base_total
             for thread in threads:
                 thread.start()
             loader.start()
@@ -365,12 +303,12 @@ def missing_then_back(url: str, db_path: Path) -> int:
 def _missing_then_back(visitor: Visitor, public_file: Path, aside: Path) -> int:
     public_file.rename(aside)
     gone = visitor.run("", f"annee={YEAR}")
-    assert gone.exceptions == [] and gone.persons is None
+    assert gone.exceptions == [] and gone.number(PERSONS_LABEL) is None
     assert any("introuvable" in error for error in gone.errors), gone.errors
     aside.rename(public_file)
     back = visitor.run("", f"annee={YEAR}")
     assert back.errors == [] and back.exceptions == []
-    return back.persons
+    return back.number(PERSONS_LABEL)
 
 
 # --- the database file going wrong under one session (AppTest) -----------------------------------------

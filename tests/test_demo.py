@@ -20,9 +20,10 @@ from etl.cli import app
 from etl.cli_demo import parse_years
 from etl.demo.activity import DemoContext, member_activity, theme_months
 from etl.demo.build import check_years, write_files
-from etl.demo.files import PlannedFile, _with_totals, plan_files, thousands_text
+from etl.demo.files import PlannedFile, plan_files
 from etl.demo.members import members_at_scale, read_members
 from etl.demo.parameters import THEMES
+from etl.demo.sheets import _with_totals, thousands_text
 from etl.demo.territory import read_territory
 from etl.errors import UserError
 from etl.submission.validate import PERSONAL_DATA

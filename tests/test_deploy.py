@@ -10,7 +10,6 @@ working directory holds deploy/streamlit/config.toml as `.streamlit/config.toml`
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import contextlib
 import datetime as dt
 import gzip
@@ -19,40 +18,38 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
-from servers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    ROOT,
-    free_port,
-    log_tail,
-    start_process,
-    stop_process,
-    streamlit_server,
+from deploy_stack import (
+    DEPLOY,
+    NGINX,
+    NGINX_TEMPLATE,
+    PLACEHOLDER,
+    PRODUCTION_CONFIG,
+    ROUTE_COOKIE,
+    SERVER_NAME,
+    Stack,
+    access_log_lines,
+    fetch,
+    render_template,
+    route_to,
+    running_stack,
+    upstream_of,
 )
+from servers import CHROMIUM, CHROMIUM_ARGS, ROOT, stop_process
 
+from etl.analysis.feed import feed_path
 from etl.publish import next_version
 
-DEPLOY = ROOT / "deploy"
-NGINX_TEMPLATE = DEPLOY / "nginx" / "observatoire.conf.template"
-PRODUCTION_CONFIG = DEPLOY / "streamlit" / "config.toml"
 SYSTEMD_DIR = DEPLOY / "systemd"
 BACKUP_SCRIPT = DEPLOY / "backup.py"
-SERVER_NAME = "observatoire.test"
-ROUTE_COOKIE = "observatoire_route"
-PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
-
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 needs_nginx = pytest.mark.skipif(
     not Path(NGINX).exists(), reason="nginx absent (apt-get install nginx-light)"
 )
@@ -68,14 +65,6 @@ def declared_placeholders(template: str) -> set[str]:
     """The placeholders listed on the template's `# placeholder:` lines (what envsubst replaces)."""
     lines = re.findall(r"^# *placeholder: *(.*)$", template, re.MULTILINE)
     return set(PLACEHOLDER.findall(" ".join(lines)))
-
-
-def render_template(template: str, values: dict[str, str]) -> str:
-    """Replace every ${NAME}; refuse a template that uses a name we were not given."""
-    missing = set(PLACEHOLDER.findall(template)) - values.keys()
-    if missing:
-        raise KeyError(f"valeurs manquantes pour {sorted(missing)}")
-    return PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
 
 
 def content_security_policy(template: str) -> dict[str, list[str]]:
@@ -161,6 +150,9 @@ def test_production_config_is_locked_down_and_keeps_the_project_settings():
     assert production["browser"]["gatherUsageStats"] is False
     assert production["client"]["toolbarMode"] == "minimal"
     assert production["theme"] == development["theme"]
+    # No full garbage collection after every script run (bench/README.md), in both configurations.
+    assert production["runner"]["postScriptGC"] is False
+    assert development["runner"]["postScriptGC"] is False
 
 
 # --- systemd -----------------------------------------------------------------------------------------
@@ -361,141 +353,6 @@ def test_backup_of_a_missing_database_is_a_clear_error(tmp_path):
 # --- the live stack: nginx + two replicas -----------------------------------------------------------
 
 
-@dataclass
-class Stack:
-    https_port: int
-    http_port: int
-    backend_ports: tuple[int, int]
-    backends: dict[int, subprocess.Popen]
-    access_log: Path
-    certificate: Path
-    directory: Path
-
-    @property
-    def origin(self) -> str:
-        return f"https://{SERVER_NAME}:{self.https_port}"
-
-
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A throw-away self-signed certificate for SERVER_NAME (cryptography comes with Authlib)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, SERVER_NAME)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(SERVER_NAME)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    certificate_path, key_path = directory / "cert.pem", directory / "key.pem"
-    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certificate_path, key_path
-
-
-def nginx_main_config(directory: Path, site_config: Path) -> str:
-    """What Debian's /etc/nginx/nginx.conf provides around a site, with everything in `directory`."""
-    temp_paths = "\n".join(
-        f"    {kind}_temp_path {directory / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    # As root, workers would drop to `nobody`, which cannot read pytest's 0700 temporary directory.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"""{user}worker_processes 1;
-error_log {directory / "error.log"} info;
-events {{ worker_connections 256; }}
-http {{
-    default_type application/octet-stream;
-    access_log off;
-{temp_paths}
-    include {site_config};
-}}
-"""
-
-
-class LoopbackHTTPS(http.client.HTTPSConnection):
-    """HTTPS to a host name (SNI, certificate check, Host header) over a socket to 127.0.0.1."""
-
-    def __init__(self, host: str, port: int, context: ssl.SSLContext, timeout: float = 30):
-        super().__init__(host, port, context=context, timeout=timeout)
-        self.tls_context = context
-
-    def connect(self) -> None:
-        raw = socket.create_connection(("127.0.0.1", self.port), self.timeout)
-        self.sock = self.tls_context.wrap_socket(raw, server_hostname=self.host)
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes  # as sent: still compressed when Content-Encoding says so
-
-
-def fetch(
-    stack: Stack,
-    path: str,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes | None = None,
-    host: str = SERVER_NAME,
-) -> Reply:
-    context = ssl.create_default_context(cafile=str(stack.certificate))
-    connection = LoopbackHTTPS(host, stack.https_port, context)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return Reply(response.status, response.headers, response.read())
-    finally:
-        connection.close()
-
-
-def wait_for_nginx(stack: Stack, nginx: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if nginx.poll() is not None:
-            raise RuntimeError(f"nginx s'est arrêté :\n{log_tail(stack.directory / 'error.log')}")
-        with contextlib.suppress(OSError):
-            if fetch(stack, "/healthz").status == 200:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(log_tail(stack.directory / "error.log"))
-
-
-def start_nginx(directory: Path, values: dict[str, str]) -> subprocess.Popen:
-    site = directory / "observatoire.conf"
-    site.write_text(render_template(NGINX_TEMPLATE.read_text(), values))
-    main = directory / "nginx.conf"
-    main.write_text(nginx_main_config(directory, site))
-    flags = ["-p", str(directory), "-c", str(main), "-e", str(directory / "error.log")]
-    checked = subprocess.run([NGINX, *flags, "-t"], capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stderr
-    return start_process(
-        [NGINX, *flags, "-g", f"daemon off; pid {directory / 'nginx.pid'};"],
-        directory / "nginx.out",
-        directory,
-        dict(os.environ),
-    )
-
-
 @pytest.fixture(scope="module")
 def deploy_db(request, tmp_path_factory) -> Path:
     """The suite's demo database when conftest provides it, else a reference-only database."""
@@ -510,69 +367,8 @@ def deploy_db(request, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, deploy_db) -> Stack:
-    directory = tmp_path_factory.mktemp("deploy")
-    certificate, key = make_certificate(directory)
-    # The production layout: the replica's working directory holds the production config.
-    site_dir = directory / "etc-observatoire"
-    (site_dir / ".streamlit").mkdir(parents=True)
-    shutil.copy(PRODUCTION_CONFIG, site_dir / ".streamlit" / "config.toml")
-    backend_ports = (free_port(), free_port())
-    https_port, http_port = free_port(), free_port()
-    values = {
-        "SERVER_NAME": SERVER_NAME,
-        "HTTP_LISTEN": f"127.0.0.1:{http_port}",
-        "HTTPS_LISTEN": f"127.0.0.1:{https_port}",
-        "TLS_CERTIFICATE": str(certificate),
-        "TLS_CERTIFICATE_KEY": str(key),
-        "BACKEND_1": f"127.0.0.1:{backend_ports[0]}",
-        "BACKEND_2": f"127.0.0.1:{backend_ports[1]}",
-        "LOG_DIR": str(directory),
-    }
-    with contextlib.ExitStack() as cleanup:
-        # Both replicas boot at the same time; each context manager stops its process on exit.
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            servers = [
-                streamlit_server(
-                    port,
-                    db_path=deploy_db,
-                    cwd=site_dir,
-                    log_path=directory / f"streamlit-{port}.log",
-                )
-                for port in backend_ports
-            ]
-            started = list(pool.map(cleanup.enter_context, servers))
-        nginx = start_nginx(directory, values)
-        cleanup.callback(stop_process, nginx)
-        stack = Stack(
-            https_port=https_port,
-            http_port=http_port,
-            backend_ports=backend_ports,
-            backends=dict(zip(backend_ports, started, strict=True)),
-            access_log=directory / "observatoire.access.log",
-            certificate=certificate,
-            directory=directory,
-        )
-        wait_for_nginx(stack, nginx)
-        yield stack
-
-
-def access_log_lines(stack: Stack) -> list[str]:
-    return stack.access_log.read_text().splitlines() if stack.access_log.exists() else []
-
-
-def upstream_of(stack: Stack, request_fragment: str, timeout: float = 5) -> str:
-    """The replica that served the last logged request containing `request_fragment`.
-
-    nginx writes the log line when it finalises the request, which can be just after the client
-    has its answer: poll briefly.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in reversed(access_log_lines(stack)):
-            if request_fragment in line:
-                return re.search(r"upstream=(\S+)", line).group(1)
-        time.sleep(0.05)
-    raise AssertionError(f"{request_fragment!r} absent du journal d'accès")
+    with running_stack(tmp_path_factory.mktemp("deploy"), deploy_db) as running:
+        yield running
 
 
 @needs_nginx
@@ -582,6 +378,18 @@ def test_health_location_answers_through_nginx(stack):
     assert not any(
         "/healthz" in line for line in access_log_lines(stack)
     )  # monitoring is not logged
+
+
+@needs_nginx
+def test_the_signals_feed_is_served_by_nginx(stack, deploy_db):
+    reply = fetch(stack, "/signaux.atom")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert reply.body == feed_path(deploy_db).read_bytes()
+    assert reply.body.startswith(b"<?xml") and b"http://www.w3.org/2005/Atom" in reply.body
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"  # the server's headers apply
+    assert "max-age=600" in reply.headers["Cache-Control"]
+    assert upstream_of(stack, "GET /signaux.atom") == "-"  # no replica involved
 
 
 @needs_nginx
@@ -713,18 +521,6 @@ def test_upload_size_limit_is_enforced_by_nginx_at_streamlit_limit(stack):
 # --- a real browser through nginx -------------------------------------------------------------------
 
 DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
-
-def route_to(stack: Stack, backend_port: int) -> str:
-    """A route-cookie value that nginx's consistent hash sends to `backend_port`."""
-    for attempt in range(200):
-        value = f"essai{attempt:03d}"
-        fetch(
-            stack, f"/_stcore/health?route={value}", headers={"Cookie": f"{ROUTE_COOKIE}={value}"}
-        )
-        if upstream_of(stack, f"route={value} ") == f"127.0.0.1:{backend_port}":
-            return value
-    raise AssertionError(f"aucune valeur du cookie ne mène au port {backend_port}")
 
 
 def websocket_upstreams(stack: Stack, since: int) -> list[str]:

@@ -136,7 +136,7 @@ def test_citation_names_the_database_version_and_date(demo_env, demo_db):
 def test_the_dictionary_lists_every_column_of_the_preview(demo_env):
     at = open_donnees(variable=["personnes", "population", "foreign_share_pct"])
     keys = [*(c for c in exports.KEY_COLUMNS if c != "trimestre"), exports.CATEGORY_COLUMN]
-    dictionary = pl.from_pandas(at.dataframe[1].value)
+    dictionary = pl.from_pandas(at.table[0].value)
     described = dictionary["Colonne"].to_list()
     assert described[: len(keys)] == keys
     assert {"personnes_supprime", "foreign_share_pct", "foreign_share_pct_annee"} <= set(described)

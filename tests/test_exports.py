@@ -1,4 +1,4 @@
-"""Exports (etl/exports.py, `observatoire exporter`): formats read back, documentation, no formula
+"""Exports (etl/exports/, `observatoire exporter`): formats read back, documentation, no formula
 injection, disclosure control in every output (property-based), rates never on suppressed counts."""
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from etl import exports, public
+from etl.disclosure import greedy
 from etl.cli import app
+from etl.errors import UserError
 from etl.exports import Selection
 
 EXTRACTED_AT = dt.datetime(2026, 11, 28, 9, 30)
@@ -132,7 +134,7 @@ def handmade_public_db(tmp_path) -> Path:
     ]
     year_cube = handmade_cube(rows)
     quarter_cube = year_cube.clear().with_columns(quarter=pl.lit(None, dtype=pl.Int32))
-    year_cube, quarter_cube = public.suppress_activity_cubes(year_cube, quarter_cube)
+    year_cube, quarter_cube = greedy.suppress_activity_cubes(year_cube, quarter_cube)
     raw = tmp_path / "main.duckdb"
     tables = {
         public.YEAR_CUBE: year_cube,
@@ -290,12 +292,41 @@ def test_the_dictionary_describes_exactly_the_columns_exports_can_hold(demo_opti
     everything = (*exports.DEFAULT_VARIABLES, *demo_options.indicator_codes)
     quarterly = Selection(2019, 2024, granularity="trimestre", variables=everything)
     possible = set(exports.output_columns(quarterly, list(demo_options.indicator_codes)))
+    possible |= set(exports.output_columns(Selection(2019, 2024, variables=(exports.GAP,)), []))
     described = exports.dictionary()
     assert set(described["colonne"]) == possible
     assert described["colonne"].is_unique().all()
     for column in ("type", "definition_fr", "definition_en", "source"):
         assert described[column].is_not_null().all(), column
     assert set(described["type"]) <= {"integer", "number", "string", "boolean"}
+
+
+def test_gap_variables_come_from_the_published_gap_analysis(demo_runner, demo_options):
+    selection = Selection(
+        2024,
+        2024,
+        themes=("alimentation",),
+        categories=("*", "association"),
+        variables=("personnes", exports.GAP),
+    )
+    frame = exports.extract(selection, demo_runner, demo_options)
+    assert set(exports.GAP_COLUMNS) <= set(frame.columns)
+    every = frame.filter(pl.col("categorie_membres") == "*")
+    assert every.height == 45 and every["signalement"].null_count() == 0
+    # the ratio is the published count over the expected number; none for a withheld count
+    rated = every.filter(pl.col("personnes").is_not_null() & (pl.col("attendu") > 0))
+    ratio = rated["personnes"] / rated["attendu"]
+    assert (rated["rapport_obs_att"] - ratio).abs().max() < 1e-3  # 4 decimals of published values
+    withheld = every.filter(pl.col("personnes_supprime"))
+    assert withheld["rapport_obs_att"].null_count() == withheld.height
+    # member categories get no gap (it is computed for all members together)
+    assert frame.filter(pl.col("categorie_membres") != "*")["attendu"].null_count() == (
+        frame.filter(pl.col("categorie_membres") != "*").height
+    )
+    with pytest.raises(UserError, match="par année"):
+        exports.check_selection(
+            Selection(2024, 2024, granularity="trimestre", variables=(exports.GAP,)), demo_options
+        )
 
 
 # --- the command line ------------------------------------------------------------------------------------
@@ -362,9 +393,10 @@ def selections(draw, options: exports.Options) -> Selection:
     categories = draw(
         st.lists(st.sampled_from(options.categories), min_size=1, max_size=3, unique=True)
     )
-    variables = draw(
-        st.lists(st.sampled_from(options.variables(level)), min_size=1, max_size=6, unique=True)
-    )
+    allowed = [
+        v for v in options.variables(level) if v != exports.GAP or granularity == "annee"
+    ]  # the gap is yearly (a quarterly one is refused with a message: tested apart)
+    variables = draw(st.lists(st.sampled_from(allowed), min_size=1, max_size=6, unique=True))
     return Selection(
         year_from=first,
         year_to=last,

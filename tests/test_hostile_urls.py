@@ -38,6 +38,7 @@ PAGE_PARAMETERS = {
     "fiche.py": ["commune", "annee"],
     "qui_fait_quoi.py": ["theme", "commune", "portee", "type", "langue", "jour"],
     "remontees.py": ["theme", "commune", "niveau", "periode"],
+    "signaux.py": ["trimestre", "theme", "lieu", "afficher"],
     "donnees.py": [
         "niveau",
         "periode",

@@ -99,3 +99,54 @@ def test_dates():
     day = dt.date(2026, 3, 5)
     assert fmt_date(day, lang="fr") == "05.03.2026"
     assert fmt_date(day, lang="en") == "05 Mar 2026"
+
+
+def test_in_language_binds_texts_and_numbers_on_any_thread():
+    """A download built when clicked runs on a server thread, outside the visitor's run: the
+    language is passed in, and nothing leaks out of the block."""
+    import threading
+
+    seen: list[tuple[str, str, str]] = []
+
+    def build() -> None:
+        with i18n.in_language("en"):
+            seen.append((i18n.current_language(), t("fiche.download_html"), fmt_int(12345)))
+        seen.append((i18n.current_language(), t("fiche.download_html"), fmt_int(12345)))
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    worker.join(timeout=30)
+    english, french = i18n.catalogue("en"), i18n.catalogue("fr")
+    assert seen == [
+        ("en", english["fiche.download_html"], "12,345"),
+        ("fr", french["fiche.download_html"], f"12{NNBSP}345"),
+    ]
+    assert english["fiche.download_html"] != french["fiche.download_html"]
+
+
+def _language_of_each_moment() -> None:
+    """AppTest script: the language before and after `state.language()` reads the URL."""
+    import streamlit as st
+
+    from dashboard import i18n, state
+
+    before = i18n.current_language()
+    state.language()
+    st.text(f"{before}|{i18n.current_language()}|{i18n.fmt_int(12345)}")
+
+
+def test_the_language_read_once_per_run_follows_the_url_and_the_next_run():
+    """current_language() is remembered for the rest of a run (it was read from session state
+    thousands of times per page): a language set by the URL within the run, or in a later run,
+    is followed at once."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_function(_language_of_each_moment, default_timeout=30)
+    app.query_params["lang"] = "en"
+    app.run()
+    assert app.text[0].value == "fr|en|12,345"  # French until the URL was read, then English
+    app.run()  # the session keeps English
+    assert app.text[0].value == "en|en|12,345"
+    app.query_params["lang"] = "fr"
+    app.run()
+    assert app.text[0].value == f"en|fr|12{NNBSP}345"

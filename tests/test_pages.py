@@ -131,6 +131,69 @@ def test_overview_theme_table_and_completeness(demo_env, demo_db):
     assert "Dernier chargement" in " ".join(c.value for c in at.caption)
 
 
+def test_overview_least_met_uses_the_published_adjusted_flags(demo_env, demo_db):
+    """« Where needs are least met » counts, per theme, the communes below the adjusted 95 % funnel
+    limit (the published gap analysis), not those whose Poisson interval lies below 1."""
+    con = etl_db.open_reader(public_path(demo_db))
+    try:
+        counts = etl_db.query(
+            con,
+            """select theme, t.label_fr,
+                   count(*) filter (where flag in ('bas_998', 'bas_95')) as adjusted,
+                   count(*) filter (where ci_upper < 1) as poisson
+               from public.commune_comparisons c join public.themes t on t.code = c.theme
+               where year = ? and comparison = 'besoins' and theme <> '*'
+               group by all""",
+            [YEAR],
+        ).to_dicts()
+    finally:
+        con.close()
+    # the two rules differ on the demo: the test tells them apart
+    assert any(row["adjusted"] != row["poisson"] for row in counts)
+    flagged = sorted(
+        (row for row in counts if row["adjusted"]), key=lambda r: (-r["adjusted"], r["label_fr"])
+    )
+    at = open_app()
+    assert_clean(at)
+    text = " ".join(m.value for m in at.markdown)
+    for row in flagged[:4]:  # the four themes with the most under-served communes
+        link = f"[{row['label_fr']}](besoins-et-lacunes?theme={row['theme']}&annee={YEAR})"
+        assert f"{link} : {row['adjusted']} communes sur 45 sous-desservies" in text, row
+
+
+def test_overview_and_brief_list_the_latest_quarters_signals(demo_env, demo_db):
+    """The latest published quarter's signals, one line each: all of them on the overview (under
+    the headline figures), a commune's own on its brief, each with its published count."""
+    con = etl_db.open_reader(public_path(demo_db))
+    try:
+        raised = etl_db.query(
+            con,
+            """with latest as (select max(year * 4 + quarter - 1) as period from public.signals
+                               where scope = 'trimestre')
+               select s.ofs_number, t.label_fr, m.name, c.personnes
+               from public.signals s
+               join latest on s.year * 4 + s.quarter - 1 = latest.period
+               join public.themes t on t.code = s.theme
+               join public.communes m on m.ofs_number = s.ofs_number
+               join public.activity_quarter_cube c on c.year = s.year and c.quarter = s.quarter
+                   and c.theme = s.theme and c.lieu = s.lieu and c.category = '*'
+               where s.status = 'signal'""",
+        ).to_dicts()
+    finally:
+        con.close()
+    assert raised  # the test demo has a signal in its last quarter (Vernier)
+    lines = [
+        f"**{row['label_fr']} — {row['name']}** : {fmt_int(row['personnes'])} personnes"
+        for row in raised
+    ]
+    overview = " ".join(m.value for m in open_app().markdown)
+    assert all(line in overview for line in lines), (lines, overview)
+    for row, line in zip(raised, lines, strict=True):
+        at = open_app("fiche.py", commune=str(row["ofs_number"]))
+        assert_clean(at)
+        assert line in " ".join(m.value for m in at.markdown)
+
+
 # --- Tendances ----------------------------------------------------------------------------------------
 
 

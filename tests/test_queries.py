@@ -46,9 +46,12 @@ DEFAULTS: dict[str, object] = {
     "today": dt.date(2025, 3, 1),
     "date_from": None,
     "date_to": None,
+    "period": YEAR * 4 + 3,  # a quarter number (year × 4 + quarter − 1): the demo's last quarter
+    "statuses": [],
 }
 PER_QUERY: dict[str, dict[str, object]] = {
     "export_context_indicators": {"ofs": [6621, 6643]},
+    "export_gaps": {"ofs": [6621, 6643]},
     "export_activity": {"lieux": ["GE", "6621"]},
 }
 

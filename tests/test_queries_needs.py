@@ -23,9 +23,10 @@ from needs_data import (
     build_needs_db,
 )
 
-from dashboard import data, stats
+from dashboard import data
 from dashboard.components import needs
 from etl import db
+from etl.analysis import intervals as stats
 
 
 @pytest.fixture(scope="module")
@@ -122,10 +123,13 @@ def test_gap_uses_canton_rate_and_needs_index(raw):
     # suppressed counts give no ratio and no verdict
     onex = gaps.filter(pl.col("ofs_number") == ONEX).row(0, named=True)
     assert onex["gap_ratio"] is None and onex["rate"] is None and not onex["under_served"]
-    # Lancy: 0 persons where many are expected → under-served
+    # Lancy: 0 persons where many are expected; the Poisson interval of 0 is [0, −ln 0.025]
     lancy = gaps.filter(pl.col("ofs_number") == LANCY).row(0, named=True)
     assert lancy["gap_upper"] == pytest.approx(-math.log(0.025) / lancy["expected"])
-    assert lancy["under_served"]
+    # flags come from the adjusted funnel limits, not from the Poisson interval
+    for row in gaps.filter(pl.col("gap_ratio").is_not_null()).to_dicts():
+        below = row["gap_ratio"] < row["gap_limit_95_lower"]
+        assert row["under_served"] == below, row["name"]
 
 
 def test_all_themes_use_a_neutral_needs_index():
@@ -156,27 +160,26 @@ def test_boundaries_hold_45_communes_and_the_lake():
     assert shapes.filter(pl.col("kind") == "lac").height == 1
 
 
-def test_coverage_services_members_and_white_zones():
+def test_coverage_states_and_white_zones():
     coverage = data.run("coverage_theme_commune", year=YEAR)
     assert coverage.height == 18 * 45
     cell = {(row["theme"], row["ofs_number"]): row for row in coverage.to_dicts()}
-    # the grocery is in Carouge and serves Carouge and Onex
+    # the grocery is in Carouge and names Carouge and Onex: local service for both
     assert cell[("alimentation", CAROUGE)]["services_located"] == 1
-    assert cell[("alimentation", ONEX)]["services_serving"] == 1
+    assert cell[("alimentation", ONEX)]["services_local"] == 1
     assert cell[("alimentation", ONEX)]["services_located"] == 0
-    # the night shelter serves the whole canton: no white zone in hebergement
-    assert all(cell[("hebergement", ofs)]["services_serving"] == 1 for ofs in (LANCY, ONEX))
-    assert not any(
-        row["white_zone"] for row in coverage.to_dicts() if row["theme"] == "hebergement"
-    )
-    # Lancy has neither service nor activity for food aid: a white zone; Onex has activity (< 5)
+    assert cell[("alimentation", ONEX)]["coverage_state"] == "local"
+    # no food-aid service anywhere else, none canton-wide: Lancy has none (a white zone)
+    assert cell[("alimentation", LANCY)]["coverage_state"] == "aucun"
     assert cell[("alimentation", LANCY)]["white_zone"]
-    assert not cell[("alimentation", ONEX)]["white_zone"]
-    # nobody works on housing: 45 white zones
-    assert sum(cell[("logement", ofs)]["white_zone"] for ofs in range(6601, 6646)) == 45
-    # seniors in Carouge: a reported 0 is activity data, not a white zone
-    assert cell[("seniors", CAROUGE)]["has_activity"] and cell[("seniors", CAROUGE)]["persons"] == 0
-    assert not cell[("seniors", CAROUGE)]["white_zone"]
+    # the night shelter is in Genève and serves the whole canton: local in Genève only
+    assert cell[("hebergement", GENEVE)]["coverage_state"] == "local"
+    for ofs in (LANCY, ONEX):
+        assert cell[("hebergement", ofs)]["coverage_state"] == "canton"
+        assert cell[("hebergement", ofs)]["services_canton_wide"] == 1
+        assert cell[("hebergement", ofs)]["white_zone"]
+    # nobody works on housing: 45 white zones with no service at all
+    assert {cell[("logement", ofs)]["coverage_state"] for ofs in range(6601, 6646)} == {"aucun"}
 
 
 def test_members_per_theme():
@@ -188,7 +191,8 @@ def test_members_per_theme():
     assert members["alimentation"]["persons"] == ALIMENTATION_CANTON
     assert members["hebergement"]["members_declared"] == 1
     assert members["hebergement"]["members_reporting"] == 0
-    assert members["hebergement"]["communes_with_service"] == 45
+    assert members["hebergement"]["communes_with_service"] == 1  # local: Genève
+    assert members["hebergement"]["communes_canton_only"] == 44
     assert members["logement"]["members_declared"] == 0
 
 

@@ -112,7 +112,12 @@ def page_csv(page: str, media) -> bytes:
     at.run()
     at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
-    (button,) = [b for b in at.get("download_button") if "CSV" in b.proto.label]
+    # The page's own CSV export (each chart's data has its CSV too, under « Données du graphique »).
+    (button,) = [
+        b
+        for b in at.get("download_button")
+        if "CSV" in b.proto.label and "graphique" not in b.proto.label
+    ]
     return media(button.proto.url)
 
 

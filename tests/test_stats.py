@@ -1,4 +1,5 @@
-"""Methods (dashboard/stats.py): every expectation is a textbook formula or a published table value."""
+"""Methods (etl/analysis/intervals.py, needs_model.py): every expectation is a textbook formula or a
+published table value."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import math
 import polars as pl
 import pytest
 
-from dashboard import stats
+from etl.analysis import intervals as stats
+from etl.analysis import needs_model
 from etl.errors import UserError
+from etl.paths import DATA_DIR
 
 Z = 1.959963984540054
 
@@ -184,34 +187,19 @@ def test_unknown_polarity_is_refused():
 
 
 def test_gap_ratio_of_twenty_against_forty_expected():
-    # commune of 8,000, canton rate 4 per 1,000, needs index 1.25: expected 8 × 4 × 1.25 = 40
-    frame = pl.DataFrame(
-        {"persons": [20], "population": [8000], "canton_rate": [4.0], "needs_index": [1.25]}
-    )
-    row = stats.with_gap(frame).row(0, named=True)
-    assert row["expected"] == pytest.approx(40.0)
-    assert row["gap_ratio"] == pytest.approx(0.5)
-    assert row["gap_lower"] == pytest.approx(12.2114 / 40, abs=1e-5)
-    assert row["gap_upper"] == pytest.approx(30.8899 / 40, abs=1e-5)
-    # the whole interval (0.31 – 0.77) lies below 1
-    assert row["under_served"] is True and row["over_served"] is False
-    assert stats.gap_ratio(20, 40.0) == pytest.approx((0.5, row["gap_lower"], row["gap_upper"]))
+    # 20 observed against 40 expected: Byar limits of 20 are 12.2114 – 30.8899
+    ratio, lower, upper = stats.gap_ratio(20, 40.0)
+    assert ratio == pytest.approx(0.5)
+    assert lower == pytest.approx(12.2114 / 40, abs=1e-5)
+    assert upper == pytest.approx(30.8899 / 40, abs=1e-5)
 
 
-def test_gap_interval_containing_one_is_not_under_served():
+def test_gap_interval_of_a_small_count_is_exact():
     # 9 observed against 10 expected: exact limits 4.115 – 17.085 → 0.41 – 1.71
-    frame = pl.DataFrame(
-        {"persons": [9, None, 0], "population": [2500, 2500, 2500], "canton_rate": [4.0] * 3}
-    ).with_columns(pl.lit(1.0).alias("needs_index"))
-    rows = stats.with_gap(frame).to_dicts()
-    assert rows[0]["gap_lower"] == pytest.approx(0.4115, abs=1e-4)
-    assert rows[0]["gap_upper"] == pytest.approx(1.7085, abs=1e-4)
-    assert rows[0]["under_served"] is False
-    # suppressed count: no ratio, no flag
-    assert rows[1]["gap_ratio"] is None and rows[1]["under_served"] is False
-    # nobody served where 10 are expected: upper 3.689 / 10 < 1 → under-served
-    assert rows[2]["gap_upper"] == pytest.approx(0.3689, abs=1e-4)
-    assert rows[2]["under_served"] is True
+    _, lower, upper = stats.gap_ratio(9, 10.0)
+    assert (lower, upper) == pytest.approx((0.4115, 1.7085), abs=1e-4)
+    with pytest.raises(ValueError):
+        stats.gap_ratio(3, 0.0)
 
 
 # --- Needs index --------------------------------------------------------------------------------
@@ -231,6 +219,20 @@ def _indicators(rows):
     )
 
 
+def _needs_index(mapping, indicators, population, year=2024):
+    """The publish-time index for one analysis year (population: ofs_number, population)."""
+    mapping = mapping.with_columns(pl.col("direction").cast(pl.Int8))
+    population = population.select(
+        pl.col("ofs_number").cast(pl.Int32),
+        pl.lit(year, dtype=pl.Int32).alias("year"),
+        pl.col("population").cast(pl.Float64),
+    )
+    codes = mapping["indicator_code"].unique().to_list()
+    values = needs_model.values_for_years(indicators, codes, [year])
+    relative = needs_model.relative_values(mapping, values, population)
+    return needs_model.needs_index(relative, mapping, population)
+
+
 def test_needs_index_is_relative_to_the_population_weighted_canton_mean():
     # two communes, one indicator: A (1,000 residents) 10 %, B (3,000) 2 %
     # canton mean = (10·1000 + 2·3000) / 4000 = 4 %  →  raw A = 2.5, B = 0.5
@@ -240,12 +242,12 @@ def test_needs_index_is_relative_to_the_population_weighted_canton_mean():
     )
     indicators = _indicators([(1, 2019, "sa", 10.0, False), (2, 2019, "sa", 2.0, False)])
     population = pl.DataFrame({"ofs_number": [1, 2], "population": [1000, 3000]})
-    out = stats.needs_index(mapping, indicators, population, ["alimentation", "hygiene"])
+    out = _needs_index(mapping, indicators, population)
     index = {(r["theme"], r["ofs_number"]): r["needs_index"] for r in out.to_dicts()}
     assert index[("alimentation", 1)] == pytest.approx(2.5)
     assert index[("alimentation", 2)] == pytest.approx(0.5)
-    # a theme without a mapped indicator: 1 everywhere
-    assert index[("hygiene", 1)] == 1.0 and index[("hygiene", 2)] == 1.0
+    # a theme without a mapped indicator has no row: the pages and the publish use 1
+    assert set(out["theme"]) == {"alimentation"}
 
 
 def test_needs_index_weights_directions_and_carry_forward():
@@ -272,14 +274,14 @@ def test_needs_index_weights_directions_and_carry_forward():
         ]
     )
     population = pl.DataFrame({"ofs_number": [1, 2], "population": [1000, 1000]})
-    out = stats.needs_index(mapping, indicators, population, ["t"]).sort("ofs_number")
+    out = _needs_index(mapping, indicators, population, year=2023).sort("ofs_number")
     a, b = out.to_dicts()
     assert a["needs_index"] == pytest.approx(1.5 / 1.03125)
     assert b["needs_index"] == pytest.approx(0.5625 / 1.03125)
     assert a["any_inferred"] is True and b["any_inferred"] is False
-    # B's "down" value is from 2021, the indicator's latest year is 2022: carried forward
-    assert b["any_carried_forward"] is True and a["any_carried_forward"] is False
-    assert a["indicators_used"] == 2 and a["missing_indicators"] == 0
+    # analysis year 2023: A's "down" value (2022) and B's (2021) are carried from earlier years
+    assert b["any_carried"] is True and a["any_carried"] is True
+    assert a["indicators_used"] == 2 and a["indicators_missing"] == 0
 
 
 def test_commune_lacking_an_indicator_uses_the_others_or_gets_one():
@@ -291,9 +293,9 @@ def test_commune_lacking_an_indicator_uses_the_others_or_gets_one():
     )
     indicators = _indicators([(1, 2023, "up", 6.0, False), (2, 2023, "up", 2.0, False)])
     population = pl.DataFrame({"ofs_number": [1, 2, 3], "population": [1000, 1000, 2000]})
-    out = stats.needs_index(mapping, indicators, population, ["t"]).sort("ofs_number")
+    out = _needs_index(mapping, indicators, population).sort("ofs_number")
     assert out["needs_index"].to_list() == pytest.approx([1.5, 0.5, 1.0])
-    assert out["missing_indicators"].to_list() == [0, 0, 1]
+    assert out["indicators_missing"].to_list() == [0, 0, 1]
 
 
 def test_expected_counts_add_up_to_the_canton_total():
@@ -305,29 +307,36 @@ def test_expected_counts_add_up_to_the_canton_total():
     population = pl.DataFrame(
         {"ofs_number": [1, 2, 3, 4, 5], "population": [100, 200, 300, 400, 500]}
     )
-    index = stats.needs_index(mapping, indicators, population, ["t"])
-    frame = population.join(index, on="ofs_number").with_columns(
-        pl.lit(7).alias("persons"), pl.lit(10.0).alias("canton_rate")
-    )
-    assert stats.with_gap(frame)["expected"].sum() == pytest.approx(10.0 * 1500 / 1000)
+    index = _needs_index(mapping, indicators, population)
+    frame = population.join(index.drop("year"), on="ofs_number")
+    expected = frame["population"] / 1000 * 10.0 * frame["needs_index"]
+    assert expected.sum() == pytest.approx(10.0 * 1500 / 1000)
+
+
+def _read_mapping(text: str) -> pl.DataFrame:
+    themes = set(pl.read_csv(DATA_DIR / "themes.csv")["code"])
+    codes = set(pl.read_csv(DATA_DIR / "indicator_definitions.csv")["code"])
+    return needs_model.parse_mapping(text, "data/needs_mapping.csv", themes, codes)
 
 
 def test_needs_mapping_file_is_valid_and_uses_known_codes():
-    mapping = stats.load_needs_mapping()
-    data_dir = stats.NEEDS_MAPPING_PATH.parent
-    themes = set(pl.read_csv(data_dir / "themes.csv")["code"])
-    codes = set(pl.read_csv(data_dir / "indicator_definitions.csv")["code"])
-    assert set(mapping["theme"]) <= themes
-    assert set(mapping["indicator_code"]) <= codes
+    mapping = _read_mapping((DATA_DIR / "needs_mapping.csv").read_text(encoding="utf-8"))
     food = mapping.filter(pl.col("theme") == "alimentation")["indicator_code"].to_list()
     assert sorted(food) == ["social_assistance_rate_pct", "taxpayers_taxable_income_le_30k_pct"]
+    assert set(mapping["direction"].to_list()) == {1, -1}
 
 
-def test_bad_mapping_line_names_file_line_column_and_value(tmp_path):
-    path = tmp_path / "needs_mapping.csv"
-    path.write_text(
-        "theme,indicator_code,weight,direction\nseniors,age_65plus_pct,1,+1\nmigration,x,1,haut\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(UserError, match=r"needs_mapping\.csv, ligne 3, colonne direction.*haut"):
-        stats.load_needs_mapping(path)
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("migration,foreign_share_pct,1,haut", r"ligne 3, colonne direction.*haut"),
+        ("migration,x,1,+1", r"ligne 3, colonne indicator_code.*« x »"),
+        ("inconnu,foreign_share_pct,1,+1", r"ligne 3, colonne theme.*« inconnu »"),
+        ("migration,foreign_share_pct,0,+1", r"ligne 3, colonne weight.*positif"),
+        ("seniors,age_65plus_pct,2,+1", r"ligne 3 : l'indicateur « age_65plus_pct » est déjà"),
+    ],
+)
+def test_bad_mapping_line_names_file_line_column_and_value(line, message):
+    text = f"theme,indicator_code,weight,direction\nseniors,age_65plus_pct,1,+1\n{line}\n"
+    with pytest.raises(UserError, match=r"needs_mapping\.csv, " + message):
+        _read_mapping(text)

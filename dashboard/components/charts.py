@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+from plotly.colors import sample_colorscale
 
 from dashboard.i18n import current_language, t
 
@@ -28,6 +29,7 @@ OKABE_ITO = (
 )
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SEQUENTIAL = "Viridis"  # perceptually uniform, colour-blind safe, for maps and heat maps
+COUNT_SCALE = "Blues"  # whole counts (services): light for none, dark for many, one hue
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
@@ -131,6 +133,8 @@ class Series:
     hover: Sequence[str] | None = None
 
 
+# Longer than 60 lines: one Plotly figure set up in one place (traces, event bands,
+# axes, legend, accessibility); split, its options would travel through several signatures.
 def line_chart(
     series: Sequence[Series],
     *,
@@ -203,33 +207,36 @@ def chart_caption(source: str, years: str, notes: Sequence[str] = ()) -> str:
     return " · ".join([*parts, *notes])
 
 
-def show_chart(
-    fig: go.Figure,
-    *,
-    source: str,
-    years: str,
-    notes: Sequence[str] = (),
-    key: str | None = None,
-    min_width: int | None = None,
-) -> None:
-    """Draw the figure, then its caption (source, years, caveats).
+def wide_frame(key: str, min_width: int):
+    """A container in which a chart keeps `min_width` pixels and scrolls sideways on a narrower
+    screen (a phone) instead of being squeezed: a grid of 45 communes cannot be read in 360 px."""
+    frame = f"wide_chart_{key}"
+    st.html(
+        f"<style>.st-key-{frame} {{ overflow-x: auto; }} "
+        # Streamlit sizes the figure to its element container: that is what must be wide.
+        f".st-key-{frame} [data-testid='stElementContainer'] {{ min-width: {int(min_width)}px; }}"
+        "</style>"
+    )
+    return st.container(key=frame)
 
-    With `min_width` (pixels), a narrower screen (a phone) scrolls the chart sideways instead of
-    squeezing it: a grid of 45 communes cannot be read in 360 pixels.
+
+def integer_scale(
+    top: int, base: str = SEQUENTIAL
+) -> tuple[list[list], dict[str, float], dict[str, object]]:
+    """A stepped colour scale for whole counts 0…top: one colour per count, ticks on the integers.
+
+    Returns the colorscale, the z range (zmin, zmax) and the colour bar's tick settings. (A
+    continuous scale drew « 0.2 » and « 0.4 » ticks for counts of services.)
     """
-    if min_width is None:
-        st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key)
-    else:
-        frame = f"wide_chart_{key or 'chart'}"
-        st.html(
-            f"<style>.st-key-{frame} {{ overflow-x: auto; }} "
-            # Streamlit sizes the figure to its element container: that is what must be wide.
-            f".st-key-{frame} [data-testid='stElementContainer'] {{ min-width: {int(min_width)}px; }}"
-            "</style>"
-        )
-        with st.container(key=frame):
-            st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key)
-    st.caption(chart_caption(source, years, notes))
+    top = max(int(top), 1)
+    steps = min(top, 10)
+    colours = sample_colorscale(base, [i / steps for i in range(steps + 1)])
+    scale = []
+    for index, colour in enumerate(colours):
+        scale += [[index / (steps + 1), colour], [(index + 1) / (steps + 1), colour]]
+    ticks = list(range(0, top + 1, max(1, round(top / steps))))
+    z_range = {"zmin": -0.5 * top / steps, "zmax": top + 0.5 * top / steps}
+    return scale, z_range, {"tickvals": ticks, "ticktext": [str(v) for v in ticks]}
 
 
 def years_text(years: Sequence[int]) -> str:

@@ -104,6 +104,8 @@ def _outline(emphasis: list[bool]) -> dict:
     }
 
 
+# Longer than 60 lines: one Plotly figure in one place: the coloured communes, the
+# grey ones without value, the outlines and the lake, each a trace with its own settings.
 def choropleth(
     values: MapValues, shapes: Geometry, *, lake_label: str, height: int = 560
 ) -> go.Figure:
@@ -197,9 +199,12 @@ def clicked_commune(event: object) -> int | None:
     return None
 
 
-def show_map(fig: go.Figure, *, key: str) -> int | None:
-    """Draw the map with click selection; return the commune clicked during this run."""
+def show_map(fig: go.Figure, *, key: str, alt: str | None = None) -> int | None:
+    """Draw the map with click selection; return the commune clicked during this run.
+
+    `alt` is its text alternative for screen readers (what the map shows, in one sentence).
+    """
     event = st.plotly_chart(
-        fig, key=key, on_select="rerun", selection_mode="points", config=MAP_CONFIG
+        fig, key=key, on_select="rerun", selection_mode="points", config=MAP_CONFIG, alt=alt
     )
     return clicked_commune(event)

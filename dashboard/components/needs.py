@@ -1,21 +1,26 @@
-"""Need against supply by commune (DESIGN §5): the queries composed with the methods of stats.py.
+"""Need against supply by commune (DESIGN §5): the published gap analysis composed for the pages.
 
-No widgets here: the pages (besoins, couverture, fiche) and the HTML brief call these functions and
-only lay the results out. Pure functions take frames so that tests can feed them by hand; the thin
-`load_*` wrappers fetch those frames through `dashboard.data`.
+Expected numbers, ratios, funnel limits, flags, the needs index and the statistical neighbours are
+computed at publish (etl/analysis, from the protected counts) and read from the public file; here
+they are only combined with the rates and intervals of etl.analysis.intervals. No widgets: the pages
+(besoins, couverture, fiche) and the HTML brief call these functions and only lay the results out.
+Pure functions take frames so that tests can feed them by hand; the thin `load_*` wrappers fetch
+those frames through `dashboard.data`.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import polars as pl
 
-from dashboard import data, stats
+from dashboard import data
+from dashboard.derived_cache import per_data_version
+from etl.analysis import funnel, needs_model
+from etl.analysis import intervals as stats
+from etl.vocabulary import ALL, ESTIMATED_POPULATION
 
-ALL_THEMES = "*"
-ESTIMATED_POPULATION = ("interpole", "reporte")
+ALL_THEMES = ALL
 
 # How the canton's value of an indicator is built from the communes' values, and the denominator of
 # its Wilson interval. `weight`: population (residents) or taxpayers; `proportion`: the value is a
@@ -35,22 +40,42 @@ INDICATOR_BASIS: dict[str, tuple[str, bool]] = {
     "taxable_income_mean_chf": ("taxpayers", False),
 }
 TAXPAYERS_CODE = "taxpayers_ifd_n"
-
-
-@functools.cache
-def needs_mapping() -> pl.DataFrame:
-    """data/needs_mapping.csv, read once per process."""
-    return stats.load_needs_mapping()
+# Indicators never compared: a count of taxpayers (a size, not a need) and the CATI-GE scores, known
+# for 9 communes only.
+NEVER_COMPARED = frozenset({TAXPAYERS_CODE, "cati_ge_priority_ib_count"})
+# An indicator without sampling error (a full count: mean income, vacancy, household size…) has no
+# interval: it is higher (lower) than the canton when the commune is in the top (bottom) fifth of the
+# communes' values, at or above the 80th (at or below the 20th) percentile.
+QUINTILE_LOW, QUINTILE_HIGH = 0.2, 0.8
 
 
 # --- rates, comparison and gap for any frame of counts --------------------------------------------
 
 
+# Published flags (etl/analysis/funnel.py) read as the comparison words of the pages.
+LOW_FLAGS = (funnel.BELOW_998, funnel.BELOW_95)
+HIGH_FLAGS = (funnel.ABOVE_998, funnel.ABOVE_95)
+
+
+def comparison_from_flag(flag: pl.Expr) -> pl.Expr:
+    """plus_eleve / similaire / plus_bas / non_compare from a funnel flag (adjusted 95 % limits)."""
+    return (
+        pl.when(flag.is_in(HIGH_FLAGS))
+        .then(pl.lit(stats.HIGHER))
+        .when(flag.is_in(LOW_FLAGS))
+        .then(pl.lit(stats.LOWER))
+        .when(flag == funnel.WITHIN)
+        .then(pl.lit(stats.SIMILAR))
+        .otherwise(pl.lit(stats.NOT_COMPARED))
+    )
+
+
 def with_rates_and_gaps(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rates per 1,000 with CI, comparison with the canton, gap ratio, unmet requests per 1,000.
+    """Rates per 1,000 with CI, comparison with the canton, gap flags, unmet requests per 1,000.
 
     `frame` has persons, persons_suppressed, population, population_status, canton_persons,
-    canton_population, unmet_requests, needs_index. Suppressed counts are NULL: so are their rates.
+    canton_population, unmet_requests, and the published canton_flag and gap_flag (funnel limits
+    with overdispersion). Suppressed counts are NULL: so are their rates, and they get no flag.
     """
     canton_rate = (
         pl.when(pl.col("canton_population") > 0)
@@ -62,73 +87,108 @@ def with_rates_and_gaps(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("needs_index").fill_null(1.0),
         pl.col("population_status").is_in(ESTIMATED_POPULATION).alias("population_estimated"),
         pl.col("persons_suppressed").fill_null(False).alias("suppressed"),
+        pl.col("gap_flag").fill_null(funnel.NOT_ASSESSED),
     )
     rated = stats.with_rate_ci(framed, "persons", "population")
     rated = stats.with_rate_ci(rated, "unmet_requests", "population", prefix="unmet_rate")
-    compared = rated.with_columns(
-        stats.compare_expr(pl.col("rate_lower"), pl.col("rate_upper"), pl.col("canton_rate")).alias(
+    return rated.with_columns(
+        comparison_from_flag(pl.col("canton_flag").fill_null(funnel.NOT_ASSESSED)).alias(
             "rate_vs_canton"
-        )
+        ),
+        pl.col("gap_flag").is_in(LOW_FLAGS).alias("under_served"),
+        pl.col("gap_flag").is_in(HIGH_FLAGS).alias("over_served"),
     )
-    return stats.with_gap(compared)
 
 
-def commune_gaps(communes: pl.DataFrame, needs: pl.DataFrame) -> pl.DataFrame:
-    """The rows of needs_commune_theme with rates, comparison, needs index and gap ratio."""
-    joined = communes.join(
-        needs.select("ofs_number", "needs_index", "any_inferred", "any_carried_forward"),
-        on="ofs_number",
-        how="left",
-    )
-    return with_rates_and_gaps(joined)
+def commune_gaps(communes: pl.DataFrame) -> pl.DataFrame:
+    """The rows of needs_commune_theme with rates, comparison and the published gap."""
+    return with_rates_and_gaps(communes)
 
 
 def under_served(gaps: pl.DataFrame) -> pl.DataFrame:
-    """Communes whose whole gap interval lies below 1, the most clearly under-served first."""
-    return gaps.filter(pl.col("under_served")).sort("gap_upper", "gap_ratio", "name")
-
-
-def needs_for(
-    themes: list[str], indicators: pl.DataFrame, population: pl.DataFrame
-) -> pl.DataFrame:
-    """Needs index per theme × commune from the mapping kept as data (index 1 for '*')."""
-    return stats.needs_index(needs_mapping(), indicators, population, themes)
-
-
-def needs_basis(theme: str, indicators: pl.DataFrame) -> pl.DataFrame:
-    """The indicators behind a theme's needs index: label, latest year, inferred, carried forward.
-
-    One row per mapped indicator: indicator_code, label_fr, label_en, weight, direction,
-    reference_year, year_inferred (any commune's value has an inferred year), communes (with a
-    value), carried (communes whose value is from an earlier year).
-    """
-    mapped = needs_mapping().filter(pl.col("theme") == theme)
-    if mapped.is_empty():
-        return mapped.select("indicator_code", "weight", "direction")
-    latest = stats.latest_indicator_values(indicators, mapped["indicator_code"].to_list())
-    summary = latest.group_by("indicator_code").agg(
-        pl.col("reference_year").first(),
-        # The flag of the reference year itself; carried values are counted apart.
-        pl.col("year_inferred").filter(~pl.col("carried_forward")).any(),
-        pl.len().alias("communes"),
-        pl.col("carried_forward").sum().alias("carried"),
-    )
-    labels = indicators.select("indicator_code", "label_fr", "label_en").unique("indicator_code")
+    """Communes below the adjusted funnel: beyond 99.8 % first, then 95 %; lowest ratio first."""
+    order = pl.col("gap_flag").replace_strict(funnel.FLAG_ORDER, default=len(funnel.FLAG_ORDER))
     return (
-        mapped.join(summary, on="indicator_code", how="left")
-        .join(labels, on="indicator_code", how="left")
-        .select(
-            "indicator_code",
-            "label_fr",
-            "label_en",
-            "weight",
-            "direction",
-            "reference_year",
-            "year_inferred",
-            "communes",
-            "carried",
-        )
+        gaps.filter(pl.col("under_served"))
+        .with_columns(order.alias("_order"))
+        .sort("_order", "gap_ratio", "name")
+        .drop("_order")
     )
+
+
+# How far an estimated (interpolated or carried) population may be off: about the largest yearly
+# change of a commune's population. The « * » mark is shown only where such an error changes a flag.
+POPULATION_MARGIN = 0.03
+
+
+def _flag_at(ratio: float, expected: float, tau2: float) -> str:
+    limits = {}
+    for level in funnel.LEVELS:
+        lower, upper = funnel.adjusted_limits(expected, level, tau2)
+        limits[level] = (float(lower), float(upper))
+    return funnel.flag(ratio, limits)
+
+
+def reading_depends_on_population(
+    ratio: float | None, expected: float | None, flag: str, tau2: float | None
+) -> bool:
+    """Whether the flag changes when the expected number (proportional to the population) moves by
+    ±POPULATION_MARGIN: only then does an estimated population change what the row says."""
+    if ratio is None or expected is None or expected <= 0 or tau2 is None:
+        return False
+    for factor in (1 - POPULATION_MARGIN, 1 + POPULATION_MARGIN):
+        if _flag_at(ratio / factor, expected * factor, tau2) != flag:
+            return True
+    return False
+
+
+def estimate_matters(row: dict, tau2: dict[str, float | None]) -> bool:
+    """Whether the row's estimated population could change its gap or rate flag. `tau2`: the
+    overdispersion of its theme and year by comparison ('besoins', 'canton')."""
+    if not row["population_estimated"] or row["suppressed"]:
+        return False
+    canton_ratio = (
+        row["rate"] / row["canton_rate"] if row["rate"] is not None and row["canton_rate"] else None
+    )
+    canton_expected = row["expected"] / row["needs_index"] if row["expected"] else None
+    return reading_depends_on_population(
+        row["gap_ratio"], row["expected"], row["gap_flag"], tau2.get("besoins")
+    ) or reading_depends_on_population(
+        canton_ratio, canton_expected, row["canton_flag"] or "", tau2.get("canton")
+    )
+
+
+def with_estimate_marks(gaps: pl.DataFrame, dispersion: pl.DataFrame) -> pl.DataFrame:
+    """Add `estimate_matters`: an estimated population that could change the gap or rate flag."""
+    tau2 = {row["comparison"]: row["tau2"] for row in dispersion.to_dicts()}
+    marks = [estimate_matters(row, tau2) for row in gaps.to_dicts()]
+    return gaps.with_columns(pl.Series("estimate_matters", marks, dtype=pl.Boolean))
+
+
+def with_estimate_marks_by_theme_year(rows: pl.DataFrame, dispersion: pl.DataFrame) -> pl.DataFrame:
+    """`with_estimate_marks` for rows of several themes or years (the brief's themes, its trend):
+    each row judged with the τ² of its own theme and year. `dispersion`: needs_dispersion_all."""
+    tau2: dict[tuple[str, int], dict[str, float | None]] = {}
+    for row in dispersion.to_dicts():
+        tau2.setdefault((row["theme"], row["year"]), {})[row["comparison"]] = row["tau2"]
+    marks = [
+        estimate_matters(row, tau2.get((row["theme"], row["year"]), {})) for row in rows.to_dicts()
+    ]
+    return rows.with_columns(pl.Series("estimate_matters", marks, dtype=pl.Boolean))
+
+
+def load_dispersion(theme: str, year: int) -> pl.DataFrame:
+    return data.run("needs_dispersion", theme=theme, year=year)
+
+
+def needs_basis(theme: str, year: int) -> pl.DataFrame:
+    """The indicators behind a theme's needs index in `year` (published with the release)."""
+    return data.run("needs_index_basis", theme=theme, year=year)
+
+
+def neighbours_of(ofs_number: int, year: int) -> pl.DataFrame:
+    """The commune's statistical neighbours for the year: neighbour_rank, neighbour_ofs, name."""
+    return data.run("needs_neighbours", year=year).filter(pl.col("ofs_number") == ofs_number)
 
 
 # --- indicators against the canton (spine chart) --------------------------------------------------
@@ -143,7 +203,7 @@ def indicator_profile(indicators: pl.DataFrame, population: pl.DataFrame) -> pl.
     (min, quartiles, max) that the spine chart draws.
     """
     codes = indicators["indicator_code"].unique().to_list()
-    latest = stats.latest_indicator_values(indicators, codes)
+    latest = needs_model.latest_indicator_values(indicators, codes)
     definitions = indicators.select(
         "indicator_code", "label_fr", "label_en", "unit_fr", "unit_en", "polarity", "source"
     ).unique("indicator_code")
@@ -206,29 +266,39 @@ def _compare_with_canton(profile: pl.DataFrame) -> pl.DataFrame:
         pl.col("value").max().over("indicator_code").alias("spread_max"),
     ]
     with_canton = profile.with_columns(canton, *spread)
-    comparison = stats.compare_expr(pl.col("lower"), pl.col("upper"), pl.col("canton_value"))
-    return with_canton.with_columns(comparison.alias("comparison")).with_columns(
-        stats.judge_expr(pl.col("comparison"), pl.col("polarity")).alias("judgement")
+    by_interval = stats.compare_expr(pl.col("lower"), pl.col("upper"), pl.col("canton_value"))
+    value = pl.col("value")
+    by_quintile = (
+        pl.when(value >= value.quantile(QUINTILE_HIGH, "linear").over("indicator_code"))
+        .then(pl.lit(stats.HIGHER))
+        .when(value <= value.quantile(QUINTILE_LOW, "linear").over("indicator_code"))
+        .then(pl.lit(stats.LOWER))
+        .otherwise(pl.lit(stats.SIMILAR))
     )
+    comparison = (
+        pl.when(pl.col("indicator_code").is_in(list(NEVER_COMPARED)) | value.is_null())
+        .then(pl.lit(stats.NOT_COMPARED))
+        .when(pl.col("lower").is_not_null())
+        .then(by_interval)
+        .otherwise(by_quintile)
+    )
+    return with_canton.with_columns(
+        comparison.alias("comparison"),
+        (pl.col("lower").is_null() & ~pl.col("indicator_code").is_in(list(NEVER_COMPARED))).alias(
+            "compared_by_quintile"
+        ),
+    ).with_columns(stats.judge_expr(pl.col("comparison"), pl.col("polarity")).alias("judgement"))
 
 
 # --- loaders (through the data module) -------------------------------------------------------------
 
 
+@per_data_version  # the same for every visitor until the next publication
 def load_commune_gaps(theme: str, year: int) -> pl.DataFrame:
-    """The 45 communes for one theme and year, with rates, needs index and gap ratio."""
-    communes = data.run("needs_commune_theme", theme=theme, year=year)
-    population = communes.select("ofs_number", "population").drop_nulls()
-    themes = [theme] if theme != ALL_THEMES else []
-    needs = needs_for(themes, data.run("needs_indicators"), population) if themes else None
-    if needs is None or needs.is_empty():
-        needs = population.select(
-            "ofs_number",
-            pl.lit(1.0).alias("needs_index"),
-            pl.lit(False).alias("any_inferred"),
-            pl.lit(False).alias("any_carried_forward"),
-        )
-    return commune_gaps(communes, needs)
+    """The 45 communes for one theme and year: rates, the published gap and flags, and where an
+    estimated population could change the reading."""
+    gaps = commune_gaps(data.run("needs_commune_theme", theme=theme, year=year))
+    return with_estimate_marks(gaps, load_dispersion(theme, year))
 
 
 def load_indicator_profile() -> pl.DataFrame:
@@ -239,17 +309,16 @@ def load_indicator_profile() -> pl.DataFrame:
 
 
 def theme_rows(
-    trends: pl.DataFrame, year: int, needs_index: pl.DataFrame, coverage: pl.DataFrame
+    trends: pl.DataFrame, year: int, coverage: pl.DataFrame, neighbours: list[int] | None = None
 ) -> pl.DataFrame:
-    """The commune's themes in `year`: rates with CI against the canton, gap, spread of communes.
+    """The commune's themes in `year`: rates with CI against the canton and its neighbours, gap.
 
-    `trends`: fiche_trends of the commune; `needs_index`: theme, needs_index for this commune;
-    `coverage`: coverage_theme_commune of the year (the 45 communes' rates give the spread).
+    `trends`: fiche_trends of the commune (with the published gap and flags); `coverage`:
+    coverage_theme_commune of the year (the 45 communes' rates give the spread, the neighbours'
+    counts their pooled rate and ratio); `neighbours`: the OFS numbers of its statistical neighbours.
     """
     of_year = trends.filter((pl.col("year") == year) & (pl.col("theme") != ALL_THEMES))
-    rated = with_rates_and_gaps(
-        of_year.join(needs_index.select("theme", "needs_index"), on="theme", how="left")
-    )
+    rated = with_rates_and_gaps(of_year)
     commune_rates = coverage.filter(~pl.col("persons_suppressed") & (pl.col("population") > 0))
     spread = (
         commune_rates.with_columns((pl.col("persons") / pl.col("population") * 1000).alias("r"))
@@ -264,17 +333,39 @@ def theme_rows(
     themes = coverage.select("theme", "label_fr", "label_en", "sort_order").unique("theme")
     return (
         rated.join(spread, on="theme", how="left")
+        .join(neighbour_figures(coverage, neighbours or []), on="theme", how="left")
         .join(themes, on="theme", how="left")
         .sort("sort_order")
     )
 
 
+def neighbour_figures(coverage: pl.DataFrame, neighbours: list[int]) -> pl.DataFrame:
+    """Per theme, the neighbours together: rate per 1,000 (Σ persons / Σ population) and ratio
+    observed/expected (Σ persons / Σ expected), from published counts; none when one is withheld."""
+    chosen = coverage.filter(pl.col("ofs_number").is_in(neighbours))
+    complete = ~pl.col("persons_suppressed").any()
+    return chosen.group_by("theme").agg(
+        pl.when(complete & (pl.col("population").sum() > 0))
+        .then(pl.col("persons").sum() / pl.col("population").sum() * 1000)
+        .alias("neighbours_rate"),
+        pl.when(complete & (pl.col("expected").sum() > 0))
+        .then(pl.col("persons").sum() / pl.col("expected").sum())
+        .alias("neighbours_ratio"),
+    )
+
+
+def neighbour_indicator_values(profile: pl.DataFrame, neighbours: list[int]) -> pl.DataFrame:
+    """Per indicator, the mean of the neighbours' values (those that have one)."""
+    return (
+        profile.filter(pl.col("ofs_number").is_in(neighbours))
+        .group_by("indicator_code")
+        .agg(pl.col("value").mean().alias("neighbours_value"))
+    )
+
+
 def trend_rows(trends: pl.DataFrame) -> pl.DataFrame:
     """All themes together, year by year: the commune's rate with CI and the canton's rate."""
-    every_theme = trends.filter(pl.col("theme") == ALL_THEMES).with_columns(
-        pl.lit(1.0).alias("needs_index")
-    )
-    return with_rates_and_gaps(every_theme).sort("year")
+    return with_rates_and_gaps(trends.filter(pl.col("theme") == ALL_THEMES)).sort("year")
 
 
 def services_for(directory: pl.DataFrame, ofs_number: int) -> pl.DataFrame:
@@ -301,29 +392,34 @@ class CommuneBrief:
     themes: pl.DataFrame
     trend: pl.DataFrame
     services: pl.DataFrame
+    neighbours: pl.DataFrame  # neighbour_rank, neighbour_ofs, neighbour_name (statistical)
 
 
+@per_data_version  # the same for every visitor until the next publication (#19)
 def load_commune_brief(ofs_number: int, year: int) -> CommuneBrief:
     coverage = data.run("coverage_theme_commune", year=year)
     trends = data.run("fiche_trends", ofs=ofs_number)
-    indicators = data.run("needs_indicators")
-    population = coverage.unique("ofs_number").select("ofs_number", "population").drop_nulls()
-    theme_codes = coverage["theme"].unique().to_list()
-    index = needs_for(theme_codes, indicators, population).filter(
-        pl.col("ofs_number") == ofs_number
-    )
+    neighbours = neighbours_of(ofs_number, year)
+    near = neighbours["neighbour_ofs"].to_list()
     commune = coverage.filter(pl.col("ofs_number") == ofs_number).row(0, named=True)
-    profile = indicator_profile(indicators, data.run("needs_population"))
+    profile = indicator_profile(data.run("needs_indicators"), data.run("needs_population"))
+    own = profile.filter(pl.col("ofs_number") == ofs_number).join(
+        neighbour_indicator_values(profile, near), on="indicator_code", how="left"
+    )
+    dispersion = data.run("needs_dispersion_all")
     return CommuneBrief(
         ofs_number=ofs_number,
         name=commune["name"],
         year=year,
         population=commune["population"],
         population_status=commune["population_status"],
-        indicators=profile.filter(pl.col("ofs_number") == ofs_number).sort("indicator_code"),
-        themes=theme_rows(trends, year, index, coverage),
-        trend=trend_rows(trends),
+        indicators=own.sort("indicator_code"),
+        themes=with_estimate_marks_by_theme_year(
+            theme_rows(trends, year, coverage, near), dispersion
+        ),
+        trend=with_estimate_marks_by_theme_year(trend_rows(trends), dispersion),
         services=services_for(data.run("directory_services"), ofs_number),
+        neighbours=neighbours,
     )
 
 
@@ -339,12 +435,18 @@ def coverage_cells(coverage: pl.DataFrame) -> pl.DataFrame:
 
 
 def white_zones_by_theme(coverage: pl.DataFrame) -> pl.DataFrame:
-    """Per theme: how many communes are white zones, and which (in alphabetical order)."""
+    """Per theme: communes without a local service (white zones), those served only canton-wide,
+    those with no service at all, and the priority ones (high need), by name."""
+    state = pl.col("coverage_state")
     return (
         coverage.sort("name")
         .group_by("theme", maintain_order=True)
         .agg(
             pl.col("white_zone").sum().alias("white_zones"),
+            (state == "canton").sum().alias("canton_only"),
+            (state == "aucun").sum().alias("no_service"),
+            pl.col("priority_white_zone").sum().alias("priority_zones"),
             pl.col("name").filter(pl.col("white_zone")).alias("white_communes"),
+            pl.col("name").filter(pl.col("priority_white_zone")).alias("priority_communes"),
         )
     )

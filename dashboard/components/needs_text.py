@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from html import escape
+from pathlib import Path
 
-from dashboard.i18n import MISSING, SUPPRESSED, fmt_decimal, fmt_int, fmt_pct, label, t
+import polars as pl
+
+from dashboard.i18n import (
+    MISSING,
+    SUPPRESSED,
+    current_language,
+    fmt_decimal,
+    fmt_int,
+    fmt_pct,
+    label,
+    t,
+)
 
 ESTIMATED_MARK = "*"
+DEFINITIONS = Path(__file__).resolve().parents[2] / "data" / "indicator_definitions.csv"
 # Colour-blind-safe comparison colours (Okabe-Ito blue / vermillion for better / worse; two blues for
 # a neutral higher / lower, as in the PHE Fingertips colour-blind palette), grey for similar.
 COMPARISON_COLOURS = {
@@ -14,7 +28,8 @@ COMPARISON_COLOURS = {
     "moins_bien": "#D55E00",
     "similaire": "#BDBDBD",
     "plus_eleve": "#08306B",
-    "plus_bas": "#9ECAE1",
+    # Darker than the grey of « similar »: told apart by lightness too (tests/test_colour_vision.py).
+    "plus_bas": "#6BAED6",
     "non_compare": "#FFFFFF",
 }
 
@@ -54,8 +69,21 @@ def indicator_value(value: float | None, code: str) -> str:
     if code.endswith("_chf") or code.endswith("_n") or code.startswith("pop_density"):
         return fmt_int(value)
     if code.endswith("_count"):
-        return fmt_int(value)
+        # A score out of a maximum (CATI-GE: « 5 sur 6 »): the bare « 5 » said nothing.
+        out_of = count_units().get(code, {}).get(current_language())
+        return f"{fmt_int(value)} {out_of}" if out_of else fmt_int(value)
     return fmt_decimal(value, 2)
+
+
+@functools.cache
+def count_units() -> dict[str, dict[str, str]]:
+    """The « sur N » units of the count indicators, by language (data/indicator_definitions.csv)."""
+    definitions = pl.read_csv(DEFINITIONS)
+    return {
+        row["code"]: {"fr": row["unit_fr"], "en": row["unit_en"]}
+        for row in definitions.filter(pl.col("code").str.ends_with("_count")).to_dicts()
+        if row["unit_fr"]
+    }
 
 
 def indicator_flags(year_inferred: bool, carried_forward: bool) -> list[str]:

@@ -15,9 +15,10 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from dashboard import data
-from dashboard.components.charts import PLOTLY_CONFIG, colour, separators
+from dashboard.components import charts, takeaway
+from dashboard.components.charts import colour, separators
 from dashboard.components.directory import md_escape
-from dashboard.i18n import current_language, fmt_date, label, t
+from dashboard.i18n import current_language, fmt_date, fmt_int, label, t
 
 LEVELS = ("information", "vigilance", "alerte")
 LEVEL_BADGES = {"information": "blue", "vigilance": "orange", "alerte": "red"}
@@ -27,8 +28,14 @@ def level_badge(level: str) -> str:
     return f":{LEVEL_BADGES.get(level, 'gray')}-badge[{t(f'field.level.{level}')}]"
 
 
-def observation_card(row: dict, lang: str, *, show_commune: bool = True) -> None:
-    """One observation: level, theme, date, member, commune and the member's text."""
+AGREEMENT_BADGES = {"confirmed": "green", "not_seen": "blue"}
+
+
+def observation_card(
+    row: dict, lang: str, *, show_commune: bool = True, numbers: tuple[str, str] | None = None
+) -> None:
+    """One observation: level, theme, date, member, commune and the member's text; `numbers`
+    (kind, text) says whether the published figures agree (dashboard.components.signals)."""
     theme = label({"label_fr": row["theme_label_fr"], "label_en": row["theme_label_en"]}, lang)
     with st.container(border=True):
         meta = t("field.card_meta", date=fmt_date(row["obs_date"], lang), member=row["member_name"])
@@ -39,6 +46,11 @@ def observation_card(row: dict, lang: str, *, show_commune: bool = True) -> None
         if show_commune:
             commune = row.get("commune_name") or t("field.card_no_commune")
             st.caption(t("field.card_commune", commune=commune))
+        if numbers is not None:
+            kind, text = numbers
+            badge = AGREEMENT_BADGES.get(kind, "gray")
+            short = t(f"signals.agree_badge.{kind}")
+            st.markdown(f":{badge}-badge[:material/query_stats: {short}] {md_escape(text)}")
 
 
 MAX_MONTHLY_SPAN = 18  # months; a longer period is counted by quarter so bars stay readable
@@ -111,25 +123,64 @@ def alerts_chart(feed: pl.DataFrame, level: str | None) -> go.Figure | None:
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         separators=separators(),
         legend={"orientation": "h", "y": -0.25},
-        yaxis={"title": t("field.chart_y", level=level_text.lower()), "rangemode": "tozero"},
-        xaxis={"title": x_title, "type": "category"},
+        # Titles kept clear of the tick labels (the y title overlapped them).
+        yaxis={
+            "title": {"text": t("field.chart_y", level=level_text.lower()), "standoff": 12},
+            "rangemode": "tozero",
+            "automargin": True,
+            "tickformat": "d",
+        },
+        xaxis={"title": {"text": x_title, "standoff": 12}, "type": "category", "automargin": True},
     )
     return fig
 
 
-def show_alerts_chart(feed: pl.DataFrame, level: str | None, key: str) -> None:
+def alerts_summary(counts: pl.DataFrame, level: str | None) -> str:
+    """« 42 observations (alerte) ; la plupart en aide alimentaire (17) ; le plus en 03.2025 (9). »"""
+    total = int(counts["n"].sum())
+    if not total:
+        return t("field.chart_none")
+    by_theme = (
+        counts.group_by("label").agg(pl.col("n").sum()).sort("n", "label", descending=[True, False])
+    )
+    by_period = counts.group_by("start").agg(pl.col("n").sum()).sort("n", "start", descending=True)
+    return t(
+        "field.chart_summary",
+        total=fmt_int(total),
+        level=(t(f"field.level.{level}") if level else t("field.all_levels")).lower(),
+        theme=by_theme["label"][0],
+        theme_n=fmt_int(by_theme["n"][0]),
+        period=by_period["start"][0].strftime("%m.%Y"),
+        period_n=fmt_int(by_period["n"][0]),
+    )
+
+
+def show_alerts_chart(feed: pl.DataFrame, level: str | None, key: str, title: str) -> None:
     fig = alerts_chart(feed, level)
     if fig is None:
         st.info(t("field.chart_none"))
         return
-    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
-    st.caption(t("field.chart_caption"))
+    counts, _ = counts_over_time(feed, level)
+    table = counts.filter(pl.col("n") > 0).select(
+        pl.col("start").alias(t("field.col_period_start")),
+        pl.col("label").alias(t("field.filter_theme")),
+        pl.col("n").alias(t("field.col_count")),
+    )
+    spec = takeaway.Takeaway(
+        title=title,
+        summary=alerts_summary(counts, level),
+        data=table,
+        source=t("field.source"),
+        years=charts.years_text([d.year for d in counts["start"].to_list()]),
+        notes=[t("field.chart_caption")],
+    )
+    takeaway.show(fig, spec, key=key, heading=False, view_param="vue")
 
 
 def latest_observations(ofs: int, n: int = 5) -> None:
     """The `n` most recent public observations about commune `ofs` (for the commune brief)."""
     lang = current_language()
-    st.header(t("field.latest_title"), divider="gray")
+    st.subheader(t("field.latest_title"), divider="gray")
     latest = data.run("observations_latest_commune", ofs=int(ofs), n=int(n))
     if latest.is_empty():
         st.caption(t("field.latest_none"))

@@ -10,6 +10,7 @@ always on the left. The geometry is computed once here and drawn in Plotly (page
 
 from __future__ import annotations
 
+import base64
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ def positions(
     return ends[0], quartiles[0], quartiles[1], ends[1], place(value)
 
 
+# Longer than 60 lines: one Plotly figure in one place: the ranges, the canton line
+# and the commune dots are traces of one chart, each a block of keyword settings.
 def figure(rows: Sequence[SpineRow], *, left_label: str, right_label: str) -> go.Figure:
     """The spine chart in Plotly: ranges as horizontal bars, the canton line, the commune dots."""
     labels = ["<br>".join(textwrap.wrap(row.label, LABEL_WRAP)) or row.label for row in rows]
@@ -190,3 +193,40 @@ def svg(rows: Sequence[SpineRow], *, left_label: str, right_label: str, width: i
     parts += dots  # on top of the canton line
     parts.append("</svg>")
     return "".join(parts)
+
+
+def row_image(row: SpineRow, *, width: int = 170, height: int = 20) -> str:
+    """The row's SVG as an <img> (a data: URL, nothing fetched): Streamlit's HTML sanitiser keeps
+    images, not inline SVG, and the alt text carries the values for screen readers."""
+    svg = row_svg(row, width=width, height=height)
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    alt = escape(f"{row.label} : {row.value_text} (canton {row.canton_text})")
+    return (
+        f'<img src="data:image/svg+xml;base64,{encoded}" alt="{alt}" width="{width}" '
+        f'height="{height}">'
+    )
+
+
+def row_svg(row: SpineRow, *, width: int = 170, height: int = 20) -> str:
+    """One row of the spine chart as a small SVG, to sit in its table row (the brief's profile).
+
+    It scales with its cell (viewBox), so that it prints inside the page at any width.
+    """
+
+    def px(position: float) -> float:
+        return round(5 + position * (width - 10), 1)
+
+    bar_y, bar_h, middle = 4, height - 8, px(0.5)
+    title = escape(f"{row.label} : {row.value_text} (canton {row.canton_text})")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{title}">'
+        f'<rect x="{px(row.lowest)}" y="{bar_y}" width="{px(row.highest) - px(row.lowest)}" '
+        f'height="{bar_h}" fill="{RANGE_COLOUR}"/>'
+        f'<rect x="{px(row.q1)}" y="{bar_y}" width="{px(row.q3) - px(row.q1)}" '
+        f'height="{bar_h}" fill="{QUARTILE_COLOUR}"/>'
+        f'<line x1="{middle}" y1="1" x2="{middle}" y2="{height - 1}" stroke="{CANTON_COLOUR}" '
+        f'stroke-width="2"/>'
+        f'<circle cx="{px(row.value)}" cy="{height / 2}" r="5" '
+        f'fill="{COMPARISON_COLOURS[row.category]}" stroke="#333" stroke-width="1"/></svg>'
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
+from dashboard.i18n import DEFAULT_LANGUAGE
 from etl.text import printable
 
 ROW_HEIGHT = 35  # pixels, Streamlit's default row height
@@ -36,7 +39,61 @@ def show_table(
         height=height,
     )
     if caption:
-        st.caption(caption)
+        st.caption(plain(caption))
+
+
+def show_text_table(
+    frame: pl.DataFrame, headers: dict[str, str], caption: str | None = None
+) -> None:
+    """A static table for long texts (definitions, messages, names): cells wrap instead of being
+    cut at the grid's column width, and the table prints whole. `headers`: column -> header."""
+    st.table(frame.select(list(headers)).rename(headers), hide_index=True)
+    if caption:
+        st.caption(plain(caption))
+
+
+def plain(text: str) -> str:
+    """Text shown through Markdown, read as written: a leading « * » (a footnote mark) stays a star
+    instead of becoming a list bullet."""
+    return "\\" + text if text[:1] in "*-+#>" else text
+
+
+FICHE_PATH = "fiche-communale"
+
+
+def brief_link(ofs_number: int, lang: str) -> str:
+    """The relative address of a commune's brief, in the reader's language."""
+    suffix = "" if lang == DEFAULT_LANGUAGE else f"&lang={lang}"
+    return f"{FICHE_PATH}?commune={int(ofs_number)}{suffix}"
+
+
+def commune_link_table(
+    rows: Sequence[dict], columns: dict[str, str], *, lang: str, caption: str | None = None
+) -> None:
+    """An HTML table whose commune names link to their brief: the map's keyboard path.
+
+    `rows` have `ofs_number`, `name` and the keys of `columns` (key -> header), already formatted.
+    Plain links in a real table: reachable with Tab, read by screen readers, printed in full.
+    """
+    head = "".join(f'<th scope="col">{escape(header)}</th>' for header in columns.values())
+    body = []
+    for row in rows:
+        cells = []
+        for key in columns:
+            if key == "name":
+                link = escape(brief_link(row["ofs_number"], lang))
+                cells.append(
+                    f'<th scope="row"><a href="{link}" target="_self">{escape(str(row[key]))}</a></th>'
+                )
+            else:
+                cells.append(f"<td>{escape(str(row[key]))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    st.html(
+        f'<div class="link-table"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+    if caption:
+        st.caption(plain(caption))
 
 
 def printable_texts(frame: pl.DataFrame, *, keep_lines: tuple[str, ...] = ()) -> pl.DataFrame:

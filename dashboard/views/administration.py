@@ -16,17 +16,17 @@ import polars as pl
 import streamlit as st
 
 from dashboard import auth, data, state
-from dashboard.components import tables, upload
+from dashboard.components import bulletin_panel, tables, upload
 from dashboard.components.directory import md_escape
 from dashboard.i18n import MISSING, fmt_datetime, fmt_int, t
 from etl import publish
-from etl.db import RUN_STATUSES
 from etl.errors import UserError
 from etl.paths import database_path
 from etl.submission import report
 from etl.submission.load import load_files
 from etl.submission.results import ALREADY_LOADED, ERROR, FAILED, REJECTED, FileResult
 from etl.text import printable
+from etl.vocabulary import RUN_STATUSES
 
 _UPLOAD_STATE = "_admin_upload"
 HISTORY_ROWS = 200
@@ -167,18 +167,17 @@ def show_report(results: list[FileResult], title: str) -> None:
         if issues.is_empty():
             st.caption(t("admin.no_issue"))
             continue
-        column = st.column_config.TextColumn
-        tables.show_table(
+        # A static table: « Problème et correction » is a sentence or two; it wraps, whole.
+        tables.show_text_table(
             issues,
-            column_config={
-                "type": column(t("admin.col_type")),
-                "sheet": column(t("admin.col_sheet")),
-                "rows": column(t("admin.col_rows")),
-                "column": column(t("admin.col_column")),
-                "value": column(t("admin.col_value")),
-                "message": column(t("admin.col_message"), width="large"),
+            {
+                "type": t("admin.col_type"),
+                "sheet": t("admin.col_sheet"),
+                "rows": t("admin.col_rows"),
+                "column": t("admin.col_column"),
+                "value": t("admin.col_value"),
+                "message": t("admin.col_message"),
             },
-            key=f"admin_issues_{title}_{result.sha256[:8]}",
         )
     html = report.render_html(results, title=title)
     st.download_button(
@@ -316,7 +315,8 @@ def tracker_tab() -> None:
     tables.show_table(
         tracker_display(tracker),
         column_config={
-            "member": column(t("admin.col_member_name"), width="medium"),
+            # Pinned and large: members' names are long and must be read whole.
+            "member": column(t("admin.col_member_name"), width="large", pinned=True),
             "rhythm": column(t("admin.col_rhythm")),
             "period": column(t("admin.col_period")),
             "status": column(t("admin.col_tracker_status")),
@@ -444,13 +444,18 @@ if header[1].button(t("admin.sign_out"), key="admin_sign_out", icon=":material/l
     sign_out(identity)
     st.rerun()
 st.caption(t("admin.intro"))
-upload_area, tracker_area, history_area, observations_area = st.tabs(
-    [
-        t("admin.tab_upload"),
-        t("admin.tab_tracker"),
-        t("admin.tab_history"),
-        t("admin.tab_observations"),
-    ]
+TAB_KEYS = {
+    "depot": "upload",
+    "suivi": "tracker",
+    "historique": "history",
+    "remontees": "observations",
+    "bulletin": "bulletin",
+}
+upload_area, tracker_area, history_area, observations_area, bulletin_area = state.tabs(
+    "onglet",
+    tuple(TAB_KEYS),
+    default="depot",
+    format_func=lambda code: t(f"admin.tab_{TAB_KEYS[code]}"),
 )
 with upload_area:
     upload_tab(identity)
@@ -460,3 +465,5 @@ with history_area:
     history_tab()
 with observations_area:
     observations_tab()
+with bulletin_area:
+    bulletin_panel.bulletin_tab(database_path())

@@ -1,4 +1,8 @@
-"""Couverture thématique: themes × communes, services and activity, white zones (DESIGN §5, §7)."""
+"""Couverture thématique: themes × communes, services and activity, white zones (DESIGN §5, §7).
+
+The grid and the map go through the take-away component (summary sentence as text alternative, CSV,
+citation, chart / table switch kept in the URL: ?vue= for the grid, ?vue_carte= for the map).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner, charts, needs, needs_text, tables
-from dashboard.i18n import current_language, fmt_int, label, t
+from dashboard.components import charts, coverage_text, needs, needs_text, tables, takeaway
+from dashboard.components import map as commune_map
+from dashboard.i18n import current_language, fmt_decimal, fmt_int, label, t
 
-MEASURES = ("rate", "serving", "located")
-MEASURE_COLUMNS = {"rate": "rate", "serving": "services_serving", "located": "services_located"}
+MEASURES = ("state", "need", "rate", "local")
+MEASURE_COLUMNS = {"rate": "rate", "local": "services_local", "need": "needs_index"}
 SUPPRESSED_COLOUR = "#BDBDBD"
 WHITE_ZONE_MARK = "#444444"
+# The three coverage states (etl/analysis/coverage.py): colour-blind-safe, light to dark.
+STATE_COLOURS = {"local": "#1B7837", "canton": "#A6DBA0", "aucun": "#F7F7F7"}
+STATE_CODES = {"local": 2, "canton": 1, "aucun": 0}
 
 
 # About 10 pixels a commune column plus the theme labels; narrower (a phone), it scrolls sideways
@@ -40,13 +48,16 @@ def cell_tooltip(row: dict) -> str:
     lines.append(
         t(
             "couverture.tip_services",
-            located=fmt_int(row["services_located"]),
-            serving=fmt_int(row["services_serving"]),
+            local=fmt_int(row["services_local"]),
+            canton=fmt_int(row["services_canton_wide"]),
         )
     )
     lines.append(t("couverture.tip_members", count=fmt_int(row["members_reporting"])))
-    if row["white_zone"]:
-        lines.append(f"<b>{t('couverture.tip_white')}</b>")
+    state_text = t(f"couverture.state.{row['coverage_state']}")
+    lines.append(f"<b>{state_text}</b>")
+    lines.append(t("couverture.tip_need", index=fmt_decimal(row["needs_index"], 2)))
+    if row["priority_white_zone"]:
+        lines.append(f"<b>{t('couverture.tip_priority')}</b>")
     if row["population_estimated"]:
         lines.append(t("needs.population_estimated"))
     return "<br>".join(lines)
@@ -63,9 +74,24 @@ def colour_cap(values: list[list]) -> float | None:
     return float(flat.quantile(0.95, "linear")) or float(flat.max())
 
 
+def colour_settings(values: list[list], measure: str) -> tuple[dict, dict]:
+    """Rates and needs indices: a continuous scale capped at the 95th percentile. Counts of
+    services: one colour per whole count, ticks on the integers."""
+    if measure in ("rate", "need"):
+        return {"colorscale": charts.SEQUENTIAL, "zmin": 0, "zmax": colour_cap(values)}, {}
+    top = max((v for row in values for v in row if v is not None), default=0)
+    # Light for none, dark for many: a count reads like a quantity.
+    colorscale, z_range, ticks = charts.integer_scale(
+        round(colour_cap(values) or top or 1), base=charts.COUNT_SCALE
+    )
+    return {"colorscale": colorscale, **z_range}, ticks
+
+
+# Longer than 60 lines: one Plotly heatmap with its hover texts, white-zone marks
+# and suppressed cells, built as one figure.
 def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
     """Themes in rows, communes in columns; white zones marked ×, suppressed cells grey."""
-    column = MEASURE_COLUMNS[measure]
+    column = MEASURE_COLUMNS.get(measure)
     communes = cells.select("ofs_number", "name").unique().sort("name")["name"].to_list()
     theme_order = (
         cells.select("theme", "sort_order", "label_fr", "label_en").unique().sort("sort_order")
@@ -76,9 +102,16 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
     def grid(value) -> list[list]:
         return [[value(by_cell[(c, th)]) for c in communes] for th in themes]
 
-    values = grid(lambda r: None if r["white_zone"] else r[column])
     hover = grid(cell_tooltip)
+    if measure == "state":
+        codes = grid(lambda r: STATE_CODES[r["coverage_state"]])
+        return _state_heatmap(communes, themes, codes, hover)
+    if measure == "need":  # the need of the communes without a local service; local cells blank
+        values = grid(lambda r: r["needs_index"] if r["white_zone"] else None)
+    else:
+        values = grid(lambda r: r[column])
     suppressed = grid(lambda r: 1 if (measure == "rate" and r["persons_suppressed"]) else None)
+    scale, ticks = colour_settings(values, measure)
     fig = go.Figure()
     fig.add_trace(
         go.Heatmap(
@@ -100,20 +133,20 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
             y=themes,
             z=values,
             text=hover,
-            colorscale=charts.SEQUENTIAL,
             colorbar={
                 "title": {"text": t(f"couverture.measure_option.{measure}"), "side": "right"},
                 "thickness": 12,
+                **ticks,
             },
             hovertemplate="%{text}<extra></extra>",
             xgap=1,
             ygap=1,
-            zmin=0,
-            zmax=colour_cap(values),
             name="values",
+            **scale,
         )
     )
-    white = [(c, th) for th in themes for c in communes if by_cell[(c, th)]["white_zone"]]
+    marked = "priority_white_zone" if measure == "need" else "white_zone"
+    white = [(c, th) for th in themes for c in communes if by_cell[(c, th)][marked]]
     fig.add_trace(
         go.Scatter(
             x=[c for c, _ in white],
@@ -130,6 +163,46 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
             name="white_zones",
         )
     )
+    _grid_layout(fig, communes, themes)
+    return fig
+
+
+def _state_scale() -> list:
+    scale = []
+    for code, coverage in enumerate(("aucun", "canton", "local")):
+        scale += [[code / 3, STATE_COLOURS[coverage]], [(code + 1) / 3, STATE_COLOURS[coverage]]]
+    return scale
+
+
+def _state_heatmap(communes, themes, codes, hover) -> go.Figure:
+    """The three coverage states as a categorical grid (legend instead of a colour bar)."""
+    fig = go.Figure(
+        go.Heatmap(
+            x=communes,
+            y=themes,
+            z=codes,
+            zmin=-0.5,
+            zmax=2.5,
+            text=hover,
+            colorscale=_state_scale(),
+            colorbar={
+                "tickvals": [0, 1, 2],
+                "ticktext": [
+                    t(f"couverture.state_short.{s}") for s in ("aucun", "canton", "local")
+                ],
+                "thickness": 12,
+            },
+            hovertemplate="%{text}<extra></extra>",
+            xgap=1,
+            ygap=1,
+            name="states",
+        )
+    )
+    _grid_layout(fig, communes, themes)
+    return fig
+
+
+def _grid_layout(fig: go.Figure, communes: list[str], themes: list[str]) -> None:
     fig.update_layout(
         height=220 + 26 * len(themes),
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
@@ -144,7 +217,6 @@ def heatmap(cells: pl.DataFrame, measure: str) -> go.Figure:
         },
         yaxis={"autorange": "reversed", "showgrid": False, "automargin": True},
     )
-    return fig
 
 
 def members_table(year: int, cells: pl.DataFrame) -> None:
@@ -163,7 +235,9 @@ def members_table(year: int, cells: pl.DataFrame) -> None:
             ],
             "communes_activity": [row["communes_with_activity"] for row in rows],
             "communes_service": [row["communes_with_service"] for row in rows],
+            "canton_only": [row["communes_canton_only"] for row in rows],
             "white": [row["white_zones"] for row in rows],
+            "priority": [row["priority_zones"] for row in rows],
         }
     )
     # A static table: its seven long headers wrap instead of being cut or pushed out of view, and
@@ -177,7 +251,9 @@ def members_table(year: int, cells: pl.DataFrame) -> None:
                 "persons": t("couverture.col_persons"),
                 "communes_activity": t("couverture.col_communes_activity"),
                 "communes_service": t("couverture.col_communes_service"),
+                "canton_only": t("couverture.col_canton_only"),
                 "white": t("couverture.col_white"),
+                "priority": t("couverture.col_priority"),
             }
         ),
         hide_index=True,
@@ -186,50 +262,98 @@ def members_table(year: int, cells: pl.DataFrame) -> None:
 
 
 def white_zones_list(year: int, cells: pl.DataFrame) -> None:
+    """The need-weighted view: communes with a high need and no local service, theme by theme."""
     st.subheader(t("couverture.white_title", year=year))
     total, count = cells.height, int(cells["white_zone"].sum())
-    if count == 0:
-        st.success(t("couverture.white_none"))
+    priority = int(cells["priority_white_zone"].sum())
+    st.markdown(
+        t(
+            "couverture.white_summary",
+            count=fmt_int(count),
+            total=fmt_int(total),
+            priority=fmt_int(priority),
+        )
+    )
+    if priority == 0:
+        st.success(t("couverture.priority_none"))
         return
-    st.markdown(t("couverture.white_summary", count=fmt_int(count), total=fmt_int(total)))
     lang = current_language()
     themes = cells.select("theme", "label_fr", "label_en", "sort_order").unique()
     zones = (
         needs.white_zones_by_theme(cells)
-        .filter(pl.col("white_zones") > 0)
+        .filter(pl.col("priority_zones") > 0)
         .join(themes, on="theme")
         .sort("sort_order")
         .to_dicts()
     )
-    n_communes = cells["ofs_number"].n_unique()
     display = pl.DataFrame(
         {
             "theme": [label(row, lang) for row in zones],
-            "white": [row["white_zones"] for row in zones],
-            "communes": [
-                t("couverture.all_white")
-                if row["white_zones"] == n_communes
-                else ", ".join(row["white_communes"])
-                for row in zones
-            ],
+            "priority": [fmt_int(row["priority_zones"]) for row in zones],
+            "communes": [", ".join(row["priority_communes"]) for row in zones],
         }
     )
-    tables.show_table(
+    # A static table: the list of communes wraps instead of being cut at the grid's column width.
+    tables.show_text_table(
         display,
-        column_config={
-            "theme": st.column_config.TextColumn(t("couverture.col_theme")),
-            "white": st.column_config.NumberColumn(t("couverture.col_white"), width="small"),
-            "communes": st.column_config.TextColumn(
-                t("couverture.col_white_communes"), width="large"
-            ),
+        {
+            "theme": t("couverture.col_theme"),
+            "priority": t("couverture.col_priority"),
+            "communes": t("couverture.col_priority_communes"),
         },
-        key="couverture_white_zones",
+        caption=t("couverture.priority_caption"),
+    )
+
+
+def state_map(cells: pl.DataFrame, theme_rows: list[dict], year: int) -> None:
+    """One theme's coverage on the map: local, canton-wide only, none; priority zones outlined."""
+    codes = [row["code"] for row in theme_rows]
+    theme = state.select(
+        "theme",
+        codes,
+        default="alimentation",
+        label=t("couverture.map_theme"),
+        format_func=lambda code: needs_text.theme_label(code, theme_rows),
+        container=st.columns([1, 2])[0],
+    )
+    rows = cells.filter(pl.col("theme") == theme).sort("ofs_number").to_dicts()
+    values = commune_map.MapValues(
+        ofs_numbers=[row["ofs_number"] for row in rows],
+        values=[STATE_CODES[row["coverage_state"]] for row in rows],
+        hover=[cell_tooltip(row) for row in rows],
+        colour_title=t("couverture.map_legend"),
+        colorscale=_state_scale(),
+        zmin=-0.5,
+        zmax=2.5,
+        tick_values=[0, 1, 2],
+        tick_text=[t(f"couverture.state_short.{s}") for s in ("aucun", "canton", "local")],
+        emphasis=[row["priority_white_zone"] for row in rows],
+    )
+    name = needs_text.theme_label(theme, theme_rows)
+    of_theme = cells.filter(pl.col("theme") == theme)
+    spec = takeaway.Takeaway(
+        title=t("couverture.map_title", theme=name, year=year),
+        summary=coverage_text.map_summary(of_theme),
+        data=coverage_text.coverage_data(of_theme),
+        source=t("needs.source_services"),
+        years=str(year),
+        notes=[t("couverture.map_note")],
+    )
+    fig = commune_map.choropleth(values, commune_map.geometry(), lake_label=t("needs.lake"))
+    takeaway.show(
+        fig,
+        spec,
+        key="couverture_map",
+        view_param="vue_carte",
+        draw=lambda figure: commune_map.show_map(
+            figure, key="couverture_map", alt=f"{spec.title}. {spec.summary}"
+        ),
+        table=lambda: coverage_text.map_table(of_theme),
     )
 
 
 info = data.db_info()
 st.title(t("couverture.title"))
-banner.freshness_caption(info)
 if info.latest_complete_year is None:
     st.info(t("common.no_activity"))
     st.stop()
@@ -246,7 +370,7 @@ year = state.select(
 measure = state.select(
     "valeur",
     MEASURES,
-    default="rate",
+    default="state",
     label=t("couverture.measure"),
     format_func=lambda code: t(f"couverture.measure_option.{code}"),
     widget="radio",
@@ -255,18 +379,49 @@ measure = state.select(
 
 cells = needs.coverage_cells(data.run("coverage_theme_commune", year=year))
 measure_name = t(f"couverture.measure_option.{measure}")
-st.markdown(f"**{t('couverture.heatmap_title', measure=measure_name, year=year)}**")
-notes = [t("couverture.white_note"), t("couverture.cap_note")]
+notes = [t(f"couverture.note.{measure}")]
+if measure in ("rate", "need"):
+    notes.append(t("couverture.cap_note"))
+if measure == "local":
+    notes.append(t("couverture.count_note"))
 if measure == "rate":
     notes += [t("couverture.grey_note"), t("needs.double_count"), t("needs.estimated_mark")]
 source = t("needs.source_activity") if measure == "rate" else t("needs.source_services")
-charts.show_chart(
-    heatmap(cells, measure),
+if measure == "need":
+    source += " ; " + t("needs.source_indicators")
+spec = takeaway.Takeaway(
+    title=t("couverture.heatmap_title", measure=measure_name, year=year),
+    summary=coverage_text.coverage_summary(cells, measure),
+    data=coverage_text.coverage_data(cells),
     source=source,
     years=str(year),
     notes=notes,
-    key="couverture_heatmap",
-    min_width=HEATMAP_MIN_WIDTH,
 )
-members_table(year, cells)
+
+
+def grid_table() -> None:
+    """The table view: themes in rows, communes in columns, the value shown on the grid."""
+    st.dataframe(coverage_text.pivot(cells, measure), hide_index=True, key="couverture_grid_table")
+
+
+def draw_heatmap(fig):
+    with charts.wide_frame("couverture_heatmap", HEATMAP_MIN_WIDTH):
+        st.plotly_chart(
+            fig,
+            config=takeaway.chart_config(spec),
+            key="couverture_heatmap",
+            alt=f"{spec.title}. {spec.summary}",
+        )
+
+
+takeaway.show(
+    heatmap(cells, measure),
+    spec,
+    key="couverture_heatmap",
+    view_param="vue",
+    draw=draw_heatmap,
+    table=grid_table,
+)
 white_zones_list(year, cells)
+state_map(cells, data.themes().to_dicts(), year)
+members_table(year, cells)

@@ -1,22 +1,22 @@
 """Données: filtered, documented, citable downloads for researchers (DESIGN §6, §7).
 
 The filters live in the URL (a copied link reopens the same extraction); the preview, the downloads
-and `observatoire exporter` all come from etl/exports.py reading the public file through
+and `observatoire exporter` all come from etl/exports/ reading the public file through
 `data.run`, so they carry the same rows and the same disclosure control.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import polars as pl
 import streamlit as st
 
 from dashboard import data, state
+from dashboard.components import tables, takeaway
 from dashboard.i18n import SUPPRESSED, current_language, fmt_date, fmt_int, label, t, t_or
 from etl import exports
 from etl.errors import UserError
-from etl.public import CUBE_MEASURES, suppressed_flag
+from etl.public import suppressed_flag
+from etl.vocabulary import CUBE_MEASURES
 
 PREVIEW_ROWS = 2_000  # rows drawn in the table; downloads hold them all
 FORMAT_ICONS = {
@@ -59,6 +59,8 @@ def variable_namer(options: exports.Options):
 # --- filters (kept in the URL) --------------------------------------------------------------------
 
 
+# Longer than 60 lines: one widget per filter, in the order they appear on the
+# page; each is a few lines of options and labels, and they share the columns they sit in.
 def choose_selection(options: exports.Options) -> exports.Selection:
     """The filter builder; returns the selection as chosen (empty lists meaning « all »)."""
     top = st.columns([1, 1, 1, 1])
@@ -230,32 +232,17 @@ def show_dictionary(frame: pl.DataFrame) -> None:
     lang = current_language()
     st.subheader(t("donnees.dictionary"))
     entries = exports.dictionary(frame.columns)
-    st.dataframe(
-        entries.select(
-            pl.col("colonne").alias(t("donnees.dict.column")),
-            pl.col("type").alias(t("donnees.dict.type")),
-            # A column without unit: blank, not the grid's grey "None".
-            pl.col(f"unite_{lang}").fill_null("").alias(t("donnees.dict.unit")),
-            pl.col("source").alias(t("donnees.dict.source")),
-            # Last: the long definitions run to the right edge instead of hiding the source.
-            pl.col(f"definition_{lang}").alias(t("donnees.dict.definition")),
-        ),
-        hide_index=True,
-        column_config={
-            t("donnees.dict.unit"): st.column_config.TextColumn(width=110),
-            t("donnees.dict.source"): st.column_config.TextColumn(width=240),
+    # A static table: the long definitions wrap instead of being cut at the grid's column width.
+    tables.show_text_table(
+        entries.with_columns(pl.col(f"unite_{lang}").fill_null("")),
+        {
+            "colonne": t("donnees.dict.column"),
+            "type": t("donnees.dict.type"),
+            f"unite_{lang}": t("donnees.dict.unit"),
+            "source": t("donnees.dict.source"),
+            f"definition_{lang}": t("donnees.dict.definition"),
         },
-        key="dictionnaire",
     )
-
-
-def page_address() -> str:
-    """This page's address with the filters (the URL reproduces the selection), for the citation."""
-    base = str(st.context.url or "")
-    query = urlencode(
-        [(name, v) for name in st.query_params for v in st.query_params.get_all(name)]
-    )
-    return f"{base}?{query}" if base and query else base
 
 
 # --- page -------------------------------------------------------------------------------------------
@@ -275,7 +262,7 @@ def main() -> None:
         return
     try:
         frame = exports.extract(chosen, data.run, options)
-        meta = exports.metadata(chosen, data.run, options, url=page_address())
+        meta = exports.metadata(chosen, data.run, options, url=takeaway.page_address())
     except UserError as error:
         st.warning(str(error), icon=":material/filter_alt:")
         return

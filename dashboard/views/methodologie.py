@@ -5,9 +5,11 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import data, stats
-from dashboard.components import tables
+from dashboard import data
+from dashboard.components import signals, tables
 from dashboard.i18n import current_language, fmt_datetime, fmt_decimal, fmt_int, label, t
+from etl.analysis import coverage, funnel, needs_model, neighbours
+from etl.analysis import intervals as stats
 
 FORMULAS = {
     "rate": r"\text{%s}_{c} = 1\,000 \times \frac{O_c}{P_c}",
@@ -17,7 +19,21 @@ FORMULAS = {
     r"O_{sup} = (O+1)\left(1 - \frac{1}{9(O+1)} + \frac{z}{3\sqrt{O+1}}\right)^3",
     "wilson": r"\frac{p + \frac{z^2}{2n} \pm z\sqrt{\frac{p(1-p)}{n} + \frac{z^2}{4n^2}}}"
     r"{1 + \frac{z^2}{n}}",
+    "relative": r"r_{c,k} = \min\left(4,\ \max\left(\tfrac{1}{4},\ \left(\frac{x_{c,k}}{\bar{x}_k}\right)^{d_k}\right)\right)"
+    r"\qquad \bar{x}_k = \frac{\sum_c P_c\, x_{c,k}}{\sum_c P_c}",
+    "index": r"I_{c,t} = \frac{\tilde I_{c,t}}{\sum_c P_c \tilde I_{c,t} / \sum_c P_c}"
+    r"\qquad \tilde I_{c,t} = \frac{\sum_k w_k\, r_{c,k}}{\sum_k w_k}",
     "expected": r"E_{c,t} = \frac{P_c}{1\,000} \times \text{%s}_{GE,t} \times I_{c,t}",
+    "poisson_limit": r"\frac{y_p - \alpha}{E} \qquad \alpha = "
+    r"\frac{F(y_p) - p}{F(y_p) - F(y_p - 1)}",
+    "z": r"z_c = 2\left(\sqrt{O_c} - \sqrt{E_c}\right) \qquad "
+    r"\hat\varphi = \frac{1}{n}\sum_c z_{c,w}^2",
+    "tau": r"\hat\tau^2 = \max\left(0,\ \frac{n\hat\varphi - (n-1)}"
+    r"{\sum_c w_c - \sum_c w_c^2 / \sum_c w_c}\right) \qquad w_c = 4E_c",
+    "adjusted": r"\left(1 \pm z_p \sqrt{\frac{1}{4E} + \hat\tau^2}\right)^2",
+    "deviance": r"D = 2\sum_c \left[O_c \ln\frac{O_c}{\mu_c} - (O_c - \mu_c)\right] "
+    r"\qquad \ln \mu_c = \ln P_c + \beta_0 + \beta_1 \ln I_c",
+    "distance": r"d(a, b) = \sqrt{\frac{1}{K}\sum_{k=1}^{K} (z_{a,k} - z_{b,k})^2}",
     "gap": r"R_{c,t} = \frac{O_{c,t}}{E_{c,t}} \qquad "
     r"\left[\frac{O_{inf}}{E_{c,t}},\ \frac{O_{sup}}{E_{c,t}}\right]",
 }
@@ -76,32 +92,114 @@ def formulas() -> None:
     st.markdown(t("methodology.wilson_text", z=fmt_decimal(stats.Z, 2)))
     st.latex(FORMULAS["wilson"])
     st.markdown(t("methodology.comparison_text"))
+    st.markdown(t("methodology.indicator_rule", low=20, high=80))
     st.subheader(t("methodology.gap_title"))
     st.markdown(t("methodology.gap_text"))
+    st.latex(FORMULAS["relative"])
+    st.markdown(
+        t(
+            "methodology.index_text",
+            floor="¼",
+            cap=fmt_decimal(needs_model.RELATIVE_CAP, 0),
+        )
+    )
+    st.latex(FORMULAS["index"])
     st.latex(FORMULAS["expected"] % t("methodology.rate_symbol"))
     st.latex(FORMULAS["gap"])
     st.markdown(t("methodology.gap_reading"))
     needs_mapping_table()
+    funnel_method()
+    needs_fit()
+    st.subheader(t("methodology.coverage_title"))
+    st.markdown(t("methodology.coverage_text", quantile=round(100 * coverage.HIGH_NEED_QUANTILE)))
+    st.subheader(t("methodology.neighbours_title"))
+    st.markdown(t("methodology.neighbours_text", count=neighbours.COUNT))
+    st.latex(FORMULAS["distance"])
+
+
+def funnel_method() -> None:
+    st.subheader(t("methodology.funnel_title"))
+    st.markdown(t("methodology.funnel_text"))
+    st.latex(FORMULAS["poisson_limit"])
+    st.markdown(
+        t(
+            "methodology.funnel_overdispersion",
+            winsor=round(100 * funnel.WINSOR_FRACTION),
+            w90=round(100 * (1 - funnel.WINSOR_FRACTION)),
+            minimum=funnel.MIN_COMMUNES,
+        )
+    )
+    st.latex(FORMULAS["z"])
+    st.latex(FORMULAS["tau"])
+    st.latex(FORMULAS["adjusted"])
+    st.markdown(t("methodology.funnel_flags"))
+
+
+def needs_fit() -> None:
+    """How well the needs index predicts the persons served, theme by theme (latest year)."""
+    st.subheader(t("methodology.fit_title"))
+    st.latex(FORMULAS["deviance"])
+    year = data.db_info().latest_complete_year
+    fits = data.run("methodology_needs_fit", year=year) if year else None
+    if fits is None or fits.is_empty():
+        st.markdown(t("methodology.fit_text", year=year or "–"))
+        st.info(t("methodology.fit_none"))
+        return
+    st.markdown(t("methodology.fit_text", year=year))
+    lang = current_language()
+    rows = fits.to_dicts()
+    table = pl.DataFrame(
+        {
+            "theme": [label(row, lang) for row in rows],
+            "communes": [fmt_int(row["n_communes"], lang) for row in rows],
+            "explained": [
+                fmt_decimal(100 * row["deviance_explained"], 0, lang) + " %" for row in rows
+            ],
+            "fixed": [
+                fmt_decimal(100 * row["deviance_explained_fixed"], 0, lang) + " %" for row in rows
+            ],
+            "slope": [
+                f"{fmt_decimal(row['slope'], 2, lang)} ± {fmt_decimal(1.96 * row['slope_se'], 2, lang)}"
+                for row in rows
+            ],
+            "phi": [
+                fmt_decimal(row["phi"], 1, lang) if row["phi"] is not None else "–" for row in rows
+            ],
+            "flags": [f"{row['n_low_poisson']} → {row['n_low_adjusted']}" for row in rows],
+        }
+    )
+    tables.show_table(
+        table,
+        column_config={
+            "theme": st.column_config.TextColumn(t("methodology.col_theme")),
+            "communes": st.column_config.TextColumn(t("methodology.col_communes")),
+            "explained": st.column_config.TextColumn(t("methodology.col_explained")),
+            "fixed": st.column_config.TextColumn(t("methodology.col_fixed")),
+            "slope": st.column_config.TextColumn(t("methodology.col_slope")),
+            "phi": st.column_config.TextColumn("φ"),
+            "flags": st.column_config.TextColumn(t("methodology.col_flags")),
+        },
+        caption=t("methodology.fit_caption"),
+        key="methodology_fit",
+    )
 
 
 def needs_mapping_table() -> None:
-    """The theme → indicators mapping (data/needs_mapping.csv), in words."""
-    mapping = stats.load_needs_mapping()
-    themes = {row["code"]: label(row) for row in data.themes().to_dicts()}
-    indicators = {row["code"]: label(row) for row in data.run("methodology_indicators").to_dicts()}
+    """The theme → indicators mapping published with this release, in words."""
+    mapping = data.run("methodology_needs_mapping")
+    lang = current_language()
     rows = mapping.to_dicts()
     table = pl.DataFrame(
         {
-            "theme": [themes.get(row["theme"], row["theme"]) for row in rows],
-            "indicator": [
-                indicators.get(row["indicator_code"], row["indicator_code"]) for row in rows
-            ],
+            "theme": [row[f"theme_label_{lang}"] or row["theme"] for row in rows],
+            "indicator": [label(row, lang) or row["indicator_code"] for row in rows],
+            "weight": [fmt_decimal(row["weight"], 1, lang) for row in rows],
             "direction": [
                 t(f"methodology.direction.{'up' if row['direction'] > 0 else 'down'}")
                 for row in rows
             ],
         },
-        schema={"theme": pl.String, "indicator": pl.String, "direction": pl.String},
+        schema={name: pl.String for name in ("theme", "indicator", "weight", "direction")},
     )
     with st.expander(t("methodology.mapping_title")):
         tables.show_table(
@@ -109,6 +207,7 @@ def needs_mapping_table() -> None:
             column_config={
                 "theme": st.column_config.TextColumn(t("methodology.col_theme")),
                 "indicator": st.column_config.TextColumn(t("methodology.col_indicator")),
+                "weight": st.column_config.TextColumn(t("methodology.col_weight")),
                 "direction": st.column_config.TextColumn(t("methodology.col_direction")),
             },
             caption=t("methodology.mapping_caption"),
@@ -188,6 +287,7 @@ st.markdown(t("methodology.intro"))
 sources(info)
 definitions()
 formulas()
+signals.methodology()
 disclosure(info)
 freshness(info)
 estimates()

@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import banner, charts, tables
+from dashboard.components import answers, charts, signals, tables
 from dashboard.components.kpi import Kpi, kpi_row
 from dashboard.i18n import (
     current_language,
@@ -51,12 +51,16 @@ def headline(year: int) -> None:
         )
     kpi_row(cards)
     st.caption(
-        charts.chart_caption(
+        t("overview.intro_short", year=year)
+        + " · "
+        + charts.chart_caption(
             t("common.source.activity"), str(year), [t("overview.note_double_count")]
         )
     )
 
 
+# Longer than 60 lines: the themes' small multiples: the data, the series and the
+# figure of one page section, read top to bottom.
 def theme_trends(year: int, years: list[int]) -> None:
     st.subheader(t("overview.themes_title"))
     trends = data.run("overview_theme_trends")
@@ -113,7 +117,10 @@ def theme_trends(year: int, years: list[int]) -> None:
     tables.show_table(
         display,
         column_config={
-            "theme": st.column_config.TextColumn(t("overview.col_theme"), width="large"),
+            # Pinned and medium: on a phone the figures stay in view beside the names.
+            "theme": st.column_config.TextColumn(
+                t("overview.col_theme"), width="medium", pinned=True
+            ),
             "current": st.column_config.TextColumn(t("overview.col_persons", year=year)),
             "change": st.column_config.TextColumn(t("overview.col_change", year=year - 1)),
             "trend": st.column_config.LineChartColumn(
@@ -182,9 +189,15 @@ def completeness(year: int) -> None:
     )
 
 
+def signals_slot() -> st.delta_generator.DeltaGenerator:
+    """Where « Ce qui a changé ce trimestre » (the signals of DESIGN §5) goes: right under the
+    headline figures, above the fold."""
+    return st.container(key="overview_signals")
+
+
 info = data.db_info()
-st.title(t("overview.title"))
-banner.freshness_caption(info)
+title_row = st.columns([3, 1], vertical_alignment="bottom")
+title_row[0].title(t("overview.title"))
 if info.latest_complete_year is None:
     st.info(t("common.no_activity"))
     st.stop()
@@ -195,9 +208,13 @@ selected_year = state.select(
     default=info.latest_complete_year,
     label=t("overview.year"),
     help=t("overview.year_help"),
-    container=st.columns([1, 3])[0],
+    container=title_row[1],
 )
-st.markdown(t("overview.intro", year=selected_year))
+# Answers first (issue #17): the year's figures, what changed, where needs are least met, the
+# latest field alerts — above the fold at 1440 × 900; the detail tables follow.
 headline(selected_year)
+with signals_slot():
+    signals.changed_this_quarter()
+answers.show(selected_year, info.version or "")
 theme_trends(selected_year, info.years)
 completeness(selected_year)

@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import data, state
 from dashboard.components import directory as d
 from dashboard.components import map as commune_map
-from dashboard.components import tables
+from dashboard.components import tables, takeaway
 from dashboard.i18n import current_language, fmt_int, label, t
 from etl import exports as downloads
 from etl import hsds
@@ -27,6 +27,8 @@ def apply_map_click() -> None:
         st.session_state["url_commune"] = [clicked]
 
 
+# Longer than 60 lines: one widget per filter, in the order they appear on the
+# page; each is a few lines of options and labels, and they share the columns they sit in.
 def filters(prepared: pl.DataFrame, themes: pl.DataFrame, communes: pl.DataFrame) -> d.Criteria:
     lang = current_language()
     theme_names = {row["code"]: label(row, lang) for row in themes.to_dicts()}
@@ -185,6 +187,8 @@ def result_table(selection: pl.DataFrame, lang: str) -> None:
     )
 
 
+# Longer than 60 lines: the map of services per commune with its scale, tooltips and
+# take-away, one page section read top to bottom.
 def result_map(selection: pl.DataFrame, communes: pl.DataFrame, lang: str) -> None:
     counts = d.services_by_commune(selection, communes)
     rows = counts.to_dicts()
@@ -212,8 +216,58 @@ def result_map(selection: pl.DataFrame, communes: pl.DataFrame, lang: str) -> No
     fig = commune_map.choropleth(
         values, commune_map.geometry(), lake_label=t("directory.lake"), height=520
     )
-    clicked = commune_map.show_map(fig, key="directory_map")
-    st.caption(t("directory.map_note"))
+    ranked = sorted(rows, key=lambda row: (-row["desservant"], row["name"]))
+    spec = takeaway.Takeaway(
+        title=t("directory.map_title"),
+        summary=t(
+            "directory.map_summary",
+            covered=fmt_int(sum(1 for row in rows if row["desservant"]), lang),
+            total=fmt_int(len(rows), lang),
+            top=ranked[0]["name"],
+            n=fmt_int(ranked[0]["desservant"], lang),
+        ),
+        data=pl.DataFrame(
+            {
+                t("directory.col_commune"): [row["name"] for row in ranked],
+                t("directory.map_colour"): [row["desservant"] for row in ranked],
+                t("directory.col_located"): [row["situes"] for row in ranked],
+            }
+        ),
+        source=t("directory.source_short"),
+        years=str(dt.date.today().year),
+        notes=[t("directory.map_note")],
+    )
+
+    def ranked_table() -> None:
+        tables.commune_link_table(
+            [
+                {
+                    "ofs_number": row["ofs_number"],
+                    "name": row["name"],
+                    "serving": fmt_int(row["desservant"], lang),
+                    "located": fmt_int(row["situes"], lang),
+                }
+                for row in ranked
+            ],
+            {
+                "name": t("directory.col_commune"),
+                "serving": t("directory.map_colour"),
+                "located": t("directory.col_located"),
+            },
+            lang=lang,
+        )
+
+    clicked = takeaway.show(
+        fig,
+        spec,
+        key="directory_map",
+        heading=False,
+        view_param="carte_vue",
+        draw=lambda figure: commune_map.show_map(
+            figure, key="directory_map", alt=f"{spec.title}. {spec.summary}"
+        ),
+        table=ranked_table,
+    )
     if clicked is not None and clicked != st.session_state.get(_LAST_CLICK):
         st.session_state[_LAST_CLICK] = clicked
         st.session_state[_PENDING_COMMUNE] = clicked
@@ -292,8 +346,12 @@ if criteria.day is not None:
 if selected.is_empty():
     st.warning(t("directory.none_found"), icon=":material/search_off:")
 
-list_tab, table_tab, map_tab = st.tabs(
-    [t("directory.tab_list"), t("directory.tab_table"), t("directory.tab_map")]
+TAB_KEYS = {"liste": "list", "tableau": "table", "carte": "map"}  # URL code -> locale key
+list_tab, table_tab, map_tab = state.tabs(
+    "vue",
+    ("liste", "tableau", "carte"),
+    default="liste",
+    format_func=lambda code: t(f"directory.tab_{TAB_KEYS[code]}", lang=lang),
 )
 with list_tab:
     result_list(selected, lang)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import data, state
 from dashboard.components import observations as obs
+from dashboard.components import signals, signals_text
 from dashboard.i18n import current_language, fmt_int, label, t
 from etl import exports
 from etl.text import normalise_key
@@ -88,8 +89,12 @@ def filters(first: dt.date, last: dt.date) -> dict:
 
 
 def feed_cards(feed: pl.DataFrame, lang: str) -> None:
+    # Each « vigilance » and « alerte » says whether the published figures agree (signals).
+    lookup, last_period = signals.assessment_lookup()
     for row in feed.head(MAX_CARDS).iter_rows(named=True):
-        obs.observation_card(row, lang)
+        agreement = signals_text.agreement(row, lookup, last_period)
+        numbers = (agreement.kind, agreement.text) if agreement else None
+        obs.observation_card(row, lang, numbers=numbers)
     if feed.height > MAX_CARDS:
         st.info(t("field.more", shown=MAX_CARDS, n=fmt_int(feed.height, lang)))
 
@@ -119,6 +124,7 @@ def export(feed: pl.DataFrame) -> None:
 
 st.title(t("field.title"))
 st.markdown(t("field.intro"))
+signals.link(t("signals.all_link"), signals.SIGNALS_PAGE, {}, ":material/notifications_active:")
 bounds = data.run("observations_date_range").row(0, named=True)
 if not bounds["n"]:
     st.info(t("field.empty"))
@@ -130,20 +136,22 @@ feed = data.run("observations_feed", **criteria)
 st.markdown(t("field.count", n=fmt_int(feed.height, lang), total=fmt_int(bounds["n"], lang)))
 
 chart_title = st.empty()
-chart_level = st.segmented_control(
-    t("field.chart_levels"),
+chart_level = state.select(
+    "graphique",
     [*obs.LEVELS, ALL_LEVELS],
     default="alerte",
+    label=t("field.chart_levels"),
     format_func=lambda level: (
-        t("field.all_levels") if level == ALL_LEVELS else t(f"field.level.{level}")
+        t("field.all_levels", lang=lang)
+        if level == ALL_LEVELS
+        else t(f"field.level.{level}", lang=lang)
     ),
-    key="field_chart_level",
+    widget="segmented_control",
 )
 chart_level = None if chart_level in (None, ALL_LEVELS) else chart_level
-chart_title.subheader(
-    t("field.chart_title" if chart_level == "alerte" else "field.chart_level_all")
-)
-obs.show_alerts_chart(feed, chart_level, "field_chart")
+chart_heading = t("field.chart_title" if chart_level == "alerte" else "field.chart_level_all")
+chart_title.subheader(chart_heading)
+obs.show_alerts_chart(feed, chart_level, "field_chart", chart_heading)
 
 if feed.is_empty():
     st.warning(t("field.none_found"), icon=":material/search_off:")

@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import charts, tables
+from dashboard.components import charts, tables, takeaway
 from dashboard.i18n import (
     SUPPRESSED,
     current_language,
@@ -20,6 +20,7 @@ from dashboard.i18n import (
     t,
     t_or,
 )
+from etl.vocabulary import ALL, CANTON, PLACES_OUTSIDE_COMMUNES, PUBLISHED
 
 METRICS = (
     "personnes",
@@ -32,8 +33,8 @@ BREAKDOWNS = ("theme", "lieu", "category", "none")
 MEASURES = ("count", "rate")
 STEPS = ("year", "quarter")
 MAX_SERIES = 8  # the Okabe-Ito palette has eight colours
-ALL, CANTON = "*", "GE"
-OUTSIDE = ("hors_canton", "non_renseignee")
+SUMMARY_SERIES = 3  # series named in the chart's summary sentence
+OUTSIDE = PLACES_OUTSIDE_COMMUNES
 
 
 # --- labels ----------------------------------------------------------------------------------------
@@ -82,13 +83,17 @@ def default_themes(year: int | None) -> list[str]:
     return top["theme"].to_list()
 
 
+# Longer than 60 lines: one widget per filter, in the order they appear on the
+# page, and the filters that depend on the chosen breakdown; to be split with the page's rework.
 def choose_filters(info: data.DatabaseInfo) -> dict:
     theme_name, place_name, category_name = theme_labeller(), place_labeller(), category_labeller()
     themes = [ALL, *data.themes()["code"]]
     places = place_options()
     categories = [ALL, *data.member_categories()]
 
-    top = st.columns(4)
+    # Two rows: what is counted and compared, the fixed dimensions; then the series compared and
+    # how (count or rate, year or quarter). Compact, so that the chart starts above the fold.
+    top, second_row = st.columns(4), st.columns([2.4, 1, 1.1])
     metric = state.select(
         "indicateur",
         METRICS,
@@ -112,7 +117,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
         label=t("trends.measure"),
         format_func=labeller("trends.measure_name"),
         widget="radio",
-        container=top[2],
+        container=second_row[1],
         help=t("trends.measure_help"),
     )
     step = state.select(
@@ -122,13 +127,13 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
         label=t("trends.step"),
         format_func=labeller("trends.step_name"),
         widget="radio",
-        container=top[3],
+        container=second_row[2],
         help=t("trends.step_help"),
     )
 
-    compare_row = st.container()
-    # The dimensions not compared are fixed to one value each, side by side.
-    second = iter(st.columns(3))
+    # The dimensions not compared are fixed to one value each.
+    compare_row = second_row[0]
+    second = iter([top[2], top[3], second_row[0]])
     chosen = {"theme": [ALL], "lieu": [ALL], "category": [ALL]}
     if breakdown == "theme":
         chosen["theme"] = state.multiselect(
@@ -251,7 +256,7 @@ def point_text(row: dict, measure: str, lang: str) -> str:
     text = f"{row['period']} : {value}" if lang == "fr" else f"{row['period']}: {value}"
     if row["change_pct"] is not None:
         text += f" ({fmt_change(row['change_pct'], lang=lang)})"
-    if measure == "rate" and row["population_status"] not in (None, "publie"):
+    if measure == "rate" and row["population_status"] not in (None, PUBLISHED):
         text += f"<br>{t('trends.estimated_population')}"
     return text
 
@@ -268,7 +273,90 @@ def with_position(frame: pl.DataFrame, quarterly: bool) -> pl.DataFrame:
     )
 
 
-def build_chart(frame: pl.DataFrame, choice: dict) -> None:
+def chart_title(choice: dict, frame: pl.DataFrame) -> str:
+    periods = frame.sort("x")["period"].to_list()
+    years = periods[0] if periods[0] == periods[-1] else f"{periods[0]}–{periods[-1]}"
+    metric = t(f"common.metric.{choice['metric']}")
+    per = t("trends.chart.per") if choice["measure"] == "rate" else ""
+    if choice["breakdown"] == "none":
+        return t("trends.chart.title_plain", metric=metric, per=per, years=years)
+    breakdown = t(f"trends.breakdown_phrase.{choice['breakdown']}")
+    return t("trends.chart.title", metric=metric, per=per, breakdown=breakdown, years=years)
+
+
+def shown_value(row: dict, measure: str, lang: str) -> str:
+    if row["suppressed"]:
+        return SUPPRESSED
+    if measure == "rate":
+        return fmt_rate(row["rate_per_1000"], lang=lang)
+    return fmt_int(row["value"], lang)
+
+
+def chart_summary(frame: pl.DataFrame, choice: dict) -> str:
+    """One sentence: each series' latest value and its change since the first period shown."""
+    measure, lang = choice["measure"], current_language()
+    key = series_key(choice["breakdown"])
+    column = "rate_per_1000" if measure == "rate" else "value"
+    last_x = frame["x"].max()
+    latest = frame.filter(pl.col("x") == last_x).sort(column, descending=True, nulls_last=True)
+    # The largest series at the latest period: the sentence stays short (the table has them all).
+    shown = [code for code in latest[key].to_list() if code in choice["chosen"][key]]
+    items = []
+    for code in shown[:SUMMARY_SERIES]:
+        rows = frame.filter(pl.col(key) == code).sort("x").to_dicts()
+        last = [r for r in rows if r["x"] == last_x]
+        if not last:
+            continue
+        name, value = series_name(choice, code), shown_value(last[0], measure, lang)
+        known = [r for r in rows if r[column] is not None and not r["suppressed"]]
+        if last[0]["suppressed"] or len(known) < 2 or not known[0][column]:
+            items.append(t("trends.chart.summary_item_new", name=name, value=value))
+            continue
+        change = 100 * (known[-1][column] - known[0][column]) / known[0][column]
+        items.append(
+            t(
+                "trends.chart.summary_item",
+                name=name,
+                value=value,
+                change=fmt_change(change, lang=lang),
+                first=known[0]["period"],
+            )
+        )
+    if not items:
+        return t("trends.chart.summary_none")
+    period = frame.filter(pl.col("x") == last_x)["period"][0]
+    return t(
+        "trends.chart.summary",
+        period=period,
+        items=" ; ".join(items) if lang == "fr" else "; ".join(items),
+    )
+
+
+def chart_data(frame: pl.DataFrame, choice: dict) -> pl.DataFrame:
+    """The chart's points, one row per series and period, columns named for readers (CSV)."""
+    key = series_key(choice["breakdown"])
+    rows = []
+    for code in choice["chosen"][key]:
+        for row in frame.filter(pl.col(key) == code).sort("x").to_dicts():
+            published = not row["suppressed"]
+            rows.append(
+                {
+                    t("trends.col_series"): series_name(choice, code),
+                    t("trends.chart.col_period"): row["period"],
+                    t("trends.chart.col_value"): row["value"] if published else None,
+                    t("trends.chart.col_rate"): row["rate_per_1000"] if published else None,
+                    t("trends.chart.col_change"): row["change_pct"] if published else None,
+                    t("trends.chart.col_suppressed"): row["suppressed"],
+                    t("trends.chart.col_estimated"): row["population_status"]
+                    not in (None, PUBLISHED),
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+# Longer than 60 lines: the chart's series, notes and take-away, one page section read
+# top to bottom; the series and the notes depend on the same choices.
+def build_chart(frame: pl.DataFrame, choice: dict, extra_notes: list[str]) -> None:
     quarterly = choice["step"] == "quarter"
     measure, lang = choice["measure"], current_language()
     key = series_key(choice["breakdown"])
@@ -286,7 +374,7 @@ def build_chart(frame: pl.DataFrame, choice: dict) -> None:
                 x=[r["x"] for r in rows],
                 y=y,
                 estimated=[
-                    measure == "rate" and r["population_status"] not in (None, "publie")
+                    measure == "rate" and r["population_status"] not in (None, PUBLISHED)
                     for r in rows
                 ],
                 hover=[point_text(r, measure, lang) for r in rows],
@@ -306,24 +394,32 @@ def build_chart(frame: pl.DataFrame, choice: dict) -> None:
         x_ticks=ticks,
         quarterly=quarterly,
         y_format=",.1~f" if measure == "rate" else ",d",
+        height=400,
     )
     notes = [t("trends.note_sum")]
     if quarterly:
         notes.append(t("trends.note_quarterly"))
     if measure == "rate":
         notes.append(t("trends.note_rate"))
-        if frame.filter(pl.col("population_status") != "publie").height:
+        if frame.filter(pl.col("population_status") != PUBLISHED).height:
             notes.append(t("common.chart.estimated_marker"))
     if choice["metric"] == "liste_attente":
         notes.append(t("trends.note_stock"))
     if frame["suppressed"].any():
         notes.append(t("common.chart.suppressed_note"))
+    notes += extra_notes
     source = t(
         "common.source.activity_population" if measure == "rate" else "common.source.activity"
     )
-    charts.show_chart(
-        fig, source=source, years=charts.frame_years(frame), notes=notes, key="trends_chart"
+    spec = takeaway.Takeaway(
+        title=chart_title(choice, frame),
+        summary=chart_summary(frame, choice),
+        data=chart_data(frame, choice),
+        source=source,
+        years=charts.frame_years(frame),
+        notes=notes,
     )
+    takeaway.show(fig, spec, key="trends_chart")
 
 
 def change_table(frame: pl.DataFrame, choice: dict) -> None:
@@ -332,7 +428,9 @@ def change_table(frame: pl.DataFrame, choice: dict) -> None:
     measure, lang = choice["measure"], current_language()
     key = series_key(choice["breakdown"])
     frame = with_position(frame, quarterly).sort("x")
-    periods = frame.select("x", "period").unique().sort("x")["period"].to_list()
+    # Newest first: the latest figures are what a reader looks for, and a wide table (44 quarters)
+    # must not hide them behind a sideways scroll.
+    periods = frame.select("x", "period").unique().sort("x", descending=True)["period"].to_list()
     rows = []
     for code in choice["chosen"][key]:
         cells = {r["period"]: r for r in frame.filter(pl.col(key) == code).to_dicts()}
@@ -384,15 +482,14 @@ if choice["step"] == "quarter" and frame.is_empty():
     st.info(t("trends.no_quarterly"))
     choice["step"] = "year"
     frame = load_series(choice)
-if choice["measure"] == "rate" and choice["chosen"]["lieu"] != rate_places(
+place_note = choice["measure"] == "rate" and choice["chosen"]["lieu"] != rate_places(
     choice["chosen"]["lieu"]
-):
-    st.caption(t("trends.rate_places_note"))
+)
 
 if frame.is_empty() or frame["value"].drop_nulls().is_empty():
     st.info(t("trends.no_data"))
 else:
-    build_chart(frame, choice)
+    build_chart(frame, choice, [t("trends.rate_places_note")] if place_note else [])
     st.subheader(t("trends.table_title"))
     change_table(frame, choice)
 with st.expander(t("trends.events_title")):

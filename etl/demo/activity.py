@@ -20,23 +20,14 @@ import polars as pl
 
 from etl.demo.members import Member
 from etl.demo.parameters import BASE_YEAR, SHARE_GENDER_RECORDED, THEMES, Event, Theme
+from etl.demo.rises import RISE_STREAM, Draws, Rates, add_rises
 from etl.demo.territory import Territory
+from etl.vocabulary import CUBE_MEASURES, OUTSIDE_CANTON, PLACE_NOT_GIVEN
 
-HORS_CANTON, NON_RENSEIGNEE = "hors_canton", "non_renseignee"
 THEME_WEIGHTS = (1.0, 0.5, 0.35, 0.25)  # a member's first theme is its main activity
 # Share of a period's persons who are new that period: lower for a month than for a year.
 NEW_BY_FREQUENCY = {"mois": 0.45, "trimestre": 0.7, "annee": 1.0}
-ACTIVITY_COLUMNS = (
-    "personnes",
-    "prestations",
-    "nouvelles_personnes",
-    "femmes",
-    "hommes",
-    "mineurs",
-    "seniors_65",
-    "demandes_non_satisfaites",
-    "liste_attente",
-)
+ACTIVITY_COLUMNS = CUBE_MEASURES
 
 
 def _month_index(value: str) -> int:
@@ -224,7 +215,7 @@ def expected_by_place(member: Member, context: DemoContext, theme: Theme) -> pl.
             "year",
             (pl.col("growth") * share).alias("share"),
         )
-        for lieu, share in ((HORS_CANTON, outside), (NON_RENSEIGNEE, unknown))
+        for lieu, share in ((OUTSIDE_CANTON, outside), (PLACE_NOT_GIVEN, unknown))
         if share > 0
     ]
     return pl.concat([in_canton, *elsewhere]).filter(
@@ -285,6 +276,8 @@ def member_activity(member: Member, context: DemoContext) -> pl.DataFrame:
     return draw_counts(member, grid, context, rng)
 
 
+# Longer than 60 lines: every count of a member's rows is drawn from the same random
+# stream in a fixed order; splitting it would make that order (and the demo's figures) easy to break.
 def draw_counts(
     member: Member, grid: pl.DataFrame, context: DemoContext, rng: np.random.Generator
 ) -> pl.DataFrame:
@@ -309,7 +302,8 @@ def draw_counts(
     grid = grid.join(theme_params, on="theme", how="left", maintain_order="left")
     age_ratio = age65_ratio(context, grid)
     waiting = rng.poisson((scale * grid["unmet_last_month"] * grid["waiting"]).to_numpy())
-    acts = rng.poisson(persons * grid["acts"].to_numpy() * float(rng.lognormal(0, 0.15)))
+    acts_per_person = grid["acts"].to_numpy() * float(rng.lognormal(0, 0.15))
+    acts = rng.poisson(persons * acts_per_person)
     new_share = np.clip(grid["new_share"].to_numpy() * NEW_BY_FREQUENCY[member.frequency], 0, 0.95)
     new = rng.binomial(persons, new_share)
     recorded = rng.binomial(persons, SHARE_GENDER_RECORDED)
@@ -318,8 +312,22 @@ def draw_counts(
     )
     women = rng.binomial(recorded, women_share)
     minors = rng.binomial(persons, grid["minors"].to_numpy())
-    seniors = rng.binomial(
-        persons - minors, np.clip(grid["seniors"].to_numpy() * age_ratio, 0, 0.98)
+    seniors_share = np.clip(grid["seniors"].to_numpy() * age_ratio, 0, 0.98)
+    seniors = rng.binomial(persons - minors, seniors_share)
+    # The documented local rises (etl/demo/rises.py), drawn from their own stream.
+    persons, acts, new, recorded, women, minors, seniors, unmet = add_rises(
+        context.rng(member, RISE_STREAM),
+        grid,
+        Draws(persons, acts, new, recorded, women, minors, seniors, unmet),
+        Rates(
+            (scale * grid["served"]).to_numpy() * noise,
+            (scale * grid["unmet"]).to_numpy() * 0.8 * noise,
+            acts_per_person,
+            new_share,
+            women_share,
+            grid["minors"].to_numpy(),
+            seniors_share,
+        ),
     )
     frame = (
         grid.select(

@@ -1,8 +1,8 @@
 """What drives the demo figures: per theme, the needs behind demand, the seasons, the real events.
 
 Everything here is data, read by `etl.demo.activity`. The events and magnitudes come from
-`data/reference/` and the team's domain notes (`../shared/reference/domain_notes.md`); where a number
-is a modelling choice rather than a fact, the comment says so. The whole model is described in
+`data/reference/` and the team's domain notes (`data/reference/raw/domain_notes.md`, facts with
+their sources); where a number is a modelling choice rather than a fact, the comment says so. The whole model is described in
 docs/DEMO.md.
 """
 
@@ -369,3 +369,35 @@ COLUMN_SETS = {
     ),
 }
 SHARE_GENDER_RECORDED = 0.97  # persons whose gender is recorded (femmes + hommes ≤ personnes)
+
+
+@dataclass(frozen=True)
+class Rise:
+    """A local rise injected on top of the model: the known truth the signals are tested against
+    (bench/bench_signals.py, docs/DEMO.md). Persons served (and turned away) in one commune, theme
+    and quarter are multiplied by `factor`; the extra persons are drawn from their own random stream,
+    so every other figure of the demo stays as it was."""
+
+    theme: str
+    ofs_number: int
+    commune: str
+    quarter: str  # 'YYYY-Tq'
+    factor: float
+    reported_by: str | None = None  # a member who writes a public field alert about it
+
+
+# Sizes and places are modelling choices: communes where the theme's quarterly counts are large
+# enough to be published; most rises +60 % to +100 %, one of +40 % and one of +50 % to show where
+# detection stops (the demo's counts vary by about 20 % from quarter to quarter beyond Poisson);
+# half of them seen by the field (a member that writes its observations each quarter or each
+# year, so that the alert reaches the files).
+RISES = (
+    Rise("alimentation", 6631, "Onex", "2021-T3", 2.0, "DEMO-SOC-01"),
+    Rise("hebergement", 6608, "Carouge", "2022-T4", 1.8),
+    Rise("migration", 6628, "Lancy", "2023-T2", 1.6, "DEMO-DRO-01"),
+    Rise("seniors", 6631, "Onex", "2024-T2", 2.0),
+    Rise("lien_social", 6643, "Vernier", "2024-T4", 1.8, "DEMO-HEB-01"),
+    Rise("alimentation", 6640, "Thônex", "2025-T2", 1.4),
+    Rise("sante", 6630, "Meyrin", "2025-T4", 2.0),
+    Rise("droits", 6608, "Carouge", "2025-T4", 1.5, "DEMO-SEN-01"),
+)

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
-ALL = "*"
-CANTON = "GE"
-OUTSIDE = ("hors_canton", "non_renseignee")
+from etl.vocabulary import ALL, CANTON
 # The places whose category detail and quarterly theme detail are published.
 DETAILED_PLACES = (CANTON, ALL)
 YEAR, QUARTER = "annee", "trimestre"

@@ -29,22 +29,13 @@ import polars as pl
 
 from etl.disclosure.crossings import ALL, CANTON, DETAILED_PLACES
 from etl.disclosure.facts import Knowledge
+from etl.vocabulary import CUBE_MEASURES as MEASURES
+from etl.vocabulary import PLACES_OUTSIDE_COMMUNES
 
-MEASURES = (
-    "personnes",
-    "prestations",
-    "nouvelles_personnes",
-    "femmes",
-    "hommes",
-    "mineurs",
-    "seniors_65",
-    "demandes_non_satisfaites",
-    "liste_attente",
-)
 STOCKS = ("liste_attente",)  # a stock: the year holds the last quarter's value, not the sum
 YEAR_PERIOD = 0  # the period of a year-cube cell
 PERIODS = 5  # the year and its four quarters
-PLACES = (ALL, CANTON, "hors_canton", "non_renseignee")  # the first places, in this order
+PLACES = (ALL, CANTON, *PLACES_OUTSIDE_COMMUNES)  # the first places, in this order
 UNBOUNDED = np.int64(1) << 40  # no upper bound
 SMALLEST_PUBLISHED_COUNT = 5
 CUBE_KEYS = ("year", "quarter", "theme", "lieu", "category")  # a cell's keys (quarter 0: the year)

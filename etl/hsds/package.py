@@ -192,6 +192,8 @@ def _add_taxonomy(tables: dict[str, list[dict]], themes: pl.DataFrame) -> None:
         )
 
 
+# Longer than 60 lines: one service's rows in the HSDS tables (service, attribute,
+# phones, location, areas, schedule, languages), each a dict of the standard's fields.
 def _add_service(
     tables: dict[str, list[dict]],
     row: dict,

@@ -91,3 +91,14 @@ create table if not exists canton_totals (
     source_url   varchar,
     note         varchar
 );
+
+-- The needs model's mapping (data/needs_mapping.csv, DESIGN §5): which indicators measure the need for
+-- each theme, with a weight and a direction. Reference data, versioned with each publish.
+create table if not exists needs_mapping (
+    theme          varchar not null,
+    indicator_code varchar not null,
+    weight         double not null check (weight > 0),
+    direction      tinyint not null check (direction in (-1, 1)),
+    rationale      varchar,
+    primary key (theme, indicator_code)
+);

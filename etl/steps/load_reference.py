@@ -9,10 +9,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from etl.analysis import needs_model
 from etl.paths import DATA_DIR, REFERENCE_DIR
 from etl.steps.population import choose_reference_series, fill_series
 
 FIRST_PERIOD_YEAR = 2009
+NEEDS_MAPPING_FILE = "needs_mapping.csv"
 
 
 def default_last_year() -> int:
@@ -35,7 +37,20 @@ def load(reference_dir: Path = REFERENCE_DIR, data_dir: Path = DATA_DIR) -> dict
     frames["themes"] = pl.read_csv(data_dir / "themes.csv")
     frames["indicator_definitions"] = pl.read_csv(data_dir / "indicator_definitions.csv")
     frames["boundaries"] = read_boundaries(reference_dir)
+    frames["needs_mapping"] = read_needs_mapping(
+        data_dir / NEEDS_MAPPING_FILE, frames["themes"], frames["indicator_definitions"]
+    )
     return frames
+
+
+def read_needs_mapping(path: Path, themes: pl.DataFrame, definitions: pl.DataFrame) -> pl.DataFrame:
+    """data/needs_mapping.csv, checked against the theme and indicator codes (DESIGN §5)."""
+    return needs_model.parse_mapping(
+        path.read_text(encoding="utf-8-sig"),
+        f"data/{path.name}",
+        set(themes["code"].to_list()),
+        set(definitions["code"].to_list()),
+    )
 
 
 def read_boundaries(reference_dir: Path) -> pl.DataFrame:
@@ -138,5 +153,6 @@ def run(con: duckdb.DuckDBPyConnection, last_year: int | None = None) -> dict[st
         "indicator_definitions": frames["indicator_definitions"],
         "indicators": frames["indicators"],
         "canton_totals": frames["canton_totals"],
+        "needs_mapping": frames["needs_mapping"],
     }
     return save(con, tables)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-PUBLISHED, INTERPOLATED, CARRIED_FORWARD = "publie", "interpole", "reporte"
+from etl.vocabulary import CARRIED_FORWARD, INTERPOLATED, PUBLISHED
+
 # Preferred definition first: FSO STATPOP is the series published yearly since 2010.
 DEFINITION_PREFERENCE = ["ofs_statpop", "ocstat"]
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from etl.text import normalise_key
+from etl.vocabulary import CUBE_MEASURES
 
 INTEGER, TEXT, THEME, COMMUNE, DATE, CHOICE, LIST, COMMUNE_LIST, MEMBER, PERIOD = (
     "entier",
@@ -47,13 +48,7 @@ class Sheet:
 
 
 BREAKDOWN_COLUMNS = ("nouvelles_personnes", "femmes", "hommes", "mineurs", "seniors_65")
-ACTIVITY_COUNT_COLUMNS = (
-    "personnes",
-    "prestations",
-    *BREAKDOWN_COLUMNS,
-    "demandes_non_satisfaites",
-    "liste_attente",
-)
+ACTIVITY_COUNT_COLUMNS = CUBE_MEASURES  # the template's counts are the cubes' counts
 
 _MEMBER = Column(
     "membre",

@@ -12,10 +12,10 @@ import duckdb
 import polars as pl
 
 from etl.text import normalise_key_expr
+from etl.vocabulary import OUTSIDE_CANTON, PLACE_NOT_GIVEN
 
-HORS_CANTON, NON_RENSEIGNEE = "hors_canton", "non_renseignee"
 PLACE_SYNONYMS = {
-    HORS_CANTON: [
+    OUTSIDE_CANTON: [
         "hors canton",
         "hors du canton",
         "hors canton de geneve",
@@ -23,7 +23,7 @@ PLACE_SYNONYMS = {
         "hors ge",
         "exterieur au canton",
     ],
-    NON_RENSEIGNEE: [
+    PLACE_NOT_GIVEN: [
         "non renseignee",
         "non renseigne",
         "non_renseignee",
@@ -34,7 +34,7 @@ PLACE_SYNONYMS = {
         "non communiquee",
     ],
 }
-PLACE_LABELS = {HORS_CANTON: "hors canton", NON_RENSEIGNEE: "non renseignée"}
+PLACE_LABELS = {OUTSIDE_CANTON: "hors canton", PLACE_NOT_GIVEN: "non renseignée"}
 
 
 def lookup_key(expr: pl.Expr) -> pl.Expr:

@@ -23,9 +23,10 @@ from etl import db, public
 from etl.build import current_user, record_run
 from etl.errors import UserError
 from etl.publish import next_version
+from etl.vocabulary import RUN_REMOVED
 
 RUN_KIND = "retrait"
-RUN_STATUS = "retire"
+RUN_STATUS = RUN_REMOVED
 SLICE_TABLES = ("activity", "services", "observations")
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from etl.vocabulary import RUN_ALREADY_LOADED, RUN_FAILED, RUN_LOADED, RUN_REJECTED, RUN_REPLACED
+
 # Statuses of a file (the first five are also load_runs statuses).
 LOADED, REPLACED, REJECTED, ALREADY_LOADED, FAILED = (
-    "charge",
-    "remplace",
-    "rejete",
-    "deja_charge",
-    "erreur",
+    RUN_LOADED,
+    RUN_REPLACED,
+    RUN_REJECTED,
+    RUN_ALREADY_LOADED,
+    RUN_FAILED,
 )
 VALID = "valide"  # validated only (`valider`), nothing written
 

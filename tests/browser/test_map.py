@@ -59,3 +59,22 @@ def test_clicking_a_commune_lands_on_its_brief(page, page_errors, dashboard_url)
     assert parse_qs(urlparse(page.url).query)["commune"] == [str(CAROUGE)]
     assert page.locator("h1").first.inner_text() == "Fiche communale\u00a0: Carouge"
     assert page_errors == []
+
+
+# The coverage state of each commune drawn on the Couverture map: 2 local, 1 canton-wide only, 0 none.
+DRAWN_STATES = """() => [...document.querySelectorAll('path.choroplethlocation')]
+                     .filter(path => path.__data__ && path.__data__.loc !== 'lac')
+                     .map(path => path.__data__.z)"""
+
+
+def test_coverage_page_shows_white_zones(page, page_errors, dashboard_url):
+    open_page(page, f"{dashboard_url}/couverture?theme=alimentation")
+    page.wait_for_selector("path.choroplethlocation")
+    summary = page.get_by_text("n'ont pas de service local (zones blanches)").first.inner_text()
+    white = int(summary.split(" cases")[0].replace("\u202f", "").replace(" ", ""))
+    assert white > 0
+    states = page.evaluate(DRAWN_STATES)
+    assert len(states) == 45
+    # rural communes without a food-aid point of their own: canton-wide services only, or none
+    assert any(state in (0, 1) for state in states)
+    assert page_errors == []

@@ -16,6 +16,9 @@ create or replace view public.indicator_definitions as select * from main.indica
 create or replace view public.indicators as
     select ofs_number, year, indicator_code, value, unit, source, year_inferred from main.indicators;
 create or replace view public.population_canton as select * from main.agg_population_canton;
+-- The needs model's mapping, published with each release (etl/analysis/gaps.py uses it at publish).
+create or replace view public.needs_mapping as
+    select theme, indicator_code, weight, direction, rationale from main.needs_mapping;
 
 -- Activity (DESIGN §4), summed to the year or quarter; one row per cell, see 050_aggregates.sql.
 -- Pages read counts from these cubes only, so that suppression can be applied per published cell.

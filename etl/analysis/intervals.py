@@ -1,4 +1,4 @@
-"""Methods of the observatory (DESIGN §5): rates, confidence intervals, comparison, needs and gaps.
+"""Intervals of the observatory (DESIGN §5): rates, confidence intervals, comparison with the canton.
 
 Pure functions, no database and no Streamlit. Scalars for tests and single values, Polars expressions
 and frame functions for the 45 communes (vectorised, no loop per row). Only the standard library
@@ -15,14 +15,10 @@ Intervals are 95 % two-sided, the convention of public-health indicator profiles
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 from statistics import NormalDist
 
 import polars as pl
-
-from etl.errors import UserError
 
 CONFIDENCE = 0.95
 ALPHA = 1 - CONFIDENCE
@@ -237,210 +233,9 @@ def judge_expr(comparison: pl.Expr, polarity: pl.Expr) -> pl.Expr:
     )
 
 
-# --- Needs index ---------------------------------------------------------------------------------
-
-NEEDS_MAPPING_PATH = Path(__file__).resolve().parent.parent / "data" / "needs_mapping.csv"
-MAPPING_COLUMNS = ("theme", "indicator_code", "weight", "direction")
-
-
-def load_needs_mapping(path: Path = NEEDS_MAPPING_PATH) -> pl.DataFrame:
-    """Read the theme → indicators mapping (data, not code) and check every line."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(line for line in handle if not line.startswith("#"))
-        missing = [c for c in MAPPING_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UserError(
-                f"{path.name}: colonnes manquantes {missing}; attendu {MAPPING_COLUMNS}"
-            )
-        rows = []
-        for line_no, row in enumerate(reader, start=2):
-            rows.append(_parse_mapping_row(path.name, line_no, row))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "theme": pl.String,
-            "indicator_code": pl.String,
-            "weight": pl.Float64,
-            "direction": pl.Int8,
-        },
-        orient="row",
-    )
-
-
-def _parse_mapping_row(file_name: str, line_no: int, row: dict) -> tuple:
-    where = f"{file_name}, ligne {line_no}"
-    try:
-        weight = float(row["weight"])
-    except ValueError:
-        raise UserError(
-            f"{where}, colonne weight: « {row['weight']} » n'est pas un nombre"
-        ) from None
-    if weight <= 0:
-        raise UserError(f"{where}, colonne weight: {weight} doit être positif")
-    direction = row["direction"].strip()
-    if direction not in ("+1", "1", "-1"):
-        raise UserError(
-            f"{where}, colonne direction: « {direction} » — attendu +1 (plus la valeur est haute, "
-            "plus le besoin est grand) ou -1 (l'inverse)"
-        )
-    return row["theme"].strip(), row["indicator_code"].strip(), weight, int(direction)
-
-
-def latest_indicator_values(indicators: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
-    """Each indicator's latest year, with each commune's value carried forward to it.
-
-    `indicators` has ofs_number, year, indicator_code, value, year_inferred. Returns one row per
-    indicator × commune: value, value_year (the year the value is from), reference_year (the
-    indicator's latest year), carried_forward (value_year < reference_year), year_inferred.
-    A commune never published for an indicator (suppressed small communes) gets no row.
-    """
-    wanted = indicators.filter(pl.col("indicator_code").is_in(codes))
-    reference_years = wanted.group_by("indicator_code").agg(
-        pl.col("year").max().alias("reference_year")
-    )
-    return (
-        wanted.sort("year")
-        .group_by("indicator_code", "ofs_number")
-        .agg(
-            pl.col("value").last(),
-            pl.col("year").last().alias("value_year"),
-            pl.col("year_inferred").last(),
-        )
-        .join(reference_years, on="indicator_code")
-        .with_columns((pl.col("value_year") < pl.col("reference_year")).alias("carried_forward"))
-        .sort("indicator_code", "ofs_number")
-    )
-
-
-def needs_index(
-    mapping: pl.DataFrame,
-    indicators: pl.DataFrame,
-    population: pl.DataFrame,
-    themes: list[str],
-) -> pl.DataFrame:
-    """Needs index per theme × commune: 1 is the canton's average need.
-
-    For each indicator mapped to the theme, the commune's relative value is its value over the
-    canton's population-weighted mean (inverted when direction is -1: lower income, more need).
-    The index is the weighted mean of the relative values the commune has, rescaled so that the
-    population-weighted mean of the index is exactly 1 over the communes: expected counts then
-    add up to the observed canton total. A theme with no mapped indicator gets 1 for every commune.
-
-    `population` has ofs_number, population (the year of the analysis). Returns theme, ofs_number,
-    needs_index, indicators_used (count), and for the flags: value_years (list), any_inferred,
-    any_carried_forward, missing_indicators (count of mapped indicators the commune lacks).
-    """
-    communes = population.select("ofs_number", pl.col("population").cast(pl.Float64))
-    mapped = mapping.filter(pl.col("theme").is_in(themes))
-    values = latest_indicator_values(indicators, mapped["indicator_code"].unique().to_list())
-    relative = _relative_needs(mapped, values, communes)
-    per_commune = (
-        relative.group_by("theme", "ofs_number")
-        .agg(
-            ((pl.col("relative") * pl.col("weight")).sum() / pl.col("weight").sum()).alias("raw"),
-            pl.len().alias("indicators_used"),
-            pl.col("value_year").unique().sort().alias("value_years"),
-            pl.col("year_inferred").any().alias("any_inferred"),
-            pl.col("carried_forward").any().alias("any_carried_forward"),
-        )
-        .join(communes, on="ofs_number")
-    )
-    # Rescale to a population-weighted mean of 1 (communes lacking every indicator count as 1).
-    grid = pl.DataFrame({"theme": themes}).join(communes, how="cross")
-    scaled = (
-        grid.join(per_commune.drop("population"), on=["theme", "ofs_number"], how="left")
-        .with_columns(
-            pl.col("raw").fill_null(1.0),
-            pl.col("indicators_used").fill_null(0).cast(pl.Int64),
-            pl.col("any_inferred").fill_null(False),
-            pl.col("any_carried_forward").fill_null(False),
-        )
-        .with_columns(
-            (
-                pl.col("raw")
-                / ((pl.col("raw") * pl.col("population")).sum() / pl.col("population").sum()).over(
-                    "theme"
-                )
-            ).alias("needs_index")
-        )
-    )
-    expected_count = mapped.group_by("theme").agg(pl.len().alias("indicators_mapped"))
-    return (
-        scaled.join(expected_count, on="theme", how="left")
-        .with_columns(
-            pl.col("indicators_mapped").fill_null(0).cast(pl.Int64),
-        )
-        .with_columns(
-            (pl.col("indicators_mapped") - pl.col("indicators_used")).alias("missing_indicators")
-        )
-        .select(
-            "theme",
-            "ofs_number",
-            "needs_index",
-            "indicators_used",
-            "missing_indicators",
-            "value_years",
-            "any_inferred",
-            "any_carried_forward",
-        )
-        .sort("theme", "ofs_number")
-    )
-
-
-def _relative_needs(
-    mapped: pl.DataFrame, values: pl.DataFrame, communes: pl.DataFrame
-) -> pl.DataFrame:
-    """Each commune's value relative to the canton's population-weighted mean, oriented as need."""
-    weighted = values.join(communes, on="ofs_number").with_columns(
-        ((pl.col("value") * pl.col("population")).sum() / pl.col("population").sum())
-        .over("indicator_code")
-        .alias("canton_mean")
-    )
-    return (
-        mapped.join(weighted, on="indicator_code")
-        .with_columns(
-            pl.when(pl.col("direction") > 0)
-            .then(pl.col("value") / pl.col("canton_mean"))
-            .otherwise(pl.col("canton_mean") / pl.col("value"))
-            .alias("relative")
-        )
-        .filter(pl.col("relative").is_finite())
-    )
-
-
-# --- Gap between need and supply ------------------------------------------------------------------
-
-
 def gap_ratio(observed: int, expected: float) -> tuple[float, float, float]:
     """Observed/expected with the Poisson limits of the observed count divided by expected."""
     if expected <= 0:
         raise ValueError(f"effectif attendu nul ou négatif: {expected}")
     lower, upper = poisson_ci(observed)
     return observed / expected, lower / expected, upper / expected
-
-
-def with_gap(
-    frame: pl.DataFrame,
-    *,
-    observed: str = "persons",
-    population: str = "population",
-    canton_rate: str = "canton_rate",
-    index: str = "needs_index",
-) -> pl.DataFrame:
-    """Add expected, gap_ratio, gap_lower, gap_upper, under_served, over_served.
-
-    expected = population / 1000 × canton rate per 1,000 × needs index. A commune is under-served
-    when the whole interval lies below 1 (gap_upper < 1), over-served when it lies above.
-    Suppressed (null) observed counts give null ratios and neither flag.
-    """
-    expected = pl.col(population).cast(pl.Float64) / 1000 * pl.col(canton_rate) * pl.col(index)
-    with_expected = frame.with_columns(pl.when(expected > 0).then(expected).alias("expected"))
-    obs = pl.col(observed)
-    return with_expected.with_columns(
-        (obs / pl.col("expected")).alias("gap_ratio"),
-        (poisson_lower(obs) / pl.col("expected")).alias("gap_lower"),
-        (poisson_upper(obs) / pl.col("expected")).alias("gap_upper"),
-    ).with_columns(
-        (pl.col("gap_upper") < 1).fill_null(False).alias("under_served"),
-        (pl.col("gap_lower") > 1).fill_null(False).alias("over_served"),
-    )

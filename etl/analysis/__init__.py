@@ -1,0 +1,1 @@
+"""Statistics computed at publish from the PUBLISHED (disclosure-controlled) tables; no Streamlit."""
