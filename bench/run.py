@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bench import (
     bench_browser,
-    bench_disclosure,
     bench_concurrency,
+    bench_disclosure,
     bench_etl,
     bench_pages,
     bench_pandas,

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from etl import exports, public
-from etl.disclosure import greedy
 from etl.cli import app
+from etl.disclosure import greedy
 from etl.errors import UserError
 from etl.exports import Selection
 

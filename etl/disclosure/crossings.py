@@ -25,6 +25,7 @@ from __future__ import annotations
 import polars as pl
 
 from etl.vocabulary import ALL, CANTON
+
 # The places whose category detail and quarterly theme detail are published.
 DETAILED_PLACES = (CANTON, ALL)
 YEAR, QUARTER = "annee", "trimestre"
