@@ -74,6 +74,8 @@ def _segments(key: np.ndarray, *columns: np.ndarray):
     return key[starts], sums, starts, order
 
 
+# Longer than 60 lines: one vectorised pass over the cells then the relations, sharing the same
+# per-move arrays; split, each half would need them all as arguments.
 def limits(
     model: Model,
     row: np.ndarray,
