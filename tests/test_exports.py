@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -321,13 +320,6 @@ def test_gap_variables_come_from_the_published_gap_analysis(demo_runner, demo_op
     assert (rated["rapport_obs_att"] - ratio).abs().max() < 1e-3  # 4 decimals of published values
     withheld = every.filter(pl.col("personnes_supprime"))
     assert withheld["rapport_obs_att"].null_count() == withheld.height
-    # the canton by member category gets no gap (it is computed by commune, for all members)
-    canton = exports.extract(
-        replace(selection, level="canton", categories=("*", "association")),
-        demo_runner,
-        demo_options,
-    )
-    assert canton.height == 2 and canton["attendu"].null_count() == 2
     with pytest.raises(UserError, match="par année"):
         exports.check_selection(
             Selection(2024, 2024, granularity="trimestre", variables=(exports.GAP,)), demo_options
