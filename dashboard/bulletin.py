@@ -148,7 +148,9 @@ def theme_rows(b: Bulletin) -> list[list[str]]:
             [
                 label(row, b.lang),
                 fmt_count(row["value"], row["suppressed"], b.lang),
-                MISSING if before is None else fmt_count(before, False, b.lang),
+                fmt_count(before, row["previous_suppressed"], b.lang)
+                if before is not None or row["previous_suppressed"]
+                else MISSING,
                 fmt_change(row["change_pct"], 0, b.lang),
             ]
         )

@@ -66,7 +66,10 @@ def exporter(
     ] = None,
     categorie: Annotated[
         list[str] | None,
-        typer.Option("--categorie", help="Catégorie de membres (répétable ; * = tous)."),
+        typer.Option(
+            "--categorie",
+            help="Catégorie de membres (répétable ; * = tous ; par catégorie : niveau canton).",
+        ),
     ] = None,
     variable: Annotated[
         list[str] | None,

@@ -4,6 +4,7 @@
 -- key: year, quarter, theme, lieu, category
 -- parameters: $metric, $themes, $lieux, $categories (as in trends_yearly)
 -- used by: dashboard/views/trends.py, dashboard/components/signals.py (a signal's history), dashboard/bulletin_data.py
+-- previous_suppressed: the period compared with is withheld (« X », not « no data »).
 -- Suppressed counts are NULL with suppressed = true (DESIGN §6).
 -- Rates use the population of the year; change_pct compares with the same quarter a year before.
 with
@@ -47,7 +48,7 @@ with
         left join canton_population as gp on c.lieu = 'GE' and gp.year = c.year
     ),
     with_previous as (
-        select cur.*, prev.value as previous_value
+        select cur.*, prev.value as previous_value, prev.suppressed as previous_suppressed
         from with_population as cur
         left join cells as prev
             on prev.theme = cur.theme and prev.lieu = cur.lieu and prev.category = cur.category
@@ -68,6 +69,7 @@ select
     population_definition,
     1000.0 * value / population as rate_per_1000,
     previous_value,
+    coalesce(previous_suppressed, false) as previous_suppressed,
     case when previous_value > 0 then 100.0 * (value - previous_value) / previous_value end
         as change_pct
 from with_previous

@@ -6,6 +6,7 @@
 --             $lieux (varchar[]: OFS numbers as text, 'GE' = the 45 communes, '*' = every place,
 --             'hors_canton', 'non_renseignee'), $categories (varchar[]: member categories, '*' = all)
 -- used by: dashboard/views/trends.py
+-- previous_suppressed: the period compared with is withheld (« X », not « no data »).
 -- Suppressed counts (DESIGN §6) are NULL with suppressed = true: their rate and change are NULL.
 -- Rates per 1,000 residents exist for a commune and for 'GE' only (no population for '*' or
 -- hors canton); population_status says whether the denominator is published or estimated.
@@ -50,7 +51,7 @@ with
         left join canton_population as gp on c.lieu = 'GE' and gp.year = c.year
     ),
     with_previous as (
-        select cur.*, prev.value as previous_value
+        select cur.*, prev.value as previous_value, prev.suppressed as previous_suppressed
         from with_population as cur
         left join cells as prev
             on prev.theme = cur.theme and prev.lieu = cur.lieu and prev.category = cur.category
@@ -69,6 +70,7 @@ select
     population_definition,
     1000.0 * value / population as rate_per_1000,
     previous_value,
+    coalesce(previous_suppressed, false) as previous_suppressed,
     case when previous_value > 0 then 100.0 * (value - previous_value) / previous_value end
         as change_pct
 from with_previous

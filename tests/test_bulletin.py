@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from dashboard import bulletin, bulletin_data
 from dashboard.brief_export import chromium_path
 from dashboard.components import needs
-from dashboard.i18n import fmt_change, fmt_int
+from dashboard.i18n import MISSING, SUPPRESSED, fmt_change, fmt_int
 from etl import db as etl_db
 from etl.cli import app
 from etl.exports import public_runner
@@ -54,10 +54,22 @@ def cube_value(demo_db, theme: str, year: int, quarter: int, measure: str = "per
     return rows.item() if rows.height else 0
 
 
+def shown_count(demo_db, theme: str, year: int, quarter: int, measure: str = "personnes") -> str:
+    """The cube value as the bulletin must show it: « X » when withheld (DESIGN §6)."""
+    withheld = public_table(
+        demo_db,
+        f"""select {measure}_supprime from public.activity_quarter_cube
+            where year = {year} and quarter = {quarter} and theme = '{theme}' and lieu = 'GE'
+              and category = '*'""",
+    )
+    if withheld.height and withheld.item():
+        return SUPPRESSED
+    return fmt_int(cube_value(demo_db, theme, year, quarter, measure), "fr")
+
+
 def test_the_key_figures_are_the_public_files(demo_db, loaded, html):
     year, quarter = LAST_QUARTER
     persons = cube_value(demo_db, "*", year, quarter)
-    unmet = cube_value(demo_db, "*", year, quarter, "demandes_non_satisfaites")
     raised = public_table(
         demo_db,
         f"select count(*) from public.signals where year = {year} and quarter = {quarter} "
@@ -70,7 +82,7 @@ def test_the_key_figures_are_the_public_files(demo_db, loaded, html):
     ).item()
     figures = bulletin.key_figures(loaded)
     assert figures["persons"] == fmt_int(persons, "fr") and persons > 0
-    assert figures["unmet"] == fmt_int(unmet, "fr")
+    assert figures["unmet"] == shown_count(demo_db, "*", year, quarter, "demandes_non_satisfaites")
     assert figures["signals"] == str(raised) and raised > 0
     assert figures["alerts"] == str(alerts)
     for value in figures.values():
@@ -84,10 +96,16 @@ def test_the_theme_table_compares_the_same_quarter_a_year_before(demo_db, loaded
     food = rows["Aide alimentaire"]
     now = cube_value(demo_db, "alimentation", year, quarter)
     before = cube_value(demo_db, "alimentation", year - 1, quarter)
+    # A withheld quarter reads « X » and gives no change (never « – », which says no data).
+    change = (
+        MISSING
+        if now is None or before is None
+        else fmt_change(100 * (now - before) / before, 0, "fr")
+    )
     assert food[1:] == [
-        fmt_int(now, "fr"),
-        fmt_int(before, "fr"),
-        fmt_change(100 * (now - before) / before, 0, "fr"),
+        shown_count(demo_db, "alimentation", year, quarter),
+        shown_count(demo_db, "alimentation", year - 1, quarter),
+        change,
     ]
 
 

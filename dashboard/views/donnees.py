@@ -11,7 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import tables, takeaway
+from dashboard.components import tables, takeaway, unpublished
 from dashboard.i18n import SUPPRESSED, current_language, fmt_date, fmt_int, label, t, t_or
 from etl import exports
 from etl.errors import UserError
@@ -92,12 +92,16 @@ def choose_selection(options: exports.Options) -> exports.Selection:
         "fin", years, default=years[-1], label=t("donnees.year_to"), container=top[3]
     )
     middle = st.columns(2)
+    # A commune's quarters are published for all themes together only (etl/exports/selection.py).
+    communes_by_quarter = level == "commune" and granularity == "trimestre"
     themes = state.multiselect(
         "theme",
         [exports.ALL, *options.theme_codes],
         label=t("donnees.themes"),
         format_func=theme_namer(options),
-        placeholder=t("donnees.themes_all"),
+        placeholder=t(
+            "donnees.themes_all_quarters" if communes_by_quarter else "donnees.themes_all"
+        ),
         container=middle[0],
         help=t("donnees.themes_help"),
     )
@@ -151,6 +155,22 @@ def selection_problem(selection: exports.Selection) -> str | None:
     if not selection.variables:
         return "donnees.error_variables"
     return None
+
+
+def published_selection(selection: exports.Selection) -> exports.Selection:
+    """`selection` when it is published; else the nearest published one, with the notice (the
+    command line refuses it with the same words, in French: etl/exports/selection.py)."""
+    missing = exports.unpublished(selection)
+    if not missing:
+        return selection
+    changed = [
+        key
+        for code, key in (("place_category", "all_members"), ("place_quarter_theme", "all_themes"))
+        if code in missing
+    ]
+    unpublished.show_notice(missing, changed)
+    st.caption(t("donnees.unpublished_files"))
+    return exports.nearest_published(selection)
 
 
 # --- preview ---------------------------------------------------------------------------------------
@@ -251,6 +271,8 @@ def show_dictionary(frame: pl.DataFrame) -> None:
 def main() -> None:
     st.title(t("donnees.title"))
     st.markdown(t("donnees.intro"))
+    with st.expander(t("donnees.published_title")):
+        st.markdown(t("donnees.published_text"))
     options = exports.load_options(data.run)
     if not options.years:
         st.info(t("common.no_activity"))
@@ -260,6 +282,7 @@ def main() -> None:
     if problem:
         st.warning(t(problem), icon=":material/filter_alt:")
         return
+    chosen = published_selection(chosen)
     try:
         frame = exports.extract(chosen, data.run, options)
         meta = exports.metadata(chosen, data.run, options, url=takeaway.page_address())

@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, state
-from dashboard.components import charts, tables, takeaway
+from dashboard.components import charts, tables, takeaway, unpublished
 from dashboard.i18n import (
     SUPPRESSED,
     current_language,
@@ -477,6 +477,9 @@ if info.latest_complete_year is None:
     st.stop()
 
 choice = choose_filters(info)
+choice["chosen"] = unpublished.published_trends(
+    choice["chosen"], choice["breakdown"], choice["step"]
+)
 frame = load_series(choice)
 if choice["step"] == "quarter" and frame.is_empty():
     st.info(t("trends.no_quarterly"))
@@ -486,8 +489,8 @@ place_note = choice["measure"] == "rate" and choice["chosen"]["lieu"] != rate_pl
     choice["chosen"]["lieu"]
 )
 
-if frame.is_empty() or frame["value"].drop_nulls().is_empty():
-    st.info(t("trends.no_data"))
+if frame.is_empty() or frame["value"].drop_nulls().is_empty():  # nothing, or only « X »
+    st.info(t("trends.all_withheld" if frame.height else "trends.no_data"))
 else:
     build_chart(frame, choice, [t("trends.rate_places_note")] if place_note else [])
     st.subheader(t("trends.table_title"))

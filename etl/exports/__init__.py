@@ -24,6 +24,7 @@ from etl.exports.documentation import (  # noqa: F401 (the module's interface)
     DATASET_PATH,
     DICTIONARY_PATH,
     TABLE,
+    UNPUBLISHED_NOTE,
     Metadata,
     Release,
     citation,
@@ -65,7 +66,10 @@ from etl.exports.selection import (  # noqa: F401 (the module's interface)
     check_selection,
     extract,
     load_options,
+    nearest_published,
     output_columns,
+    unpublished,
+    unpublished_message,
 )
 from etl.public import open_public_reader
 from etl.queries import Runner

@@ -22,6 +22,14 @@ from etl.queries import Runner
 DICTIONARY_PATH = DATA_DIR / "dictionary.csv"
 DATASET_PATH = DATA_DIR / "dataset.toml"
 TABLE = "activite"
+# What no extraction holds (etl/disclosure/crossings.py): said in every README.
+UNPUBLISHED_NOTE = (
+    "Ne sont jamais publiés, pour protéger les petits nombres : une commune (ou les personnes "
+    "domiciliées hors canton ou sans commune connue) par catégorie de membres, ni les trimestres "
+    "d'une commune par thématique. Les catégories de membres et les trimestres par thématique "
+    "existent pour le canton entier (niveau canton) ; pour les communes, tous les membres réunis, "
+    "et les trimestres toutes thématiques réunies."
+)
 
 
 # --- documentation: dictionary, dataset, release, citation ---------------------------------------------
@@ -146,6 +154,7 @@ def readme_rows(meta: Metadata, rows: int) -> list[tuple[str, str]]:
             "sont jamais calculés sur un nombre masqué. Une ligne absente signifie qu'aucune "
             "activité n'a été déclarée.",
         ),
+        ("Détail non publié", UNPUBLISHED_NOTE),
     ]
 
 

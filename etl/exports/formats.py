@@ -13,7 +13,14 @@ import zipfile
 import polars as pl
 
 from etl.errors import UserError
-from etl.exports.documentation import TABLE, Metadata, citation, dictionary, readme_rows
+from etl.exports.documentation import (
+    TABLE,
+    UNPUBLISHED_NOTE,
+    Metadata,
+    citation,
+    dictionary,
+    readme_rows,
+)
 from etl.spreadsheet import neutral_text, neutralise_formulas, safe_workbook, to_csv
 
 # --- formats ------------------------------------------------------------------------------------------
@@ -30,6 +37,7 @@ def to_parquet(frame: pl.DataFrame, meta: Metadata) -> bytes:
             "licence": meta.dataset["licence_name"],
             "extraction": meta.extracted_at.isoformat(),
             "filtres": json.dumps(dict(meta.filters), ensure_ascii=False),
+            "detail_non_publie": UNPUBLISHED_NOTE,
         },
     )
     return buffer.getvalue()
@@ -119,6 +127,7 @@ def datapackage(frame: pl.DataFrame, meta: Metadata, csv_name: str) -> dict:
         "sources": [{k: v for k, v in s.items() if v} for s in info["sources"]],
         "citation": citation(meta, "fr"),
         "filters": dict(meta.filters),
+        "unpublished_detail": UNPUBLISHED_NOTE,
         "resources": [
             {
                 "name": TABLE,

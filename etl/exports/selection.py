@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from etl.disclosure.crossings import QUARTER, YEAR, unpublished_detail
 from etl.errors import UserError
 from etl.public import suppressed_flag
 from etl.queries import Runner
@@ -134,10 +135,71 @@ def check_selection(selection: Selection, options: Options) -> Selection:
             "L'écart besoins / offre (ecart_besoins) est calculé par année : choisissez la période "
             "« annee »."
         )
+    if unpublished(selection):  # an empty theme list means the themes that are published
+        raise UserError(unpublished_message(selection))
     return replace(
         selection,
-        themes=selection.themes or options.theme_codes,
+        themes=selection.themes or default_themes(selection, options),
         communes=selection.communes if selection.level == "commune" else (),
+    )
+
+
+# --- detail that is not published (DESIGN §6, etl/disclosure/crossings.py) -------------------------
+
+
+def default_themes(selection: Selection, options: Options) -> tuple[str, ...]:
+    """The themes of a selection that names none: each theme, except for the quarters of communes,
+    published for all themes together only."""
+    if selection.level == "commune" and selection.granularity == QUARTER:
+        return (ALL,)
+    return options.theme_codes
+
+
+def unpublished(selection: Selection) -> list[str]:
+    """What the selection asks that is not published: 'place_category' (communes by
+    member category), 'place_quarter_theme' (communes' quarters by theme); empty when all is."""
+    return unpublished_detail(
+        QUARTER if selection.granularity == QUARTER else YEAR,
+        places=selection.level == "commune",
+        themes=any(theme != ALL for theme in selection.themes),
+        categories=any(category != ALL for category in selection.categories),
+    )
+
+
+def nearest_published(selection: Selection) -> Selection:
+    """The published selection nearest to `selection`: the communes stay, with all members
+    together instead of their categories, and all themes together for their quarters."""
+    if "place_category" in unpublished(selection):
+        selection = replace(selection, categories=(ALL,))
+    if "place_quarter_theme" in unpublished(selection):
+        selection = replace(selection, themes=(ALL,))
+    return selection
+
+
+def unpublished_message(selection: Selection) -> str:
+    """The refusal of an unpublished selection, in French: the filter, why, and what to ask."""
+    from etl.exports.documentation import cli_command  # documentation imports this module
+
+    missing = unpublished(selection)
+    asked, instead = [], []
+    if "place_category" in missing:
+        named = ", ".join(c for c in selection.categories if c != ALL)
+        asked.append(f"les communes par catégorie de membres (--categorie {named})")
+        instead.append("les catégories de membres pour le canton entier (--niveau canton)")
+    if "place_quarter_theme" in missing:
+        named = ", ".join(t for t in selection.themes if t != ALL)
+        asked.append(f"les trimestres des communes par thématique (--theme {named})")
+        instead.append(
+            "les trimestres par thématique pour le canton entier (--niveau canton), ou les "
+            "communes par thématique et par année (--periode annee)"
+        )
+    return (
+        f"Non publié à ce niveau de détail : {' et '.join(asked)}. Pour protéger les petits "
+        "nombres (à ce niveau, beaucoup de cases comptent 1 à 4 personnes, qui pourraient être "
+        "reconnues), l'observatoire ne publie pas ce détail. Demandez plutôt "
+        f"{' ; '.join(instead)} ; ou, pour les mêmes communes, tous les membres"
+        + (" et toutes les thématiques réunies" if "place_quarter_theme" in missing else "")
+        + f" : {cli_command(nearest_published(selection))}"
     )
 
 
