@@ -12,6 +12,7 @@ from dashboard.components import signals as sig
 from dashboard.components import signals_text as words
 from dashboard.i18n import current_language, label, t
 from etl.analysis.signals import CANTON, RULE, SIGNAL
+from etl.vocabulary import ALL
 
 SHOW = ("signaux", "tous")
 
@@ -19,7 +20,10 @@ SHOW = ("signaux", "tous")
 def filters(known: pl.DataFrame) -> dict:
     lang = current_language()
     themes, communes = data.themes(), data.communes()
-    theme_names = {row["code"]: label(row, lang) for row in themes.to_dicts()}
+    # A commune's series is all themes together ('*'); a theme's series is the canton's.
+    theme_names = {ALL: t("common.all_themes")} | {
+        row["code"]: label(row, lang) for row in themes.to_dicts()
+    }
     places = {CANTON: t("signals.canton")} | {
         str(ofs): name for ofs, name in zip(communes["ofs_number"], communes["name"], strict=True)
     }
@@ -74,7 +78,10 @@ def download(rows: pl.DataFrame, quarter: str) -> None:
     frame = rows.select(
         pl.format("{}-T{}", "year", "quarter").alias("trimestre"),
         "theme",
-        pl.col("label_fr").alias("theme_libelle"),
+        pl.when(pl.col("theme") == ALL)
+        .then(pl.lit(t("common.all_themes", lang="fr")))
+        .otherwise(pl.col("label_fr"))
+        .alias("theme_libelle"),
         "lieu",
         pl.col("commune_name").alias("commune"),
         pl.col("status").alias("evaluation"),
