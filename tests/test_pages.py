@@ -215,6 +215,28 @@ def test_overview_and_brief_show_the_latest_quarters_assessments(demo_env, demo_
     assert "Aide alimentaire (" not in brief  # no theme of the commune by quarter
 
 
+def test_signaux_shows_the_one_series_its_filters_choose_with_its_history(demo_env, demo_db):
+    """A commune chosen on Signaux (as its brief's link does): its only series, all themes together,
+    gets its card and history whatever its assessment; the history is the published quarters."""
+    onex = next(row for row in latest_assessments(demo_db) if row["lieu"] == "6631")
+    at = open_app("signaux.py", theme="*", lieu="6631")
+    assert_clean(at)
+    assert at.multiselect(key="url_theme").value == ["*"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Tous les thèmes — Onex**" in text
+    if onex["status"] == "attendu":
+        expected = fmt_int(onex["expected"])
+        assert f"{fmt_int(onex['personnes'])} personnes servies, pour {expected} attendues" in text
+    history = raw_value(
+        public_path(demo_db),
+        "select list(personnes order by year, quarter) from public.activity_quarter_cube "
+        "where theme = '*' and lieu = '6631' and category = '*'",
+    )
+    traces = chart_traces(at)
+    observed = next(trace for name, trace in traces.items() if name == "Chiffre publié")
+    assert observed["y"] == history.to_list()
+
+
 # --- Tendances ----------------------------------------------------------------------------------------
 
 
