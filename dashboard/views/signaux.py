@@ -127,7 +127,7 @@ st.markdown(
     )
 )
 if chosen["themes"] or chosen["lieux"]:
-    st.caption(t("signals.count_filtered", n=rows.height))
+    st.caption(t("signals.count_filtered", n=selected.height))
 if raised.is_empty():
     st.info(t("signals.none", quarter=quarter))
 field = data.run("signals_field_observations", period=chosen["period"])
