@@ -55,15 +55,16 @@ MIN_HISTORIES = (12, 16)
 MAX_FALSE_ALARM_RATE = 0.01  # of the ordinary assessments, over the whole backtest
 
 
-def demo_for(seed: int, out_dir: Path = OUT_DIR) -> Path:
-    """The scale-1 demo of `seed` (built once per generator version)."""
+def demo_for(seed: int, out_dir: Path = OUT_DIR, scale: float = 1.0) -> Path:
+    """The demo of `seed` at `scale` (built once per generator version)."""
     from etl.demo import build_demo
 
-    folder = out_dir / "signals" / f"demo-{generator_version()}-graine-{seed}"
+    suffix = "" if scale == 1.0 else f"-echelle-{scale:g}"
+    folder = out_dir / "signals" / f"demo-{generator_version()}-graine-{seed}{suffix}"
     raw = folder / "observatoire.duckdb"
     if not raw.exists():
         print(f"Démo graine {seed} : construction (environ une minute)…", flush=True)
-        build_demo(raw, seed=seed, years=YEARS, scale=1.0, out_dir=folder / "fichiers")
+        build_demo(raw, seed=seed, years=YEARS, scale=scale, out_dir=folder / "fichiers")
     return raw
 
 
@@ -318,9 +319,9 @@ def quarters_table(classified: pl.DataFrame) -> list[str]:
     return lines
 
 
-def report(seed: int) -> str:
+def report(seed: int, scale: float = 1.0) -> str:
     rule = signals.RULE
-    cube = published_cube(demo_for(seed))
+    cube = published_cube(demo_for(seed, scale=scale))
     started = time.perf_counter()
     signals.compute_signals(cube)
     publish_seconds = time.perf_counter() - started
@@ -339,7 +340,7 @@ def report(seed: int) -> str:
             START,
             "## Signals: injected rises found and false alarms (python -m bench.bench_signals)",
             "",
-            f"Demo seed {seed} (the rule was tuned on seed 11), years {YEARS[0]}–{YEARS[1]}, scale 1; "
+            f"Demo seed {seed} (the rule was tuned on seed 11), years {YEARS[0]}–{YEARS[1]}, scale {scale:g}; "
             f"every quarter with enough history assessed as the latest one. Rule: {settings}.",
             "",
             "Series: the published quarterly crossings of the protected public cube (after "
@@ -389,12 +390,13 @@ def write_section(text: str, path: Path = RESULTS) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_signals")
     parser.add_argument("--graine", type=int, default=42)
+    parser.add_argument("--echelle", type=float, default=1.0, help="échelle de la démo (1)")
     parser.add_argument("--regler", action="store_true", help="grille de réglage (graine 11)")
     args = parser.parse_args(argv)
     if args.regler:
         print(tune(args.graine))
         return
-    text = report(args.graine)
+    text = report(args.graine, args.echelle)
     print(text)
     write_section(text)
     (OUT_DIR / "signals").mkdir(parents=True, exist_ok=True)
