@@ -289,3 +289,44 @@ def test_the_demo_rises_of_the_published_quarters_are_assessed_in_their_two_seri
         if rise.reported_by in members:  # its field alert is listed beside both series
             assert commune["n_field_alerts"].item() >= 1, rise
             assert canton["n_field_alerts"].item() >= 1, rise
+
+
+def test_a_field_alert_agrees_with_either_of_its_two_series():
+    """An alert about one theme in one commune is compared with the commune's total and the theme's
+    canton series: a signal in either confirms it, and the sentence names the series."""
+    from dashboard.components import signals_text as words
+
+    period = signals.period_number(2024, 2)
+
+    def row(theme, lieu, status, observed=None, expected=None, limit=None):
+        return {
+            "theme": theme,
+            "lieu": lieu,
+            "commune_name": "Onex" if lieu == "6631" else None,
+            "label_fr": "Seniors" if theme == "seniors" else None,
+            "label_en": "Seniors" if theme == "seniors" else None,
+            "status": status,
+            "withheld": status == signals.WITHHELD,
+            "observed": observed,
+            "expected": expected,
+            "upper_limit": limit,
+            "ratio": observed / expected if expected else None,
+            "n_periods": 20,
+        }
+
+    alert = {"niveau": "alerte", "obs_date": dt.date(2024, 5, 2), "theme": "seniors"}
+    alert["ofs_number"] = 6631
+    total = row("*", "6631", signals.EXPECTED, 600, 580.0, 700.0)
+    canton = row("seniors", "GE", signals.SIGNAL, 2300, 1500.0, 1900.0)
+    both = {(period, "*", "6631"): total, (period, "seniors", "GE"): canton}
+    found = words.agreement(alert, both, period, "fr")
+    assert found.kind == "confirmed"
+    assert "Seniors — canton de Genève" in found.text and "2\u202f300 personnes" in found.text
+    calm = {(period, "*", "6631"): total}
+    seen = words.agreement(alert, calm, period, "fr")
+    assert seen.kind == "not_seen" and "Tous les thèmes — Onex" in seen.text
+    withheld = {(period, "*", "6631"): row("*", "6631", signals.WITHHELD)}
+    assert words.agreement(alert, withheld, period, "fr").kind == "not_assessed"
+    assert words.agreement(alert, {}, period, "fr").kind == "no_activity"
+    # Without a commune, only the theme's canton series counts.
+    assert words.agreement({**alert, "ofs_number": None}, calm, period, "fr").kind == "no_activity"
