@@ -8,10 +8,14 @@ bench/out/signals/), every quarter with enough history is assessed as if it were
 (backtest, from the published quarterly cube, exactly as a publish does) and each assessment is
 classified against what the generator knows:
 
-- **injected rise**: a (theme, commune, quarter) of `etl.demo.parameters.RISES`; sensitivity is the
-  share of them raised;
+- **injected rise**: a (theme, commune, quarter) of `etl.demo.parameters.RISES`. Its theme in its
+  commune is not a published quarterly series (disclosure control): the rise is in two published
+  series, its commune all themes together and its theme in the canton, and it is found when either
+  raises a signal; sensitivity is the share of rises found;
 - **documented event**: the theme's real events (COVID-19, Ukraine, inflation…) put the quarter's
-  demand at least 5 % above its baseline's median, in every commune: a signal there is true;
+  demand at least 5 % above its baseline's median, in every commune: a signal there is true. For a
+  commune's all-themes series, the themes' factors are weighted by each theme's share of the
+  canton's persons over the years;
 - **reporting change**: more members report the cell than in any of the four quarters before (a
   member joined or switched to quarterly reports): a real rise in the published numbers, whose
   meaning the page states beside the signal;
@@ -51,15 +55,16 @@ MIN_HISTORIES = (12, 16)
 MAX_FALSE_ALARM_RATE = 0.01  # of the ordinary assessments, over the whole backtest
 
 
-def demo_for(seed: int, out_dir: Path = OUT_DIR) -> Path:
-    """The scale-1 demo of `seed` (built once per generator version)."""
+def demo_for(seed: int, out_dir: Path = OUT_DIR, scale: float = 1.0) -> Path:
+    """The demo of `seed` at `scale` (built once per generator version)."""
     from etl.demo import build_demo
 
-    folder = out_dir / "signals" / f"demo-{generator_version()}-graine-{seed}"
+    suffix = "" if scale == 1.0 else f"-echelle-{scale:g}"
+    folder = out_dir / "signals" / f"demo-{generator_version()}-graine-{seed}{suffix}"
     raw = folder / "observatoire.duckdb"
     if not raw.exists():
         print(f"Démo graine {seed} : construction (environ une minute)…", flush=True)
-        build_demo(raw, seed=seed, years=YEARS, scale=1.0, out_dir=folder / "fichiers")
+        build_demo(raw, seed=seed, years=YEARS, scale=scale, out_dir=folder / "fichiers")
     return raw
 
 
@@ -79,18 +84,46 @@ def backtest(cube: pl.DataFrame, rule: signals.SignalRule) -> pl.DataFrame:
     return signals.compute_signals(cube, assessed=list(range(first, last + 1)), rule=rule)
 
 
-def event_quarters() -> pl.DataFrame:
-    """theme, year, quarter where documented events lift demand above the baseline's median."""
-    rows = []
+def theme_factors() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The quarters (period numbers) from five years before the demo, and each theme's quarterly
+    event factor (the mean of its months')."""
+    months = np.arange(YEARS[0] * 12 - 60, (YEARS[1] + 1) * 12)
+    periods = np.arange(months[0] // 3, months[-1] // 3 + 1)
+    factors = {}
     for theme in THEMES.values():
-        months = np.arange(YEARS[0] * 12 - 60, (YEARS[1] + 1) * 12)
-        factor = np.array([_event_factor(theme.events, int(m), 1.0) for m in months])
-        quarterly = factor.reshape(-1, 3).mean(axis=1)
-        first_quarter = months[0] // 3
-        for i in range(20, quarterly.size):
-            if quarterly[i] >= EVENT_MARGIN * np.median(quarterly[i - 20 : i]):
-                period = first_quarter + i
-                rows.append((theme.code, int(period // 4), int(period % 4 + 1)))
+        monthly = np.array([_event_factor(theme.events, int(m), 1.0) for m in months])
+        factors[theme.code] = monthly.reshape(-1, 3).mean(axis=1)
+    return periods, factors
+
+
+def _lifted(periods: np.ndarray, factor: np.ndarray, theme: str) -> list[tuple]:
+    """The quarters whose factor is EVENT_MARGIN above its 20 quarters' median."""
+    return [
+        (theme, int(periods[i] // 4), int(periods[i] % 4 + 1))
+        for i in range(20, factor.size)
+        if factor[i] >= EVENT_MARGIN * np.median(factor[i - 20 : i])
+    ]
+
+
+def event_quarters(cube: pl.DataFrame) -> pl.DataFrame:
+    """theme, year, quarter where documented events lift demand above the baseline's median; theme
+    '*' (a commune's all-themes series) where the themes' factors, weighted by their shares of the
+    canton's published persons, do."""
+    periods, factors = theme_factors()
+    rows = [row for code, factor in factors.items() for row in _lifted(periods, factor, code)]
+    shares = (
+        cube.filter(
+            (pl.col("lieu") == signals.CANTON)
+            & (pl.col("category") == "*")
+            & pl.col("theme").is_in(list(factors))
+        )
+        .group_by("theme")
+        .agg(pl.col(signals.MEASURE).sum())
+    )
+    total = shares[signals.MEASURE].sum()
+    if total:
+        weighted = sum(factors[code] * persons / total for code, persons in shares.iter_rows())
+        rows += _lifted(periods, weighted, "*")
     return pl.DataFrame(rows, schema=["theme", "year", "quarter"], orient="row").with_columns(
         pl.col("year", "quarter").cast(pl.Int32), event=pl.lit(True)
     )
@@ -124,36 +157,33 @@ def reporting_changes(cube: pl.DataFrame) -> pl.DataFrame:
 
 
 def injected() -> pl.DataFrame:
+    """The published series each rise is in: its commune all themes, its theme in the canton."""
+    rows = []
+    for index, rise in enumerate(RISES):
+        year, quarter = int(rise.quarter[:4]), int(rise.quarter[-1])
+        for theme, lieu in signals.observation_series(rise.theme, rise.ofs_number):
+            rows.append((index, theme, lieu, year, quarter, rise.factor))
     return pl.DataFrame(
-        [
-            (r.theme, str(r.ofs_number), int(r.quarter[:4]), int(r.quarter[-1]), r.factor)
-            for r in RISES
-        ],
-        schema=["theme", "lieu", "year", "quarter", "factor"],
-        orient="row",
+        rows, schema=["rise", "theme", "lieu", "year", "quarter", "factor"], orient="row"
     ).with_columns(pl.col("year", "quarter").cast(pl.Int32))
 
 
 def classify(assessments: pl.DataFrame, cube: pl.DataFrame) -> pl.DataFrame:
-    """Each assessment with its class (injected, event, reporting, canton_of_rise, other) and the
-    published count it was assessed on."""
+    """Each assessment with its class (injected, event, reporting, other), the rise it holds (if
+    any) and the published count it was assessed on."""
     series = signals.published_series(cube).select(
         "theme", "lieu", "period", pl.col("value").alias("observed")
     )
-    rises = injected()
+    # Two rises in one series and quarter would count once: the demo has none.
+    rises = injected().unique(["theme", "lieu", "year", "quarter"])
     return (
         assessments.with_columns(
             signals.period_number(pl.col("year"), pl.col("quarter")).alias("period")
         )
         .join(series, on=["theme", "lieu", "period"], how="left")
         .join(rises, on=["theme", "lieu", "year", "quarter"], how="left")
-        .join(event_quarters(), on=["theme", "year", "quarter"], how="left")
+        .join(event_quarters(cube), on=["theme", "year", "quarter"], how="left")
         .join(reporting_changes(cube), on=["theme", "lieu", "year", "quarter"], how="left")
-        .join(
-            rises.select("theme", "year", "quarter", canton=pl.lit(True)).unique(),
-            on=["theme", "year", "quarter"],
-            how="left",
-        )
         .with_columns(
             pl.when(pl.col("factor").is_not_null())
             .then(pl.lit("injected"))
@@ -161,8 +191,6 @@ def classify(assessments: pl.DataFrame, cube: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("event"))
             .when(pl.col("reporting"))
             .then(pl.lit("reporting"))
-            .when(pl.col("canton") & (pl.col("lieu") == signals.CANTON))
-            .then(pl.lit("canton_of_rise"))
             .otherwise(pl.lit("other"))
             .alias("truth")
         )
@@ -184,14 +212,20 @@ def with_rule(classified: pl.DataFrame, min_count: int, min_history: int) -> pl.
 def scores(classified: pl.DataFrame, raised: pl.Series) -> dict:
     frame = classified.with_columns(raised=raised)
     assessed = frame.filter(pl.col("status").is_in([signals.SIGNAL, signals.EXPECTED]))
-    rises = frame.filter(pl.col("truth") == "injected")
+    # A rise is assessed when one of its series is, found when one of them raises a signal.
+    rises = (
+        frame.filter(pl.col("truth") == "injected")
+        .group_by("rise")
+        .agg(
+            pl.col("status").is_in([signals.SIGNAL, signals.EXPECTED]).any().alias("assessed"),
+            pl.col("raised").any().alias("found"),
+        )
+    )
     ordinary = assessed.filter(pl.col("truth") == "other")
     return {
-        "rises": rises.height,
-        "rises_assessed": rises.filter(
-            pl.col("status").is_in([signals.SIGNAL, signals.EXPECTED])
-        ).height,
-        "rises_found": int(rises["raised"].sum()),
+        "rises": len(RISES),
+        "rises_assessed": int(rises["assessed"].sum()),
+        "rises_found": int(rises["found"].sum()),
         "ordinary": ordinary.height,
         "false_alarms": int(ordinary["raised"].sum()),
     }
@@ -231,23 +265,26 @@ def _number(value: float | None, digits: int = 0) -> str:
 
 def rises_table(classified: pl.DataFrame) -> list[str]:
     lines = [
-        "| rise (theme, commune, quarter, size) | status | published count | expected | upper limit |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| rise (theme, commune, quarter, size) | series | status | published count | expected "
+        "| upper limit |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
     ]
     by_key = {
         (row["theme"], row["lieu"], row["year"], row["quarter"]): row
         for row in classified.filter(pl.col("truth") == "injected").iter_rows(named=True)
     }
     for rise in RISES:
-        row = by_key.get(
-            (rise.theme, str(rise.ofs_number), int(rise.quarter[:4]), int(rise.quarter[-1]))
-        )
-        status = row["status"] if row else "not in the cube"
-        lines.append(
-            f"| {rise.theme}, {rise.commune}, {rise.quarter}, ×{rise.factor} | {status} "
-            f"| {_number(row and row['observed'])} | {_number(row and row['expected'], 1)} "
-            f"| {_number(row and row['upper_limit'], 1)} |"
-        )
+        year, quarter = int(rise.quarter[:4]), int(rise.quarter[-1])
+        for theme, lieu in signals.observation_series(rise.theme, rise.ofs_number):
+            row = by_key.get((theme, lieu, year, quarter))
+            status = row["status"] if row else "not assessed"
+            series = "commune, all themes" if theme == "*" else "theme, canton"
+            lines.append(
+                f"| {rise.theme}, {rise.commune}, {rise.quarter}, ×{rise.factor} | {series} "
+                f"| {status} | {_number(row and row['observed'])} "
+                f"| {_number(row and row['expected'], 1)} "
+                f"| {_number(row and row['upper_limit'], 1)} |"
+            )
     return lines
 
 
@@ -261,7 +298,7 @@ def quarters_table(classified: pl.DataFrame) -> list[str]:
             pl.col("signal").sum().alias("signals"),
             *[
                 (pl.col("signal") & (pl.col("truth") == truth)).sum().alias(truth)
-                for truth in ("injected", "event", "reporting", "canton_of_rise", "other")
+                for truth in ("injected", "event", "reporting", "other")
             ],
             (pl.col("truth") == "other").sum().alias("ordinary"),
         )
@@ -269,22 +306,22 @@ def quarters_table(classified: pl.DataFrame) -> list[str]:
     )
     lines = [
         "| quarter | assessed | signals | injected | documented events | reporting changes "
-        "| canton of a rise | false alarms | false-alarm rate |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| false alarms | false-alarm rate |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in per_quarter.iter_rows(named=True):
         rate = row["other"] / row["ordinary"] if row["ordinary"] else 0.0
         lines.append(
             f"| {row['year']}-T{row['quarter']} | {row['assessed']} | {row['signals']} "
-            f"| {row['injected']} | {row['event']} | {row['reporting']} | {row['canton_of_rise']} "
+            f"| {row['injected']} | {row['event']} | {row['reporting']} "
             f"| {row['other']} | {rate:.1%} |"
         )
     return lines
 
 
-def report(seed: int) -> str:
+def report(seed: int, scale: float = 1.0) -> str:
     rule = signals.RULE
-    cube = published_cube(demo_for(seed))
+    cube = published_cube(demo_for(seed, scale=scale))
     started = time.perf_counter()
     signals.compute_signals(cube)
     publish_seconds = time.perf_counter() - started
@@ -295,20 +332,30 @@ def report(seed: int) -> str:
     per_quarter = result["false_alarms"] / quarters
     assessed = classified["status"].is_in([signals.SIGNAL, signals.EXPECTED]).sum()
     assessed_per_quarter = assessed / quarters
+    withheld = int((classified["status"] == signals.WITHHELD).sum())
+    short = int((classified["status"] == signals.SHORT_HISTORY).sum())
     settings = ", ".join(f"{k} = {v}" for k, v in dataclasses.asdict(rule).items())
     return "\n".join(
         [
             START,
             "## Signals: injected rises found and false alarms (python -m bench.bench_signals)",
             "",
-            f"Demo seed {seed} (the rule was tuned on seed 11), years {YEARS[0]}–{YEARS[1]}, scale 1; "
+            f"Demo seed {seed} (the rule was tuned on seed 11), years {YEARS[0]}–{YEARS[1]}, scale {scale:g}; "
             f"every quarter with enough history assessed as the latest one. Rule: {settings}.",
+            "",
+            "Series: the published quarterly crossings of the protected public cube (after "
+            "disclosure control), all members: each commune all themes together (crossing Q1) and "
+            "each theme in the canton (crossing Q2). A rise (one theme in one commune) is in two of "
+            "them, diluted by the rest of each, and is found when either raises a signal.",
             "",
             f"- **Sensitivity**: {result['rises_found']} of {result['rises_assessed']} injected rises "
             f"raised ({result['rises']} injected).",
             f"- **False alarms**: {result['false_alarms']} of {result['ordinary']} ordinary "
             f"assessments ({rate:.2%}): {per_quarter:.1f} a quarter, where about "
             f"{assessed_per_quarter:.0f} series are assessed.",
+            f"- **Not assessed**: {withheld} series × quarters whose count is withheld (no "
+            f"signal, no number), {short} with fewer than {rule.min_history} published quarters "
+            f"of history, of {classified.height}.",
             f"- A publish assesses the latest {signals.STORED_QUARTERS} quarters: "
             f"{publish_seconds:.1f} s here ({os.cpu_count()} cores, load average "
             f"{load_average()[0]} at the end).",
@@ -343,12 +390,13 @@ def write_section(text: str, path: Path = RESULTS) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_signals")
     parser.add_argument("--graine", type=int, default=42)
+    parser.add_argument("--echelle", type=float, default=1.0, help="échelle de la démo (1)")
     parser.add_argument("--regler", action="store_true", help="grille de réglage (graine 11)")
     args = parser.parse_args(argv)
     if args.regler:
         print(tune(args.graine))
         return
-    text = report(args.graine)
+    text = report(args.graine, args.echelle)
     print(text)
     write_section(text)
     (OUT_DIR / "signals").mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,18 @@
 -- name: signals_list
--- grain: one row per assessed series × quarter (theme × commune, theme × canton 'GE') of the public
---        signals table (scope 'trimestre': every series of the latest quarters; 'terrain': an
---        earlier quarter assessed for a field observation), with the published count it was assessed on and the field observations
---        (public « vigilance » and « alerte ») of the same theme, place and quarter
+-- grain: one row per assessed series × quarter of the public signals table: each commune all themes
+--        together (theme '*', crossing Q1) and each theme in the canton (lieu 'GE', crossing Q2);
+--        scope 'trimestre': every series of the latest quarters; 'terrain': an earlier quarter
+--        assessed for a field observation. With the published count it was assessed on and the
+--        field observations (public « vigilance » and « alerte ») of the same quarter, theme (any
+--        theme for a commune's all-themes series) and place (anywhere in the canton for 'GE')
 -- key: year, quarter, theme, lieu
 -- parameters: $period (quarter number year × 4 + quarter − 1, null = every assessed quarter),
---             $themes (theme codes, empty = all), $lieux (OFS numbers as text or 'GE', empty = all),
+--             $themes (theme codes or '*', empty = all), $lieux (OFS numbers as text or 'GE', empty = all),
 --             $statuses (status codes, empty = all)
 -- used by: dashboard/components/signals.py, dashboard/bulletin_data.py, etl/analysis/feed.py
 -- The count is the cube's published value: empty when withheld (the signal then has no number).
 -- A quarter without a cube row is a zero. For the canton ('GE') every observation of the theme in
--- the canton counts (with or without a commune).
+-- the canton counts (with or without a commune); for a commune, every observation made there.
 with
     signals as (select * from public.signals),
     cube as (
@@ -57,11 +59,13 @@ with
         select
             w.*,
             (select count(*) from field as f
-             where f.year = w.year and f.quarter = w.quarter and f.theme = w.theme
+             where f.year = w.year and f.quarter = w.quarter
+                and (w.theme = '*' or f.theme = w.theme)
                 and f.niveau = 'alerte' and (w.lieu = 'GE' or f.ofs_number = w.ofs_number))
                 as n_field_alerts,
             (select count(*) from field as f
-             where f.year = w.year and f.quarter = w.quarter and f.theme = w.theme
+             where f.year = w.year and f.quarter = w.quarter
+                and (w.theme = '*' or f.theme = w.theme)
                 and f.niveau = 'vigilance' and (w.lieu = 'GE' or f.ofs_number = w.ofs_number))
                 as n_field_vigilance
         from with_counts as w

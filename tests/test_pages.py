@@ -11,7 +11,7 @@ import pytest
 from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 from streamlit.testing.v1 import AppTest
 
-from dashboard.i18n import fmt_int
+from dashboard.i18n import fmt_change, fmt_int
 from etl import db as etl_db
 from etl.public import open_public_reader, public_path
 
@@ -170,37 +170,80 @@ def test_overview_least_met_uses_the_published_adjusted_flags(demo_env, demo_db)
         assert f"{link} : {row['adjusted']} communes sur 45 sous-desservies" in text, row
 
 
-def test_overview_and_brief_list_the_latest_quarters_signals(demo_env, demo_db):
-    """The latest published quarter's signals, one line each: all of them on the overview (under
-    the headline figures), a commune's own on its brief, each with its published count."""
+def latest_assessments(demo_db) -> list[dict]:
+    """The latest assessed quarter's series, with their published count (straight from the file)."""
     con = etl_db.open_reader(public_path(demo_db))
     try:
-        raised = etl_db.query(
+        return etl_db.query(
             con,
             """with latest as (select max(year * 4 + quarter - 1) as period from public.signals
                                where scope = 'trimestre')
-               select s.ofs_number, t.label_fr, m.name, c.personnes
+               select s.theme, s.lieu, s.ofs_number, s.status, s.expected, t.label_fr, m.name,
+                   c.personnes
                from public.signals s
                join latest on s.year * 4 + s.quarter - 1 = latest.period
-               join public.themes t on t.code = s.theme
-               join public.communes m on m.ofs_number = s.ofs_number
+               left join public.themes t on t.code = s.theme
+               left join public.communes m on m.ofs_number = s.ofs_number
                join public.activity_quarter_cube c on c.year = s.year and c.quarter = s.quarter
                    and c.theme = s.theme and c.lieu = s.lieu and c.category = '*'
-               where s.status = 'signal'""",
+               where s.scope = 'trimestre'""",
         ).to_dicts()
     finally:
         con.close()
-    assert raised  # the test demo has a signal in its last quarter (Vernier)
-    lines = [
-        f"**{row['label_fr']} — {row['name']}** : {fmt_int(row['personnes'])} personnes"
-        for row in raised
-    ]
-    overview = " ".join(m.value for m in open_app().markdown)
-    assert all(line in overview for line in lines), (lines, overview)
-    for row, line in zip(raised, lines, strict=True):
-        at = open_app("fiche.py", commune=str(row["ofs_number"]))
-        assert_clean(at)
-        assert line in " ".join(m.value for m in at.markdown)
+
+
+def test_overview_and_brief_show_the_latest_quarters_assessments(demo_env, demo_db):
+    """The latest published quarter: the overview lists its signals one line each (or says that
+    none of the series assessed was raised); a commune's brief gives its own series, all themes
+    together (a commune's themes are not published by quarter), with its published count."""
+    rows = latest_assessments(demo_db)
+    assert {(row["theme"] == "*", row["lieu"] == "GE") for row in rows} == {
+        (True, False),
+        (False, True),
+    }
+    raised = [row for row in rows if row["status"] == "signal"]
+    assessed = sum(row["status"] in ("signal", "attendu") for row in rows)
+    home = open_app()
+    overview = " ".join([m.value for m in home.markdown] + [c.value for c in home.caption])
+    for row in raised:
+        theme = "Tous les thèmes" if row["theme"] == "*" else row["label_fr"]
+        place = "canton de Genève" if row["lieu"] == "GE" else row["name"]
+        assert f"**{theme} — {place}** : {fmt_int(row['personnes'])} personnes" in overview, row
+    if not raised:
+        assert f"les {assessed} séries évaluées restent dans leur norme" in overview, overview
+    # A commune assessed within its usual range: its brief gives its change from the expected.
+    commune = min(
+        (row for row in rows if row["lieu"] != "GE" and row["status"] == "attendu"),
+        key=lambda row: row["ofs_number"],
+    )
+    at = open_app("fiche.py", commune=str(commune["ofs_number"]))
+    assert_clean(at)
+    change = fmt_change(100 * (commune["personnes"] / commune["expected"] - 1), digits=0)
+    brief = " ".join(m.value for m in at.markdown)
+    assert f"**Dans la norme** : Tous les thèmes ({change})" in brief, brief
+    assert "Aide alimentaire (" not in brief  # no theme of the commune by quarter
+
+
+def test_signaux_shows_the_one_series_its_filters_choose_with_its_history(demo_env, demo_db):
+    """A commune chosen on Signaux (as its brief's link does): its only series, all themes together,
+    gets its card and history whatever its assessment; the history is the published quarters."""
+    onex = next(row for row in latest_assessments(demo_db) if row["lieu"] == "6631")
+    at = open_app("signaux.py", theme="*", lieu="6631")
+    assert_clean(at)
+    assert at.multiselect(key="url_theme").value == ["*"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Tous les thèmes — Onex**" in text
+    if onex["status"] == "attendu":
+        expected = fmt_int(onex["expected"])
+        assert f"{fmt_int(onex['personnes'])} personnes servies, pour {expected} attendues" in text
+    history = raw_value(
+        public_path(demo_db),
+        "select list(personnes order by year, quarter) from public.activity_quarter_cube "
+        "where theme = '*' and lieu = '6631' and category = '*'",
+    )
+    traces = chart_traces(at)
+    observed = next(trace for name, trace in traces.items() if name == "Chiffre publié")
+    assert observed["y"] == history.to_list()
 
 
 # --- Tendances ----------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ copied from output.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
@@ -16,6 +18,7 @@ from etl.analysis import signals
 from etl.analysis.public_sql import tables_runner
 from etl.demo.members import members_at_scale, read_members
 from etl.demo.parameters import RISES
+from etl.disclosure.crossings import QUARTER, is_published
 from etl.exports import public_runner
 
 # Small deterministic wobble (mean 0) so that the fits are not degenerate.
@@ -23,9 +26,12 @@ WOBBLE = (3, -2, 4, -5, 1, -1, 2, -4, 5, -3, 0, 2, -2, 3, -1, -2)
 FIRST_YEAR = 2015
 
 
-def cube(values: list[float | None], *, theme="alimentation", lieu="6631", first_year=FIRST_YEAR):
-    """A protected quarterly cube holding one series (all members), from its first quarter on;
-    None is a withheld count (NULL with its flag, as disclosure control publishes it)."""
+def cube(
+    values: list[float | None], *, theme="*", lieu="6631", first_year=FIRST_YEAR, category="*"
+):
+    """A protected quarterly cube holding one series (default: a commune all themes together, all
+    members), from its first quarter on; None is a withheld count (NULL with its flag, as
+    disclosure control publishes it)."""
     rows = [
         {
             "year": first_year + i // 4,
@@ -33,7 +39,7 @@ def cube(values: list[float | None], *, theme="alimentation", lieu="6631", first
             "theme": theme,
             "lieu": lieu,
             "ofs_number": int(lieu) if lieu.isdigit() else None,
-            "category": "*",
+            "category": category,
             "personnes": value,
             "personnes_supprime": value is None,
             "n_members": 2,
@@ -204,19 +210,123 @@ def test_signals_come_from_the_published_counts_only(demo_db, published):
     assert (raised["observed"] >= signals.RULE.min_count).all()
 
 
-def test_the_demo_rises_of_the_published_quarters_are_found(published):
+def test_only_published_crossings_make_series():
+    """A cube holding every crossing (as the raw one does) gives signals for the commune totals and
+    the canton's themes only: a commune's theme, a category, the canton's total, a place outside
+    the communes make none, however large their jump."""
+    jump = [100 + WOBBLE[i % len(WOBBLE)] for i in range(20)] + [400]
+    table = pl.concat(
+        [
+            cube(jump, theme="*", lieu="6631"),  # Q1: a commune, all themes
+            cube(jump, theme="alimentation", lieu="GE"),  # Q2: a theme in the canton
+            cube(jump, theme="alimentation", lieu="6631"),  # a commune's theme: not published
+            cube(jump, theme="*", lieu="6631", category="aide_alimentaire"),  # a category
+            cube(jump, theme="alimentation", lieu="GE", category="aide_alimentaire"),
+            cube(jump, theme="*", lieu="GE"),  # the canton's total: no series of its own
+            cube(jump, theme="*", lieu="hors_canton"),
+        ]
+    )
+    result = signals.compute_signals(table, assessed=[period(20)])
+    assert sorted(result.select("theme", "lieu").rows()) == [("*", "6631"), ("alimentation", "GE")]
+    assert (result["status"] == signals.SIGNAL).all()
+
+
+def test_a_field_observation_asks_for_its_commune_total_and_its_theme_in_the_canton():
+    observations = pl.DataFrame(
+        {
+            "obs_date": [dt.date(2024, 5, 2), dt.date(2024, 11, 3), dt.date(2023, 1, 9)],
+            "theme": ["seniors", "droits", "sante"],
+            "ofs_number": [6631, None, 6630],
+            "niveau": ["alerte", "vigilance", "information"],  # an information asks nothing
+        },
+        schema_overrides={"ofs_number": pl.Int32},
+    )
+    q2, q4 = signals.period_number(2024, 2), signals.period_number(2024, 4)
+    assert signals.field_requests(observations) == {
+        ("*", "6631"): {q2},
+        ("seniors", "GE"): {q2},
+        ("droits", "GE"): {q4},
+    }
+
+
+def test_demo_signals_are_keyed_by_published_crossings_only(published):
+    rows = published["signals"]
+    commune = pl.col("lieu").str.contains(r"^\d+$")
+    # Each commune all themes together, each theme in the canton: nothing else.
+    assert rows.filter(commune)["theme"].unique().to_list() == ["*"]
+    assert "*" not in rows.filter(~commune)["lieu"].unique().to_list()
+    assert rows.filter(~commune)["lieu"].unique().to_list() == [signals.CANTON]
+    assert all(
+        is_published(QUARTER, lieu, theme, "*")
+        for lieu, theme in rows.select("lieu", "theme").unique().rows()
+    )
+    # Both kinds are assessed in the latest quarter.
+    latest = rows.filter(pl.col("period") == rows["period"].max())
+    assert latest.filter(commune).height > 0 and latest.filter(~commune).height > 0
+
+
+def test_the_demo_rises_of_the_published_quarters_are_assessed_in_their_two_series(published):
     rows = published["signals"].filter(pl.col("scope") == signals.ALL_SERIES)
     shown = set(zip(rows["year"], rows["quarter"], strict=True))
     rises = [rise for rise in RISES if (int(rise.quarter[:4]), int(rise.quarter[-1])) in shown]
     assert rises, "the demo of the tests should hold a rise in its last four quarters"
     members = {member.code for member in members_at_scale(read_members(), DEMO_SCALE)}
     for rise in rises:
-        row = rows.filter(
-            (pl.col("year") == int(rise.quarter[:4]))
-            & (pl.col("quarter") == int(rise.quarter[-1]))
-            & (pl.col("theme") == rise.theme)
-            & (pl.col("lieu") == str(rise.ofs_number))
-        ).row(0, named=True)
-        assert row["status"] == signals.SIGNAL, (rise, row)
-        if rise.reported_by in members:  # its field alert is listed beside it
-            assert row["n_field_alerts"] >= 1, rise
+        in_quarter = rows.filter(
+            (pl.col("year") == int(rise.quarter[:4])) & (pl.col("quarter") == int(rise.quarter[-1]))
+        )
+        # Its theme in its commune is not published: no row; its two published series are there.
+        assert in_quarter.filter(
+            (pl.col("theme") == rise.theme) & (pl.col("lieu") == str(rise.ofs_number))
+        ).is_empty()
+        commune = in_quarter.filter(
+            (pl.col("theme") == "*") & (pl.col("lieu") == str(rise.ofs_number))
+        )
+        canton = in_quarter.filter(
+            (pl.col("theme") == rise.theme) & (pl.col("lieu") == signals.CANTON)
+        )
+        assert commune.height == 1 and canton.height == 1, rise
+        if rise.reported_by in members:  # its field alert is listed beside both series
+            assert commune["n_field_alerts"].item() >= 1, rise
+            assert canton["n_field_alerts"].item() >= 1, rise
+
+
+def test_a_field_alert_agrees_with_either_of_its_two_series():
+    """An alert about one theme in one commune is compared with the commune's total and the theme's
+    canton series: a signal in either confirms it, and the sentence names the series."""
+    from dashboard.components import signals_text as words
+
+    period = signals.period_number(2024, 2)
+
+    def row(theme, lieu, status, observed=None, expected=None, limit=None):
+        return {
+            "theme": theme,
+            "lieu": lieu,
+            "commune_name": "Onex" if lieu == "6631" else None,
+            "label_fr": "Seniors" if theme == "seniors" else None,
+            "label_en": "Seniors" if theme == "seniors" else None,
+            "status": status,
+            "withheld": status == signals.WITHHELD,
+            "observed": observed,
+            "expected": expected,
+            "upper_limit": limit,
+            "ratio": observed / expected if expected else None,
+            "n_periods": 20,
+        }
+
+    alert = {"niveau": "alerte", "obs_date": dt.date(2024, 5, 2), "theme": "seniors"}
+    alert["ofs_number"] = 6631
+    total = row("*", "6631", signals.EXPECTED, 600, 580.0, 700.0)
+    canton = row("seniors", "GE", signals.SIGNAL, 2300, 1500.0, 1900.0)
+    both = {(period, "*", "6631"): total, (period, "seniors", "GE"): canton}
+    found = words.agreement(alert, both, period, "fr")
+    assert found.kind == "confirmed"
+    assert "Seniors — canton de Genève" in found.text and "2\u202f300 personnes" in found.text
+    calm = {(period, "*", "6631"): total}
+    seen = words.agreement(alert, calm, period, "fr")
+    assert seen.kind == "not_seen" and "Tous les thèmes — Onex" in seen.text
+    withheld = {(period, "*", "6631"): row("*", "6631", signals.WITHHELD)}
+    assert words.agreement(alert, withheld, period, "fr").kind == "not_assessed"
+    assert words.agreement(alert, {}, period, "fr").kind == "no_activity"
+    # Without a commune, only the theme's canton series counts.
+    assert words.agreement({**alert, "ofs_number": None}, calm, period, "fr").kind == "no_activity"

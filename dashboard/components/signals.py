@@ -15,7 +15,7 @@ from dashboard import data
 from dashboard.components import observations, signals_charts, takeaway
 from dashboard.components import signals_text as words
 from dashboard.components.directory import md_escape
-from dashboard.i18n import current_language, fmt_decimal, fmt_int, label, t
+from dashboard.i18n import current_language, fmt_decimal, fmt_int, t
 from etl.analysis.signals import CANTON, RULE, SIGNAL, STORED_QUARTERS
 
 SIGNALS_PAGE = "views/signaux.py"
@@ -199,7 +199,8 @@ def changed_this_quarter() -> None:
 
 
 def commune_signals(ofs_number: int) -> None:
-    """The latest quarter's assessment of each theme of the commune, signals first."""
+    """The latest quarter's assessment of the commune's series (all themes together: its themes
+    are not published by quarter), signals first."""
     known = quarters()
     if known.is_empty():
         return
@@ -230,12 +231,12 @@ def commune_signals(ofs_number: int) -> None:
 
 
 def other_assessments(rows: pl.DataFrame) -> str:
-    """The themes without a signal grouped by what their assessment says, one line per group
-    (« Dans la norme : Aide alimentaire (+46 %), … »): the brief keeps to its pages."""
+    """The series without a signal grouped by what their assessment says, one line per group
+    (« Dans la norme : Tous les thèmes (+6 %) »): the brief keeps to its pages."""
     lang = current_language()
     groups: dict[str, list[str]] = {}
     for row in rows.iter_rows(named=True):
-        name = md_escape(label(row, lang))
+        name = md_escape(words.theme_label(row, lang))
         if row["ratio"] is not None:
             name += f" ({words.change(row, lang)})"
         groups.setdefault(row["status"], []).append(name)
@@ -250,7 +251,7 @@ def assessment_rows(rows: pl.DataFrame, *, with_place: bool = False) -> pl.DataF
     lang = current_language()
     out = []
     for row in rows.iter_rows(named=True):
-        shown = {t("signals.col_theme"): words.label(row, lang)}
+        shown = {t("signals.col_theme"): words.theme_label(row, lang)}
         if with_place:
             shown[t("signals.col_place")] = words.place(row, lang)
         shown[t("signals.col_status")] = words.status_text(row, lang)

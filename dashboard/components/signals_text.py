@@ -27,7 +27,9 @@ from etl.analysis.signals import (
     RULE,
     SHORT_HISTORY,
     SIGNAL,
+    observation_series,
 )
+from etl.vocabulary import ALL
 
 QUARTER_CODE = re.compile(r"^(\d{4})-T([1-4])$")
 ALERT_LEVELS = ("vigilance", "alerte")
@@ -64,8 +66,14 @@ def place(row: dict, lang: str | None = None) -> str:
     return t("signals.canton", lang=lang) if row["lieu"] == CANTON else str(row["commune_name"])
 
 
+def theme_label(row: dict, lang: str | None = None) -> str:
+    """The series' theme: a commune's series is all themes together (its themes are not
+    published by quarter)."""
+    return t("common.all_themes", lang=lang) if row["theme"] == ALL else label(row, lang)
+
+
 def title(row: dict, lang: str | None = None) -> str:
-    return t("signals.card_title", lang=lang, theme=label(row, lang), place=place(row, lang))
+    return t("signals.card_title", lang=lang, theme=theme_label(row, lang), place=place(row, lang))
 
 
 def within_limit(upper_limit: float) -> int:
@@ -154,20 +162,16 @@ class Agreement:
     text: str
 
 
-def observation_place(ofs_number: int | None) -> str:
-    """The series an observation is compared with: its commune's, else the canton's."""
-    return CANTON if ofs_number is None else str(ofs_number)
-
-
 def agreement(
     observation: dict,
     assessments: dict[tuple, dict],
     last_period: int | None,
     lang: str | None = None,
 ) -> Agreement | None:
-    """Whether the numbers agree with a « vigilance » or « alerte » observation: the assessment of
-    the same theme, place (its commune, or the canton) and quarter. `assessments` maps
-    (period, theme, lieu) to signals_list rows (every quarter a field observation concerns is
+    """Whether the numbers agree with a « vigilance » or « alerte » observation: the assessments of
+    the same quarter of the series it is compared with (its commune all themes together, and its
+    theme in the canton: `observation_series`), a signal in either confirming it. `assessments`
+    maps (period, theme, lieu) to signals_list rows (every quarter a field observation concerns is
     assessed at publish); `last_period` is the latest published quarter. None for an
     « information » (nothing to confirm)."""
     if observation["niveau"] not in ALERT_LEVELS:
@@ -177,26 +181,42 @@ def agreement(
     quarter = period_label(period, lang)
     if last_period is None or period > last_period:
         return Agreement("not_published", t("signals.agree.not_published", lang, quarter=quarter))
-    key = (period, observation["theme"], observation_place(observation["ofs_number"]))
-    row = assessments.get(key)
-    if row is None:
+    series = observation_series(observation["theme"], observation["ofs_number"])
+    rows = [assessments[key] for key in ((period, *s) for s in series) if key in assessments]
+    if not rows:
         return Agreement("no_activity", t("signals.agree.no_activity", lang, quarter=quarter))
-    if row["status"] in (SIGNAL, EXPECTED):
-        kind = "confirmed" if row["status"] == SIGNAL else "not_seen"
-        text = t(f"signals.agree.{kind}", lang, quarter=quarter, numbers=numbers(row, lang))
-        return Agreement(kind, text)
-    why = status_text(row, lang)
-    return Agreement(
-        "not_assessed", t("signals.agree.not_assessed", lang, quarter=quarter, why=why)
+    for kind, status in (("confirmed", SIGNAL), ("not_seen", EXPECTED)):
+        found = [row for row in rows if row["status"] == status]
+        if found:
+            text = "; ".join(
+                t(
+                    f"signals.agree.{kind}",
+                    lang,
+                    quarter=quarter,
+                    series=title(row, lang),
+                    numbers=numbers(row, lang),
+                )
+                for row in found[: 1 if kind == "confirmed" else len(found)]
+            )
+            return Agreement(kind, text)
+    row = rows[0]
+    text = t(
+        "signals.agree.not_assessed",
+        lang,
+        quarter=quarter,
+        series=title(row, lang),
+        why=status_text(row, lang),
     )
+    return Agreement("not_assessed", text)
 
 
 def field_for(row: dict, field: list[dict]) -> list[dict]:
     """The « vigilance » and « alerte » observations (signals_field_observations rows of the same
-    quarter) of an assessment's theme and place; for the canton, the theme's wherever made."""
+    quarter) of an assessment's theme and place: for the canton, the theme's wherever made; for a
+    commune's all-themes series, every theme's made there."""
     return [
         note
         for note in field
-        if note["theme"] == row["theme"]
+        if row["theme"] in (ALL, note["theme"])
         and (row["lieu"] == CANTON or note["ofs_number"] == row["ofs_number"])
     ]

@@ -1,6 +1,7 @@
 """Signaux: the quarter's unusual rises, filtered by theme and place, each beside the field
-observations of the same theme, place and quarter (DESIGN §5). Filters live in the URL:
-?trimestre=2024-T4&theme=alimentation&lieu=6631&afficher=tous."""
+observations of the same quarter and place (DESIGN §5). The series are each commune all themes
+together (theme '*') and each theme in the canton (GE): a commune's themes are not published by
+quarter. Filters live in the URL: ?trimestre=2024-T4&theme=*&lieu=6631&afficher=tous."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dashboard.components import signals as sig
 from dashboard.components import signals_text as words
 from dashboard.i18n import current_language, label, t
 from etl.analysis.signals import CANTON, RULE, SIGNAL
+from etl.vocabulary import ALL
 
 SHOW = ("signaux", "tous")
 
@@ -19,7 +21,10 @@ SHOW = ("signaux", "tous")
 def filters(known: pl.DataFrame) -> dict:
     lang = current_language()
     themes, communes = data.themes(), data.communes()
-    theme_names = {row["code"]: label(row, lang) for row in themes.to_dicts()}
+    # A commune's series is all themes together ('*'); a theme's series is the canton's.
+    theme_names = {ALL: t("common.all_themes")} | {
+        row["code"]: label(row, lang) for row in themes.to_dicts()
+    }
     places = {CANTON: t("signals.canton")} | {
         str(ofs): name for ofs, name in zip(communes["ofs_number"], communes["name"], strict=True)
     }
@@ -74,7 +79,10 @@ def download(rows: pl.DataFrame, quarter: str) -> None:
     frame = rows.select(
         pl.format("{}-T{}", "year", "quarter").alias("trimestre"),
         "theme",
-        pl.col("label_fr").alias("theme_libelle"),
+        pl.when(pl.col("theme") == ALL)
+        .then(pl.lit(t("common.all_themes", lang="fr")))
+        .otherwise(pl.col("label_fr"))
+        .alias("theme_libelle"),
         "lieu",
         pl.col("commune_name").alias("commune"),
         pl.col("status").alias("evaluation"),
@@ -107,8 +115,9 @@ chosen = filters(known)
 lang = current_language()
 quarter_row = known.filter(pl.col("period") == chosen["period"]).row(0, named=True)
 quarter = words.period_label(chosen["period"], lang)
-rows = sig.assessments(chosen["period"], chosen["themes"], chosen["lieux"], not chosen["all"])
-raised = rows.filter(pl.col("status") == SIGNAL)
+selected = sig.assessments(chosen["period"], chosen["themes"], chosen["lieux"])
+raised = selected.filter(pl.col("status") == SIGNAL)
+rows = selected if chosen["all"] else raised
 st.markdown(
     t(
         "signals.count",
@@ -118,11 +127,16 @@ st.markdown(
     )
 )
 if chosen["themes"] or chosen["lieux"]:
-    st.caption(t("signals.count_filtered", n=rows.height))
+    st.caption(t("signals.count_filtered", n=selected.height))
 if raised.is_empty():
     st.info(t("signals.none", quarter=quarter))
 field = data.run("signals_field_observations", period=chosen["period"])
-for index, row in enumerate(raised.iter_rows(named=True)):
+# Filters narrowed to one series (a commune, or a theme in the canton): its card and history are
+# shown whatever its assessment, which is what a reader coming from the commune brief looks for.
+cards = selected if selected.height == 1 else raised
+if raised.is_empty() and not cards.is_empty():
+    st.caption(t("signals.one_series"))
+for index, row in enumerate(cards.iter_rows(named=True)):
     sig.signal_card(row, field, key=f"signal_{index}")
 if chosen["all"] and not rows.is_empty():
     st.subheader(t("signals.table_title", quarter=quarter))

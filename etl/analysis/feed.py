@@ -1,8 +1,8 @@
 """The Atom feed of signals (RFC 4287): a static file written at every publish, served by nginx, so
 that an official can subscribe to « what changed » (deploy/README.md § 6).
 
-One entry per signal of the latest quarters, whose every series is assessed (etl.analysis.signals), newest
-quarter first, each with the published count, what its history predicted and the field observations
+One entry per signal of the latest quarters, whose every series is assessed (etl.analysis.signals: each
+commune all themes together, each theme in the canton), newest quarter first, each with the published count, what its history predicted and the field observations
 of the same theme, place and quarter: the numbers come from the pages' own query (signals_list).
 Links are relative to the feed's address (served at the site's root, /signaux.atom), so the file
 needs no configuration of the public host name; identifiers are `tag:` URIs (RFC 4151).
@@ -25,13 +25,14 @@ from etl import release
 from etl.analysis.public_sql import tables_runner
 from etl.analysis.signals import ALL_SERIES, SIGNAL
 from etl.exports import dataset
-from etl.vocabulary import CANTON
+from etl.vocabulary import ALL, CANTON
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SUFFIX = "_signaux.atom"
 FEED_URL_PATH = "signaux.atom"  # where deploy/nginx serves it, at the site's root
 SIGNALS_PAGE = "signaux"  # the dashboard page listing signals (dashboard/app.py)
 TAG = "tag:capas-ge.ch,2026:observatoire"
+ALL_THEMES = "Tous les thèmes"  # the feed is in French (dashboard/locales/fr: common.all_themes)
 LOCAL_TIME = ZoneInfo("Europe/Zurich")
 FEED_MODE = 0o644  # read by the web server, unlike the database files (0600)
 
@@ -76,12 +77,17 @@ def _quarter_end(year: int, quarter: int) -> dt.datetime:
     return dt.datetime(year + (month > 12), (month - 1) % 12 + 1, 1, tzinfo=LOCAL_TIME)
 
 
+def theme_label(row: dict) -> str:
+    """A commune's series is all themes together; a theme's is the canton's."""
+    return ALL_THEMES if row["theme"] == ALL else row["label_fr"]
+
+
 def entry_title(row: dict) -> str:
-    where = "dans le canton" if row["lieu"] == CANTON else f"à {row['commune_name']}"
-    return (
-        f"{row['label_fr']} {where} : hausse inhabituelle au "
-        f"{quarter_code(row['year'], row['quarter'])}"
-    )
+    if row["lieu"] == CANTON:
+        series = f"{row['label_fr']} dans le canton"
+    else:
+        series = f"{row['commune_name']}, {ALL_THEMES.lower()}"
+    return f"{series} : hausse inhabituelle au {quarter_code(row['year'], row['quarter'])}"
 
 
 def entry_summary(row: dict) -> str:
@@ -119,7 +125,7 @@ def _entry(feed: ET.Element, row: dict) -> None:
     _text(entry, "title", entry_title(row))
     _text(entry, "updated", _rfc3339(_quarter_end(row["year"], row["quarter"])))
     ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=entry_link(row))
-    ET.SubElement(entry, f"{{{ATOM}}}category", term=row["theme"], label=row["label_fr"])
+    ET.SubElement(entry, f"{{{ATOM}}}category", term=row["theme"], label=theme_label(row))
     _text(entry, "summary", entry_summary(row))
 
 
@@ -133,8 +139,9 @@ def render_feed(signals: pl.DataFrame, *, published_at: dt.datetime, is_demo: bo
     _text(
         feed,
         "subtitle",
-        "Les hausses inhabituelles du nombre de personnes servies, par thématique et commune, "
-        "à chaque publication : le dernier trimestre comparé à ce que son historique prédit.",
+        "Les hausses inhabituelles du nombre de personnes servies, par commune (tous les thèmes "
+        "ensemble) et par thématique (dans le canton), à chaque publication : le dernier trimestre "
+        "comparé à ce que son historique prédit.",
     )
     _text(feed, "id", f"{TAG}/signaux")
     _text(feed, "updated", _rfc3339(published_at))

@@ -1,12 +1,19 @@
-"""Signals (early warning, DESIGN §5): each quarter of a theme × commune (and theme × canton) series
-against what its own published history predicts, with seasonality, trend and overdispersion.
+"""Signals (early warning, DESIGN §5): each quarter of a published quarterly series against what its
+own published history predicts, with seasonality, trend and overdispersion.
+
+The series are the quarterly crossings the public file holds (etl.disclosure.crossings), all members
+(category '*'): each commune, all themes together (crossing Q1), and each theme in the canton (GE,
+crossing Q2). A commune's quarters by theme are not published, so no signal is computed for them: a
+rise of one theme in one commune shows in its commune's total and in its theme's canton series,
+diluted by the rest of each.
 
 The method is the improved Farrington algorithm that public-health agencies use for exceedance
 detection (Farrington et al., JRSS A 1996; Noufaily et al., Stat Med 2013), adapted to quarters:
 
 1. Baseline: the `baseline_quarters` (20: five years) before the assessed quarter. A withheld count
-   (disclosure control) is missing history; a quarter with no published row, once the series has
-   begun, is a zero (nobody served there that quarter).
+   (disclosure control: NULL with its `_supprime` flag) is missing history, never a zero nor an
+   estimate: the model is fitted on the published quarters only; a quarter with no published row,
+   once the series has begun, is a zero (nobody served there that quarter).
 2. Model: a quasi-Poisson GLM fitted by statsmodels on a linear trend and a quarter-of-year factor
    (the seasonality); overdispersion phi = Pearson X² / (n − p), never below 1.
 3. Past outbreaks downweighted: a past quarter whose standardised Anscombe residual exceeds
@@ -35,6 +42,7 @@ import polars as pl
 import statsmodels.api as sm
 from scipy import stats
 
+from etl.disclosure.crossings import published_rows
 from etl.vocabulary import ALL, CANTON
 
 QUARTER_CUBE = "activity_quarter_cube"
@@ -239,15 +247,24 @@ def period_number(year: pl.Expr | int, quarter: pl.Expr | int):
     return year * 4 + quarter - 1
 
 
-def published_series(quarter_cube: pl.DataFrame, measure: str = MEASURE) -> pl.DataFrame:
-    """theme, lieu, ofs_number, period, value: the PUBLISHED count of every theme × commune and
-    theme × canton series (all members), each quarter from the series' first published row to the
-    latest quarter of the cube. A quarter without a row is 0; a withheld count is NaN."""
-    cells = quarter_cube.filter(
+def series_rows() -> pl.Expr:
+    """The quarterly cube's rows that make a series: each commune all themes together (Q1), each
+    theme in the canton (Q2), all members; and only rows of a published crossing, whatever the
+    cube holds."""
+    commune_total = (pl.col("theme") == ALL) & pl.col("lieu").str.contains(r"^\d+$")
+    canton_theme = (pl.col("theme") != ALL) & (pl.col("lieu") == CANTON)
+    return (
         (pl.col("category") == ALL)
-        & (pl.col("theme") != ALL)
-        & ((pl.col("lieu") == CANTON) | pl.col("lieu").str.contains(r"^\d+$"))
-    ).select(
+        & (commune_total | canton_theme)
+        & published_rows(in_year_cube=False)
+    )
+
+
+def published_series(quarter_cube: pl.DataFrame, measure: str = MEASURE) -> pl.DataFrame:
+    """theme, lieu, ofs_number, period, value: the PUBLISHED count of every series (`series_rows`),
+    each quarter from the series' first published row to the latest quarter of the cube. A quarter
+    without a row is 0; a withheld count is NaN."""
+    cells = quarter_cube.filter(series_rows()).select(
         "theme",
         "lieu",
         pl.col("ofs_number").cast(pl.Int32),
@@ -310,19 +327,29 @@ def assess_series(
     return results
 
 
+def observation_series(theme: str, ofs_number: int | None) -> list[tuple[str, str]]:
+    """The series (theme, lieu) a field observation is compared with: its theme in the canton, and,
+    when it names a commune, that commune's all-themes series (its theme alone there is not
+    published)."""
+    series = [(theme, CANTON)]
+    if ofs_number is not None:
+        series.insert(0, (ALL, str(ofs_number)))
+    return series
+
+
 def field_requests(observations: pl.DataFrame) -> dict[tuple[str, str], set[int]]:
-    """(theme, lieu) → the quarters of its public « vigilance » and « alerte » observations (an
-    observation without a commune is compared with the canton's series)."""
+    """(theme, lieu) → the quarters of its public « vigilance » and « alerte » observations."""
     notes = observations.filter(pl.col("niveau").is_in(FIELD_LEVELS)).select(
         "theme",
-        pl.col("ofs_number").cast(pl.String).fill_null(CANTON).alias("lieu"),
+        pl.col("ofs_number").cast(pl.Int32),
         period_number(pl.col("obs_date").dt.year(), pl.col("obs_date").dt.quarter()).alias(
             "period"
         ),
     )
     requests: dict[tuple[str, str], set[int]] = {}
-    for theme, lieu, period in notes.unique().iter_rows():
-        requests.setdefault((theme, lieu), set()).add(int(period))
+    for theme, ofs_number, period in notes.unique().iter_rows():
+        for key in observation_series(theme, ofs_number):
+            requests.setdefault(key, set()).add(int(period))
     return requests
 
 

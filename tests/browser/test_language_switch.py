@@ -110,15 +110,15 @@ VIEWS = {
             "field.chart_levels": [key("field.level.vigilance")],
         },
     ),
-    # A quarter other than the latest, all the series assessed (the table) and a signal's card
-    # with its history chart (Onex, seniors, 2024-T2 on the test demo).
+    # A quarter other than the latest, all the series assessed (the table) and one series' card
+    # with its history chart (Onex, all themes together, 2024-T2 on the test demo).
     "signaux": (
-        "trimestre=2024-T2&theme=seniors&lieu=6631&afficher=tous",
+        "trimestre=2024-T2&theme=*&lieu=6631&afficher=tous",
         {
             "signals.filter_quarter": [
                 lambda lang: t("signals.quarter", lang=lang, year=2024, quarter=2)
             ],
-            "signals.filter_theme": [lambda lang: theme("seniors", lang)],
+            "signals.filter_theme": [key("common.all_themes")],
             "signals.filter_place": [same("Onex")],
             "signals.filter_show": [key("signals.show_all")],
         },

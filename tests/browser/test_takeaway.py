@@ -118,7 +118,8 @@ PAGE_PATHS = [spec.url_path for spec in PAGES if (VIEWS_DIR / spec.file).exists(
         ("vue-d-ensemble", '[data-testid="stMetricValue"]'),
         ("fiche-communale", "table.profile td.num"),
         ("tendances", '[data-testid="stPlotlyChart"]'),
-        ("signaux", '[data-testid="stPlotlyChart"]'),
+        # One series chosen (Onex, all themes): its card and history chart.
+        ("signaux?theme=*&lieu=6631", '[data-testid="stPlotlyChart"]'),
     ],
 )
 def test_phone_layouts_keep_the_figures_in_view(page, page_errors, dashboard_url, path, figure):
