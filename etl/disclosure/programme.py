@@ -166,8 +166,7 @@ def _protect_block(cube, groups, hidden, cost, year, measures, mine):
 class _ChangeProgramme:
     """The change d = p − n over a block's `cells` (p, n ≥ 0: how far each cell goes up, down),
     every relation and known bound holding, each unit of p and n costing the cell's price. Built
-    once per block: each question sets its owners' bounds (p ≥ 4, n = 0) and the prices, and the
-    simplex starts from the previous basis."""
+    once per block: each question sets its owners' bounds (p ≥ 4, n = 0) and the prices."""
 
     def __init__(self, cube: Cube, groups: list[Groups], cells: np.ndarray):
         relations = year_relations(cube, groups, cells)
@@ -209,6 +208,9 @@ class _ChangeProgramme:
             np.concatenate([self.up[owners], zeros]),
         )  # fmt: skip
         try:
+            # From scratch (presolve included): a start from the previous basis, whose owners
+            # were others, can take a hundred times longer.
+            highs.clearSolver()
             highs.run()
             if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None
