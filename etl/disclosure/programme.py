@@ -11,8 +11,6 @@ years, so a year is the natural block of the attacker's problem.
 
 from __future__ import annotations
 
-import concurrent.futures
-import functools
 from dataclasses import dataclass
 
 import highspy
@@ -21,7 +19,6 @@ import numpy as np
 from etl.disclosure.cube import MEASURE, UNBOUNDED, Cube, Y
 from etl.disclosure.moves import STEP, Witnesses
 from etl.disclosure.relations import AT_LEAST, AT_MOST, Groups, relation_rows
-from etl.parallel import worker_count
 
 INF = highspy.kHighsInf
 EPS = 1e-6
@@ -117,18 +114,13 @@ def protect_by_programme(
     """For withheld `owners` with no witness: the published cells to withhold so that each can go
     up by 4 (one change for all the owners of a block at once, the cheapest by `cost`; each half of
     them on its own where that change is not whole, and so on), and their witnesses (whole changes only).
-    Returns (cells to withhold, witnesses).
-
-    No relation links two blocks (a year, a block of measures), so blocks are solved apart, in
-    threads (HiGHS lets go of the interpreter while it solves)."""
-    blocks = list(blocks_of(cube, groups, owners))
-    workers = min(len(blocks), worker_count(len(blocks), 1))
-    solve = functools.partial(_protect_block, cube, groups, hidden, cost)
-    if workers <= 1:
-        results = [solve(year, measures, mine) for year, measures, mine in blocks]
-    else:
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(solve, *zip(*blocks, strict=True)))
+    Returns (cells to withhold, witnesses). No relation links two blocks (a year, a block of
+    measures): each is solved on its own. (Not in threads: HiGHS keeps the interpreter's lock while
+    it solves, so two threads take as long as one.)"""
+    results = [
+        _protect_block(cube, groups, hidden, cost, year, measures, mine)
+        for year, measures, mine in blocks_of(cube, groups, owners)
+    ]
     withheld = hidden.copy()
     for newly, _ in results:
         withheld[newly] = True
