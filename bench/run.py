@@ -156,6 +156,7 @@ def run_scale(scale: float, settings: Settings, progress=print) -> ScaleRun:
             progress(
                 f"    {d.withheld:,} cellules masquées sur {d.cells:,} ({d.share:.1%}), protection "
                 f"{d.protection_s:.1f} s, audit {d.audit_s:.1f} s, {d.breaches} brèche(s) ; "
+                f"personnes par commune, année et thématique : {d.persons_share:.1%} masquées ; "
                 f"ancienne règle : {d.old_breaches:,} brèches dont {d.old_exact:,} exactes"
             )
 

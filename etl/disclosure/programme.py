@@ -114,70 +114,102 @@ def protect_by_programme(
     """For withheld `owners` with no witness: the published cells to withhold so that each can go
     up by 4 (one change for all the owners of a block at once, the cheapest by `cost`; each half of
     them on its own where that change is not whole, and so on), and their witnesses (whole changes only).
-    Returns (cells to withhold, witnesses)."""
-    withheld, cost = hidden.copy(), cost.copy()
-    found = [Witnesses.empty()]
-    for year, measures, mine in blocks_of(cube, groups, owners):
-        cells = year_cells(cube, year, measures)
-        pending = [mine]
-        while pending:  # a change that is not whole: each half of its owners on its own
-            together = pending.pop()
-            change = _cheapest_change(cube, groups, withheld, cells, together, cost)
-            whole = change is not None and np.all(np.abs(change - np.round(change)) < EPS)
-            if not whole:
-                if together.size > 1:
-                    pending += [together[: together.size // 2], together[together.size // 2 :]]
-                continue
-            moved = np.abs(change) > EPS
-            newly = cells[moved & cube.published[cells] & ~withheld[cells]]
-            withheld[newly], cost[newly] = True, 0.0
-            at, delta = cells[moved], np.round(change[moved]).astype(np.int64)
-            k = together.size
-            found.append(Witnesses(np.repeat(together, at.size), np.tile(at, k),
-                                   np.tile(delta, k)))  # fmt: skip
-    return np.flatnonzero(withheld & ~hidden), sum(found[1:], found[0])
+    Returns (cells to withhold, witnesses). No relation links two blocks (a year, a block of
+    measures): each is solved on its own. (Not in threads: HiGHS keeps the interpreter's lock while
+    it solves, so two threads take as long as one.)"""
+    results = [
+        _protect_block(cube, groups, hidden, cost, year, measures, mine)
+        for year, measures, mine in blocks_of(cube, groups, owners)
+    ]
+    withheld = hidden.copy()
+    for newly, _ in results:
+        withheld[newly] = True
+    found = [witnesses for _, witnesses in results]
+    return np.flatnonzero(withheld & ~hidden), sum(found, Witnesses.empty())
 
 
-def _cheapest_change(cube, groups, hidden, cells, owners, cost) -> np.ndarray | None:
-    """x − value over `cells` minimising the cost of the published cells changed (|x − value|
-    through two non-negative columns each), every relation and known bound holding, each owner
-    at least 4 higher. None when HiGHS finds no solution."""
-    relations = year_relations(cube, groups, cells)
-    n = cells.size
-    value = cube.value[cells].astype(np.float64)
-    low, high = known_bounds(cube, cells)
-    col_low, col_high = low - value, np.where(np.isinf(high), INF, high - value)
-    mine = np.searchsorted(cells, owners)
-    col_low[mine] = np.maximum(col_low[mine], STEP)
-    # Σ coef·(value + d) within the sense's bounds: Σ coef·d within them, shifted.
-    balance = np.bincount(
-        relations.group, relations.coef * value[relations.cell], relations.n_groups
-    )
-    row_low, row_high = relations.bounds()
-    row_low, row_high = row_low - balance, row_high - balance
-    # Every cell's change costs: a published cell shown its price, any other a little (so that
-    # the change stays small: a sparse solution is more often whole).
-    paid = np.arange(n)
-    k = n
-    # d_j − p_j + n_j = 0 for the published cells shown: p, n ≥ 0 carry the cost of changing j.
-    link_rows = relations.n_groups + np.arange(k)
-    matrix = (
-        np.concatenate([relations.group, link_rows, link_rows, link_rows]),
-        np.concatenate([relations.cell, paid, n + np.arange(k), n + k + np.arange(k)]),
-        np.concatenate([relations.coef, np.ones(k), -np.ones(k), np.ones(k)]),
-    )
-    shown = cube.published[cells] & ~hidden[cells]
-    price = np.where(shown, cost[cells], FREE_MOVE_COST)
-    costs = np.concatenate([np.zeros(n), price, price])
-    highs = _highs(
-        costs,
-        np.concatenate([col_low, np.zeros(2 * k)]),
-        np.concatenate([col_high, np.full(2 * k, INF)]),
-        matrix,
-        np.concatenate([row_low, np.zeros(k)]),
-        np.concatenate([row_high, np.zeros(k)]),
-    )
-    highs.run()
-    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.asarray(highs.getSolution().col_value)[:n]
+def _protect_block(cube, groups, hidden, cost, year, measures, mine):
+    """One block's owners: (cells to withhold, witnesses)."""
+    cells = year_cells(cube, year, measures)
+    withheld = hidden[cells] & cube.published[cells]
+    price = np.where(cube.published[cells] & ~hidden[cells], cost[cells], FREE_MOVE_COST)
+    programme = _ChangeProgramme(cube, groups, cells)
+    found = []
+    pending = [mine]
+    while pending:  # a change that is not whole: each half of its owners on its own
+        together = pending.pop()
+        change = programme.cheapest(np.searchsorted(cells, together), price)
+        whole = change is not None and np.all(np.abs(change - np.round(change)) < EPS)
+        if not whole:
+            if together.size > 1:
+                pending += [together[: together.size // 2], together[together.size // 2 :]]
+            continue
+        moved = np.abs(change) > EPS
+        newly = moved & cube.published[cells] & ~withheld
+        withheld[newly], price[newly] = True, FREE_MOVE_COST
+        at, delta = cells[moved], np.round(change[moved]).astype(np.int64)
+        k = together.size
+        found.append(Witnesses(np.repeat(together, at.size), np.tile(at, k),
+                               np.tile(delta, k)))  # fmt: skip
+    newly = cells[withheld & ~hidden[cells]]
+    return newly, sum(found, Witnesses.empty())
+
+
+class _ChangeProgramme:
+    """The change d = p − n over a block's `cells` (p, n ≥ 0: how far each cell goes up, down),
+    every relation and known bound holding, each unit of p and n costing the cell's price. Built
+    once per block: each question sets its owners' bounds (p ≥ 4, n = 0) and the prices."""
+
+    def __init__(self, cube: Cube, groups: list[Groups], cells: np.ndarray):
+        relations = year_relations(cube, groups, cells)
+        n = self.n = cells.size
+        value = cube.value[cells].astype(np.float64)
+        low, high = known_bounds(cube, cells)
+        # Every cell's true value lies within what the attacker knows of it: up ≥ 0, down ≥ 0.
+        self.up = np.where(np.isinf(high), INF, np.maximum(high - value, 0.0))
+        self.down = np.maximum(value - low, 0.0)
+        # Σ coef·(value + p − n) within the sense's bounds: Σ coef·(p − n) within them, shifted.
+        balance = np.bincount(
+            relations.group, relations.coef * value[relations.cell], relations.n_groups
+        )
+        row_low, row_high = relations.bounds()
+        matrix = (
+            np.concatenate([relations.group, relations.group]),
+            np.concatenate([relations.cell, n + relations.cell]),
+            np.concatenate([relations.coef, -relations.coef]),
+        )
+        self.highs = _highs(
+            np.zeros(2 * n),
+            np.zeros(2 * n),
+            np.concatenate([self.up, self.down]),
+            matrix,
+            row_low - balance,
+            row_high - balance,
+        )
+        self.columns = np.arange(2 * n, dtype=np.int32)
+
+    def cheapest(self, owners: np.ndarray, price: np.ndarray) -> np.ndarray | None:
+        """The cheapest change (per cell, by `price` per unit) taking every owner (local numbers)
+        at least 4 higher; None when there is none."""
+        highs, n = self.highs, self.n
+        highs.changeColsCost(self.columns.size, self.columns, np.concatenate([price, price]))
+        columns = np.concatenate([owners, n + owners]).astype(np.int32)
+        zeros = np.zeros(owners.size)
+        highs.changeColsBounds(
+            columns.size, columns, np.concatenate([np.full(owners.size, float(STEP)), zeros]),
+            np.concatenate([self.up[owners], zeros]),
+        )  # fmt: skip
+        try:
+            # From scratch (presolve included): a start from the previous basis, whose owners
+            # were others, can take a hundred times longer.
+            highs.clearSolver()
+            highs.run()
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            x = np.asarray(highs.getSolution().col_value)
+            return x[:n] - x[n:]
+        finally:
+            highs.changeColsBounds(
+                columns.size, columns, np.concatenate([zeros, zeros]),
+                np.concatenate([self.up[owners], self.down[owners]]),
+            )  # fmt: skip
