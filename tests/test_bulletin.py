@@ -83,7 +83,9 @@ def test_the_key_figures_are_the_public_files(demo_db, loaded, html):
     figures = bulletin.key_figures(loaded)
     assert figures["persons"] == fmt_int(persons, "fr") and persons > 0
     assert figures["unmet"] == shown_count(demo_db, "*", year, quarter, "demandes_non_satisfaites")
-    assert figures["signals"] == str(raised) and raised > 0
+    # The demo's last quarter may raise no signal now that signals only read published
+    # crossings (tests/test_signals.py raises them on hand-built series): the count must match.
+    assert figures["signals"] == str(raised)
     assert figures["alerts"] == str(alerts)
     for value in figures.values():
         assert value in html
