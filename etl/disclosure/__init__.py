@@ -35,6 +35,7 @@ from etl.disclosure.cube import (
     Y,
     build_cube,
     cell_index,
+    row_keys,
 )
 from etl.disclosure.facts import QUARTER_CUBE, YEAR_CUBE, knowledge_from_tables
 from etl.disclosure.method import SUPPRESSED_SUFFIX, protect, restore_cube, suppressed_flag
@@ -180,13 +181,7 @@ def published_hidden(cube: Cube, published_year: pl.DataFrame, published_quarter
     """Per cell of the model: whether the published cubes withhold it (matched on the keys)."""
     hidden = np.zeros(cube.size, dtype=bool)
     for frame, in_year in ((published_year, True), (published_quarter, False)):
-        keys = frame.select(
-            "year",
-            (pl.lit(0) if in_year else pl.col("quarter")).cast(pl.Int64).alias("quarter"),
-            "theme",
-            "lieu",
-            "category",
-        )
+        keys = row_keys(frame, in_year)
         for measure in MEASURES:
             cells = cell_index(cube, keys.with_columns(measure=pl.lit(measure)))
             flagged = frame[suppressed_flag(measure)].fill_null(False).to_numpy()

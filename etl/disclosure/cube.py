@@ -194,6 +194,17 @@ def build_cube(
     return cube
 
 
+def row_keys(frame: pl.DataFrame, in_year: bool) -> pl.DataFrame:
+    """The keys of a cube's rows as the model names them (quarter 0 for a year-cube row)."""
+    return frame.select(
+        "year",
+        (pl.lit(0) if in_year else pl.col("quarter")).cast(pl.Int64).alias("quarter"),
+        "theme",
+        "lieu",
+        "category",
+    )
+
+
 def cell_index(cube: Cube, frame: pl.DataFrame) -> np.ndarray:
     """Flat indices of the cells named by `frame` (year, quarter, theme, lieu, category, measure;
     quarter 0 = the year), -1 where the model has no such coordinates."""

@@ -26,7 +26,17 @@ import numpy as np
 import polars as pl
 
 from etl.disclosure.crossings import published_cube
-from etl.disclosure.cube import CATEGORY, LIEU, MEASURES, THEME, YEAR_PERIOD, Cube, Q, cell_index
+from etl.disclosure.cube import (
+    CATEGORY,
+    LIEU,
+    MEASURES,
+    THEME,
+    YEAR_PERIOD,
+    Cube,
+    Q,
+    cell_index,
+    row_keys,
+)
 from etl.disclosure.moves import Model, Witnesses
 from etl.disclosure.programme import protect_by_programme
 from etl.disclosure.relations import Groups
@@ -126,13 +136,7 @@ def restore_cube(cube_frame: pl.DataFrame, cube: Cube, hidden: np.ndarray, in_ye
     """The published rows of `cube_frame` with withheld measures NULL and a `<measure>_supprime`
     flag per measure."""
     published = published_cube(cube_frame, in_year)
-    keys = published.select(
-        "year",
-        (pl.lit(0) if in_year else pl.col("quarter")).cast(pl.Int64).alias("quarter"),
-        "theme",
-        "lieu",
-        "category",
-    )
+    keys = row_keys(published, in_year)
     flags = {}
     for measure in MEASURES:
         cells = cell_index(cube, keys.with_columns(measure=pl.lit(measure)))
