@@ -16,6 +16,8 @@ from etl.disclosure.crossings import DETAILED_PLACES, QUARTER, YEAR, unpublished
 from etl.vocabulary import ALL, CANTON
 
 STEPS = {"year": YEAR, "quarter": QUARTER}
+# What is shown instead of each unpublished detail for the same places (message keys).
+WIDENED = {"place_category": "all_members", "place_quarter_theme": "all_themes"}
 
 
 def trends_detail(chosen: dict[str, list[str]], step: str) -> list[str]:
@@ -38,14 +40,11 @@ def nearest_trends(chosen: dict[str, list[str]], breakdown: str, step: str) -> t
     if breakdown == "category" or (breakdown == "theme" and "place_quarter_theme" in missing):
         chosen["lieu"] = [CANTON]
         return chosen, ["canton_by_category" if breakdown == "category" else "canton_by_theme"]
-    changed = []
     if "place_category" in missing:
         chosen["category"] = [ALL]
-        changed.append("all_members")
     if "place_quarter_theme" in missing:
         chosen["theme"] = [ALL]
-        changed.append("all_themes")
-    return chosen, changed
+    return chosen, [WIDENED[code] for code in missing]
 
 
 def published_trends(chosen: dict[str, list[str]], breakdown: str, step: str) -> dict:

@@ -163,12 +163,7 @@ def published_selection(selection: exports.Selection) -> exports.Selection:
     missing = exports.unpublished(selection)
     if not missing:
         return selection
-    changed = [
-        key
-        for code, key in (("place_category", "all_members"), ("place_quarter_theme", "all_themes"))
-        if code in missing
-    ]
-    unpublished.show_notice(missing, changed)
+    unpublished.show_notice(missing, [unpublished.WIDENED[code] for code in missing])
     st.caption(t("donnees.unpublished_files"))
     return exports.nearest_published(selection)
 

@@ -182,6 +182,16 @@ def unpublished_message(selection: Selection) -> str:
 
     missing = unpublished(selection)
     asked, instead = [], []
+    # What the nearest published selection widens, said exactly (not « all members » when only
+    # the quarterly themes were the problem).
+    widened = [
+        words
+        for code, words in (
+            ("place_category", "tous les membres réunis"),
+            ("place_quarter_theme", "toutes les thématiques réunies"),
+        )
+        if code in missing
+    ]
     if "place_category" in missing:
         named = ", ".join(c for c in selection.categories if c != ALL)
         asked.append(f"les communes par catégorie de membres (--categorie {named})")
@@ -197,9 +207,8 @@ def unpublished_message(selection: Selection) -> str:
         f"Non publié à ce niveau de détail : {' et '.join(asked)}. Pour protéger les petits "
         "nombres (à ce niveau, beaucoup de cases comptent 1 à 4 personnes, qui pourraient être "
         "reconnues), l'observatoire ne publie pas ce détail. Demandez plutôt "
-        f"{' ; '.join(instead)} ; ou, pour les mêmes communes, tous les membres"
-        + (" et toutes les thématiques réunies" if "place_quarter_theme" in missing else "")
-        + f" : {cli_command(nearest_published(selection))}"
+        f"{' ; '.join(instead)} ; ou, pour les mêmes communes, {' et '.join(widened)} : "
+        f"{cli_command(nearest_published(selection))}"
     )
 
 
