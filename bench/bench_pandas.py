@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -303,14 +303,15 @@ def check_answers(frames: Frames, raw: Path, year: int, theme: str) -> None:
 class Question:
     label: str
     query: str  # the data-layer query answering it on the pages
-    answer: Callable[..., pd.DataFrame]  # the pandas way, same parameters
+    answer: Callable[..., pd.DataFrame]  # the pandas way, same parameters less `fixed`
+    fixed: dict = field(default_factory=dict)  # parameters that pick this question's case (step)
 
 
 QUESTIONS = (
     Question("Chiffres clés de l'année", "overview_kpis", overview_kpis),
     Question("Évolution par thème", "overview_theme_trends", overview_theme_trends),
-    Question("Séries annuelles choisies", "trends_yearly", trends_yearly),
-    Question("Séries trimestrielles choisies", "trends_quarterly", trends_quarterly),
+    Question("Séries annuelles choisies", "trends", trends_yearly, {"step": "annee"}),
+    Question("Séries trimestrielles choisies", "trends", trends_quarterly, {"step": "trimestre"}),
     Question("Carte des besoins (thème, année)", "needs_commune_theme", needs_commune_theme),
     Question("Fiche communale : évolution", "fiche_trends", fiche_trends),
     Question("Couverture thèmes × communes", "coverage_theme_commune", coverage_theme_commune),
@@ -339,10 +340,13 @@ class PandasResult:
     questions: list[QuestionResult]
 
 
-def _params_of(cases, query: str) -> dict | None:
+def _params_of(cases, query: str, fixed: dict | None = None) -> dict | None:
+    """The parameters of the first public case of `query` asked with the `fixed` values."""
+    fixed = fixed or {}
     for case in cases:
-        if case.name == query and not case.admin:
-            return case.kwargs()
+        kwargs = case.kwargs()
+        if case.name == query and not case.admin and fixed.items() <= kwargs.items():
+            return kwargs
     return None
 
 
@@ -364,11 +368,12 @@ def measure_questions(raw: Path, cases, repeat: int, progress=print) -> PandasRe
     check_answers(frames, raw, checked["year"], checked["theme"])
     results = []
     for question in QUESTIONS:
-        params = _params_of(cases, question.query)
+        params = _params_of(cases, question.query, question.fixed)
         if params is None:  # the pages did not ask it this run
             continue
+        asked = {key: value for key, value in params.items() if key not in question.fixed}
         pandas = measure_within(
-            lambda q=question, p=params: q.answer(frames, **p), repeat, PANDAS_BUDGET_S
+            lambda q=question, p=asked: q.answer(frames, **p), repeat, PANDAS_BUDGET_S
         )
         layer = measure(
             lambda q=question, p=params: data.run(q.query, **p),

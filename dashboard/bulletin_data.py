@@ -19,7 +19,7 @@ from dashboard.components import signals_text as words
 from etl.analysis import funnel
 from etl.analysis.signals import SIGNAL
 from etl.errors import UserError
-from etl.vocabulary import ALL, CANTON
+from etl.vocabulary import ALL, CANTON, QUARTER
 
 Runner = Callable[..., pl.DataFrame]
 HISTORY_QUARTERS = 12  # the canton's persons served over the last three years (first chart)
@@ -33,9 +33,13 @@ class Bulletin:
     version: str
     published_at: dt.datetime
     has_demo: bool
-    canton: pl.DataFrame  # trends_quarterly: persons served, all themes, canton, every quarter
-    unmet: dict | None  # trends_quarterly row: unmet requests, all themes, canton, the quarter
-    themes: pl.DataFrame  # trends_quarterly rows of the quarter, one per theme, canton
+    canton: (
+        pl.DataFrame
+    )  # query trends by quarter: persons served, all themes, canton, every quarter
+    unmet: (
+        dict | None
+    )  # query trends by quarter, row: unmet requests, all themes, canton, the quarter
+    themes: pl.DataFrame  # query trends by quarter, rows of the quarter, one per theme, canton
     assessed: dict  # signals_quarters row of the quarter
     assessments: pl.DataFrame  # signals_list rows of the quarter (every series)
     field: pl.DataFrame  # signals_field_observations of the quarter
@@ -60,7 +64,7 @@ class Bulletin:
 
     @property
     def current(self) -> dict | None:
-        """The canton's persons served this quarter (trends_quarterly row)."""
+        """The canton's persons served this quarter (a row of the query trends by quarter)."""
         rows = self.canton.filter(
             (pl.col("year") == self.year) & (pl.col("quarter") == self.quarter)
         )
@@ -134,7 +138,12 @@ def load_bulletin(run: Runner, period: int, lang: str) -> Bulletin:
 
     def quarterly(metric: str, themes: list[str]) -> pl.DataFrame:
         return run(
-            "trends_quarterly", metric=metric, themes=themes, lieux=[CANTON], categories=[ALL]
+            "trends",
+            step=QUARTER,
+            metric=metric,
+            themes=themes,
+            lieux=[CANTON],
+            categories=[ALL],
         )
 
     this_quarter = (pl.col("year") == year) & (pl.col("quarter") == quarter)

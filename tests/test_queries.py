@@ -17,6 +17,7 @@ from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 from dashboard import data
 from etl import db as etl_db
 from etl.paths import QUERIES_DIR, ROOT
+from etl.vocabulary import CUBE_PERIOD_KINDS
 
 QUERY_FILES = sorted(QUERIES_DIR.glob("*.sql"))
 HEADER_FIELDS = ("name", "grain", "key", "parameters", "used by")
@@ -48,7 +49,10 @@ DEFAULTS: dict[str, object] = {
     "date_to": None,
     "period": YEAR * 4 + 3,  # a quarter number (year × 4 + quarter − 1): the demo's last quarter
     "statuses": [],
+    "step": "annee",
 }
+# Queries run once more per variant: a parameter that changes the grain (the trends' period kind).
+VARIANTS: dict[str, list[dict[str, object]]] = {"trends": [{"step": "trimestre"}]}
 PER_QUERY: dict[str, dict[str, object]] = {
     "export_context_indicators": {"ofs": [6621, 6643]},
     "export_gaps": {"ofs": [6621, 6643]},
@@ -124,9 +128,16 @@ def test_used_by_names_the_real_callers(path: Path):
     assert named == callers(path.stem), f"{path.name}: update its « used by » line"
 
 
-@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
-def test_runs_on_demo_database_with_one_row_per_key(path: Path, demo_env):
-    frame = run(path.stem, **default_parameters(path.stem))
+QUERY_RUNS = [
+    pytest.param(path, variant, id="-".join([path.stem, *map(str, variant.values())]))
+    for path in QUERY_FILES
+    for variant in [{}, *VARIANTS.get(path.stem, [])]
+]
+
+
+@pytest.mark.parametrize(("path", "variant"), QUERY_RUNS)
+def test_runs_on_demo_database_with_one_row_per_key(path: Path, variant: dict, demo_env):
+    frame = run(path.stem, **(default_parameters(path.stem) | variant))
     assert frame.height > 0, f"{path.stem} returns no row on the demo database"
     key = key_columns(path)
     if not key:
@@ -258,16 +269,16 @@ def most_published_commune(raw) -> int:
     many (even a city's, when they protect small counts), and the test needs published years."""
     communes = [str(ofs) for ofs in raw["activity"]["ofs_number"].drop_nulls().unique().sort()]
     frame = data.run(
-        "trends_yearly", metric="personnes", themes=["*"], lieux=communes, categories=["*"]
+        "trends", step="annee", metric="personnes", themes=["*"], lieux=communes, categories=["*"]
     )
     published = frame.filter(~pl.col("suppressed")).group_by("lieu").len().sort(["len", "lieu"])
     return int(published["lieu"][-1])
 
 
-def test_trends_yearly_counts_and_rates_for_one_commune(demo_env, raw):
+def test_trends_by_year_counts_and_rates_for_one_commune(demo_env, raw):
     ofs = most_published_commune(raw)
     frame = data.run(
-        "trends_yearly", metric="personnes", themes=["*"], lieux=[str(ofs)], categories=["*"]
+        "trends", step="annee", metric="personnes", themes=["*"], lieux=[str(ofs)], categories=["*"]
     )
     rows = kept_activity(raw).filter(pl.col("ofs_number") == ofs)
     by_year = dict(rows.group_by("year").agg(pl.col("personnes").sum()).iter_rows())
@@ -292,9 +303,14 @@ def test_trends_yearly_counts_and_rates_for_one_commune(demo_env, raw):
     assert checked >= 4
 
 
-def test_trends_yearly_canton_rate_uses_the_45_communes(demo_env, raw):
+def test_trends_by_year_canton_rate_uses_the_45_communes(demo_env, raw):
     frame = data.run(
-        "trends_yearly", metric="personnes", themes=["*"], lieux=["GE", "*"], categories=["*"]
+        "trends",
+        step="annee",
+        metric="personnes",
+        themes=["*"],
+        lieux=["GE", "*"],
+        categories=["*"],
     )
     rows = kept_activity(raw).filter(pl.col("year") == YEAR)
     in_canton = rows.filter(pl.col("ofs_number").is_not_null())["personnes"].sum()
@@ -316,7 +332,8 @@ def test_trends_by_theme_and_category(demo_env, raw):
     members = raw["members"].select(pl.col("code").alias("member_code"), "categories")
     by_theme = rows.group_by("theme").agg(pl.col("personnes").sum()).sort("personnes")
     every_theme = data.run(
-        "trends_yearly",
+        "trends",
+        step="annee",
         metric="personnes",
         themes=by_theme["theme"].to_list(),
         lieux=["*"],
@@ -326,7 +343,7 @@ def test_trends_by_theme_and_category(demo_env, raw):
     published = every_theme.filter(~pl.col("suppressed"))["theme"].to_list()
     theme = by_theme.filter(pl.col("theme").is_in(published)).row(-1)
     frame = data.run(
-        "trends_yearly", metric="personnes", themes=[theme[0]], lieux=["*"], categories=["*"]
+        "trends", step="annee", metric="personnes", themes=[theme[0]], lieux=["*"], categories=["*"]
     )
     assert frame.filter(pl.col("year") == YEAR)["value"].item() == theme[1]
 
@@ -338,29 +355,67 @@ def test_trends_by_theme_and_category(demo_env, raw):
     )
     categories = by_category["categories"].to_list()
     frame = data.run(
-        "trends_yearly", metric="personnes", themes=["*"], lieux=["*"], categories=categories
+        "trends", step="annee", metric="personnes", themes=["*"], lieux=["*"], categories=categories
     ).filter(pl.col("year") == YEAR)
     shown = dict(frame.select("category", "value").iter_rows())
     assert shown == dict(by_category.iter_rows())
 
 
-def test_trends_quarterly_only_holds_sub_annual_members(demo_env, raw):
+def test_trends_by_quarter_only_holds_sub_annual_members(demo_env, raw):
     rows = kept_activity(raw).filter(
         (pl.col("year") == YEAR) & pl.col("granularity").is_in(["trimestre", "mois"])
     )
     quarter = pl.coalesce("quarter", ((pl.col("month") + 2) // 3)).alias("q")
     expected = dict(rows.group_by(quarter).agg(pl.col("personnes").sum()).iter_rows())
     frame = data.run(
-        "trends_quarterly", metric="personnes", themes=["*"], lieux=["*"], categories=["*"]
+        "trends", step="trimestre", metric="personnes", themes=["*"], lieux=["*"], categories=["*"]
     ).filter(pl.col("year") == YEAR)
     assert dict(frame.select("quarter", "value").iter_rows()) == expected
     assert frame["quarter_start"].to_list() == [dt.date(YEAR, m, 1) for m in (1, 4, 7, 10)]
 
 
+def test_trends_by_quarter_compares_with_the_same_quarter_a_year_before(demo_env, raw):
+    rows = kept_activity(raw).filter(pl.col("granularity").is_in(["trimestre", "mois"]))
+    quarter = pl.coalesce("quarter", ((pl.col("month") + 2) // 3)).alias("q")
+    sums = rows.group_by("year", quarter).agg(pl.col("personnes").sum())
+    persons = {(year, q): n for year, q, n in sums.iter_rows()}
+    frame = data.run(
+        "trends",
+        step="trimestre",
+        metric="personnes",
+        themes=["*"],
+        lieux=["*"],
+        categories=["*"],
+    ).filter(pl.col("year") == YEAR)
+    assert frame.height == 4
+    for row in frame.to_dicts():
+        before = persons[(YEAR - 1, row["quarter"])]
+        assert row["previous_value"] == before
+        assert row["change_pct"] == pytest.approx(
+            100 * (persons[(YEAR, row["quarter"])] - before) / before
+        )
+
+
+def test_trends_by_year_has_no_quarter(demo_env):
+    frame = data.run(
+        "trends", step="annee", metric="personnes", themes=["*"], lieux=["*"], categories=["*"]
+    )
+    assert frame.height and frame["quarter"].is_null().all()
+    assert frame["quarter_start"].is_null().all()
+    assert frame["year"].is_unique().all()
+
+
+def test_trends_steps_are_the_cube_period_kinds():
+    """The query's $step takes exactly the period kinds the cubes are published by."""
+    sql = (QUERIES_DIR / "trends.sql").read_text(encoding="utf-8")
+    assert set(re.findall(r"\$step = '(\w+)'", sql)) == set(CUBE_PERIOD_KINDS)
+
+
 def test_suppressed_cells_carry_no_value(demo_env):
     """Disclosure control (DESIGN §6): whatever is flagged arrives without its value."""
     frame = data.run(
-        "trends_yearly",
+        "trends",
+        step="annee",
         metric="personnes",
         themes=["*"],
         lieux=[str(n) for n in range(6601, 6646)],

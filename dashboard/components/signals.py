@@ -17,6 +17,7 @@ from dashboard.components import signals_text as words
 from dashboard.components.directory import md_escape
 from dashboard.i18n import current_language, fmt_decimal, fmt_int, t
 from etl.analysis.signals import CANTON, RULE, SIGNAL, STORED_QUARTERS
+from etl.vocabulary import QUARTER
 
 SIGNALS_PAGE = "views/signaux.py"
 OVERVIEW_SHOWN = 4
@@ -45,7 +46,8 @@ def assessments(
 
 def history(row: dict) -> pl.DataFrame:
     return data.run(
-        "trends_quarterly",
+        "trends",
+        step=QUARTER,
         metric="personnes",
         themes=[row["theme"]],
         lieux=[row["lieu"]],

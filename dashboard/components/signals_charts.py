@@ -13,8 +13,8 @@ ORANGE, GREY = colour(1), "#555555"
 
 
 def history_figure(history: pl.DataFrame, row: dict, lang: str, height: int = 320) -> go.Figure:
-    """The series' published counts by quarter (trends_quarterly rows), with what the assessed
-    quarter's history predicted and the limit above which it is a signal."""
+    """The series' published counts by quarter (rows of the query `trends` by quarter), with what
+    the assessed quarter's history predicted and the limit above which it is a signal."""
     history = history.sort("year", "quarter")
     x = [quarter_position(y, q) for y, q in zip(history["year"], history["quarter"], strict=True)]
     fig = go.Figure(

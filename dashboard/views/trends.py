@@ -20,7 +20,7 @@ from dashboard.i18n import (
     t,
     t_or,
 )
-from etl.vocabulary import ALL, CANTON, PLACES_OUTSIDE_COMMUNES, PUBLISHED
+from etl.vocabulary import ALL, CANTON, PLACES_OUTSIDE_COMMUNES, PUBLISHED, QUARTER, YEAR
 
 METRICS = (
     "personnes",
@@ -32,6 +32,8 @@ METRICS = (
 BREAKDOWNS = ("theme", "lieu", "category", "none")
 MEASURES = ("count", "rate")
 STEPS = ("year", "quarter")
+# The period kind the query `trends` is asked for, by the step chosen (URL `pas`).
+PERIOD_KINDS = {"year": YEAR, "quarter": QUARTER}
 MAX_SERIES = 8  # the Okabe-Ito palette has eight colours
 SUMMARY_SERIES = 3  # series named in the chart's summary sentence
 OUTSIDE = PLACES_OUTSIDE_COMMUNES
@@ -220,9 +222,9 @@ def load_series(choice: dict) -> pl.DataFrame:
     places = choice["chosen"]["lieu"]
     if choice["measure"] == "rate":
         places = rate_places(places)
-    query = "trends_quarterly" if choice["step"] == "quarter" else "trends_yearly"
     return data.run(
-        query,
+        "trends",
+        step=PERIOD_KINDS[choice["step"]],
         metric=choice["metric"],
         themes=choice["chosen"]["theme"],
         lieux=places,

@@ -1,26 +1,52 @@
--- name: trends_yearly
--- grain: one row per year × theme × lieu × category cell asked for (one point of one series)
--- key: year, theme, lieu, category
--- parameters: $metric (varchar: personnes, prestations, nouvelles_personnes,
+-- name: trends
+-- grain: one row per period × theme × lieu × category cell asked for (one point of one series); the
+--        period is a year or a quarter as $step says. Quarters come from quarterly and monthly
+--        submissions only (members reporting once a year are not in them).
+-- key: year, quarter, theme, lieu, category
+-- parameters: $step (varchar: 'annee' = by year, from public.activity_year_cube; 'trimestre' = by
+--             quarter, from public.activity_quarter_cube; etl.vocabulary.CUBE_PERIOD_KINDS),
+--             $metric (varchar: personnes, prestations, nouvelles_personnes,
 --             demandes_non_satisfaites, liste_attente), $themes (varchar[]: theme codes, '*' = all),
 --             $lieux (varchar[]: OFS numbers as text, 'GE' = the 45 communes, '*' = every place,
 --             'hors_canton', 'non_renseignee'), $categories (varchar[]: member categories, '*' = all)
--- used by: dashboard/views/trends.py
+-- used by: dashboard/views/trends.py, dashboard/components/signals.py (a signal's history), dashboard/bulletin_data.py
+-- quarter, quarter_start: NULL by year.
 -- previous_suppressed: the period compared with is withheld (« X », not « no data »).
 -- Suppressed counts (DESIGN §6) are NULL with suppressed = true: their rate and change are NULL.
 -- Rates per 1,000 residents exist for a commune and for 'GE' only (no population for '*' or
--- hors canton); population_status says whether the denominator is published or estimated.
+-- hors canton); population_status says whether the denominator is published or estimated. A
+-- quarter's rate uses the population of its year; change_pct compares with the same period a year
+-- before (the year before, or the same quarter of the year before).
 with
-    cube as (select * from public.activity_year_cube),
+    year_cube as (select * from public.activity_year_cube),
+    quarter_cube as (select * from public.activity_quarter_cube),
     commune_population as (
         select ofs_number, year, population, status, definition from public.population
     ),
     canton_population as (
         select year, population, status, definition from public.population_canton
     ),
+    -- The cube of the step; a year is quarter NULL.
+    cube as (
+        select
+            year, cast(null as integer) as quarter, theme, lieu, ofs_number, category, n_members,
+            personnes, prestations, nouvelles_personnes, demandes_non_satisfaites, liste_attente,
+            personnes_supprime, prestations_supprime, nouvelles_personnes_supprime,
+            demandes_non_satisfaites_supprime, liste_attente_supprime
+        from year_cube
+        where $step = 'annee'
+        union all
+        select
+            year, quarter, theme, lieu, ofs_number, category, n_members,
+            personnes, prestations, nouvelles_personnes, demandes_non_satisfaites, liste_attente,
+            personnes_supprime, prestations_supprime, nouvelles_personnes_supprime,
+            demandes_non_satisfaites_supprime, liste_attente_supprime
+        from quarter_cube
+        where $step = 'trimestre'
+    ),
     cells as (
         select
-            year, theme, lieu, ofs_number, category, n_members,
+            year, quarter, theme, lieu, ofs_number, category, n_members,
             case $metric
                 when 'personnes' then personnes
                 when 'prestations' then prestations
@@ -55,10 +81,12 @@ with
         from with_population as cur
         left join cells as prev
             on prev.theme = cur.theme and prev.lieu = cur.lieu and prev.category = cur.category
-            and prev.year = cur.year - 1
+            and prev.year = cur.year - 1 and prev.quarter is not distinct from cur.quarter
     )
 select
     year,
+    quarter,
+    make_date(year, 3 * quarter - 2, 1) as quarter_start,
     theme,
     lieu,
     category,
@@ -74,4 +102,4 @@ select
     case when previous_value > 0 then 100.0 * (value - previous_value) / previous_value end
         as change_pct
 from with_previous
-order by theme, lieu, category, year
+order by theme, lieu, category, year, quarter
