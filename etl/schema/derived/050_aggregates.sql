@@ -190,13 +190,18 @@ select category_set, '*' as category from sets
 union all
 select category_set, unnest(categories) as category from sets;
 
--- Cube by year: year × theme × lieu × category, with the '*' / 'GE' levels described above.
-create or replace table agg_activity_year_cube as
+-- The activity cube, built once for both period kinds: period_kind × year × quarter × theme × lieu ×
+-- category, with the '*' / 'GE' levels described above. A year is period_kind 'annee' with quarter 0
+-- (as etl/disclosure/cube.py numbers it); a quarter is 'trimestre', from sub-annual submissions
+-- only. The period (year, quarter) is a key of every step below, so the two kinds never mix. A
+-- temporary table: the raw file keeps the two published shapes, materialised from it further down.
+create or replace temp table agg_activity_cube as
 with
-    -- A member's own rows are its cells of one theme and one place.
+    -- A member's own rows are its cells of one theme and one place: its years, then its quarters.
     by_theme_place as not materialized (
         select
             year,
+            0 as quarter,
             member_code,
             theme,
             lieu,
@@ -211,202 +216,14 @@ with
             demandes_non_satisfaites,
             liste_attente,
             coalesce(personnes > 0, false) as has_persons,
+            -- Partial: fewer sub-periods than the year has (counted for years only).
             n_periods < n_periods_expected as is_partial,
             is_demo
         from temp.agg_activity_year
-    ),
-    -- All its themes in one place.
-    by_place as (
+        union all
         select
             year,
-            member_code,
-            '*' as theme,
-            lieu,
-            any_value(ofs_number) as ofs_number,
-            sum(personnes) as personnes,
-            sum(prestations) as prestations,
-            sum(nouvelles_personnes) as nouvelles_personnes,
-            sum(femmes) as femmes,
-            sum(hommes) as hommes,
-            sum(mineurs) as mineurs,
-            sum(seniors_65) as seniors_65,
-            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
-            sum(liste_attente) as liste_attente,
-            bool_or(has_persons) as has_persons,
-            bool_or(is_partial) as is_partial,
-            bool_or(is_demo) as is_demo
-        from by_theme_place
-        group by year, member_code, lieu
-    ),
-    -- One theme: its rows in the 45 communes ('GE') and everywhere ('*').
-    theme_parts as (
-        select
-            year,
-            member_code,
-            theme,
-            ofs_number is not null as in_communes,
-            sum(personnes) as personnes,
-            sum(prestations) as prestations,
-            sum(nouvelles_personnes) as nouvelles_personnes,
-            sum(femmes) as femmes,
-            sum(hommes) as hommes,
-            sum(mineurs) as mineurs,
-            sum(seniors_65) as seniors_65,
-            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
-            sum(liste_attente) as liste_attente,
-            bool_or(has_persons) as has_persons,
-            bool_or(is_partial) as is_partial,
-            bool_or(is_demo) as is_demo
-        from by_theme_place
-        group by year, member_code, theme, in_communes
-    ),
-    by_theme as (
-        select
-            year,
-            member_code,
-            theme,
-            case when grouping(in_communes) = 0 then 'GE' else '*' end as lieu,
-            cast(null as integer) as ofs_number,
-            sum(personnes) as personnes,
-            sum(prestations) as prestations,
-            sum(nouvelles_personnes) as nouvelles_personnes,
-            sum(femmes) as femmes,
-            sum(hommes) as hommes,
-            sum(mineurs) as mineurs,
-            sum(seniors_65) as seniors_65,
-            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
-            sum(liste_attente) as liste_attente,
-            bool_or(has_persons) as has_persons,
-            bool_or(is_partial) as is_partial,
-            bool_or(is_demo) as is_demo
-        from theme_parts
-        group by grouping sets ((year, member_code, theme, in_communes), (year, member_code, theme))
-        having grouping(in_communes) = 1 or in_communes
-    ),
-    -- All its themes, in the 45 communes and everywhere.
-    by_member as (
-        select
-            year,
-            member_code,
-            '*' as theme,
-            lieu,
-            cast(null as integer) as ofs_number,
-            sum(personnes) as personnes,
-            sum(prestations) as prestations,
-            sum(nouvelles_personnes) as nouvelles_personnes,
-            sum(femmes) as femmes,
-            sum(hommes) as hommes,
-            sum(mineurs) as mineurs,
-            sum(seniors_65) as seniors_65,
-            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
-            sum(liste_attente) as liste_attente,
-            bool_or(has_persons) as has_persons,
-            bool_or(is_partial) as is_partial,
-            bool_or(is_demo) as is_demo
-        from by_theme
-        group by year, member_code, lieu
-    ),
-    member_cells as (
-        select * from by_theme_place
-        union all by name
-        select * from by_place
-        union all by name
-        select * from by_theme
-        union all by name
-        select * from by_member
-    ),
-    -- Members counted and summed per cell and set of categories…
-    category_sets as (
-        select
-            year,
-            theme,
-            lieu,
-            any_value(ofs_number) as ofs_number,
-            s.category_set,
-            sum(personnes) as personnes,
-            sum(prestations) as prestations,
-            sum(nouvelles_personnes) as nouvelles_personnes,
-            sum(femmes) as femmes,
-            sum(hommes) as hommes,
-            sum(mineurs) as mineurs,
-            sum(seniors_65) as seniors_65,
-            sum(demandes_non_satisfaites) as demandes_non_satisfaites,
-            sum(liste_attente) as liste_attente,
-            count(*) as n_members,
-            count(*) filter (where is_partial) as n_members_partial,
-            bool_or(has_persons) as has_persons,
-            bool_or(is_demo) as is_demo
-        from member_cells
-        join agg_member_category_set as s using (member_code)
-        group by year, theme, lieu, s.category_set
-    ),
-    -- …then each set added to '*' and to each of its categories.
-    cells as (
-        select
-            year,
-            theme,
-            lieu,
-            any_value(ofs_number) as ofs_number,
-            k.category,
-            cast(sum(personnes) as bigint) as personnes,
-            cast(sum(prestations) as bigint) as prestations,
-            cast(sum(nouvelles_personnes) as bigint) as nouvelles_personnes,
-            cast(sum(femmes) as bigint) as femmes,
-            cast(sum(hommes) as bigint) as hommes,
-            cast(sum(mineurs) as bigint) as mineurs,
-            cast(sum(seniors_65) as bigint) as seniors_65,
-            cast(sum(demandes_non_satisfaites) as bigint) as demandes_non_satisfaites,
-            cast(sum(liste_attente) as bigint) as liste_attente,
-            cast(sum(n_members) as bigint) as n_members,
-            cast(sum(n_members_partial) as bigint) as n_members_partial,
-            bool_or(has_persons) as has_persons,
-            bool_or(is_demo) as is_demo
-        from category_sets
-        join agg_category_set as k using (category_set)
-        group by year, theme, lieu, k.category
-    ),
-    communes_reached as (
-        select year, theme, category, count(*) filter (where has_persons) as n_communes
-        from cells
-        where ofs_number is not null
-        group by year, theme, category
-    )
-select
-    c.year,
-    c.theme,
-    c.lieu,
-    c.ofs_number,
-    c.category,
-    c.personnes,
-    c.prestations,
-    c.nouvelles_personnes,
-    c.femmes,
-    c.hommes,
-    c.mineurs,
-    c.seniors_65,
-    c.demandes_non_satisfaites,
-    c.liste_attente,
-    c.n_members,
-    -- A commune's cell: 1 if someone was served there; 'GE' and '*': how many communes' cells of
-    -- the same theme and category have someone.
-    case
-        when c.ofs_number is not null then cast(c.has_persons as bigint)
-        when c.lieu in ('GE', '*') then coalesce(r.n_communes, 0)
-        else 0
-    end as n_communes,
-    c.n_members_partial,
-    c.is_demo
-from cells as c
-left join communes_reached as r
-    on r.year = c.year and r.theme = c.theme and r.category = c.category and c.lieu in ('GE', '*');
-
--- Cube by quarter, same levels, sub-annual submissions only.
-create or replace table agg_activity_quarter_cube as
-with
-    -- A member's own rows are its cells of one theme and one place.
-    by_theme_place as not materialized (
-        select
-            year, quarter,
+            quarter,
             member_code,
             theme,
             lieu,
@@ -421,13 +238,15 @@ with
             demandes_non_satisfaites,
             liste_attente,
             coalesce(personnes > 0, false) as has_persons,
+            false as is_partial,
             is_demo
         from temp.agg_activity_quarter
     ),
     -- All its themes in one place.
     by_place as (
         select
-            year, quarter,
+            year,
+            quarter,
             member_code,
             '*' as theme,
             lieu,
@@ -442,6 +261,7 @@ with
             sum(demandes_non_satisfaites) as demandes_non_satisfaites,
             sum(liste_attente) as liste_attente,
             bool_or(has_persons) as has_persons,
+            bool_or(is_partial) as is_partial,
             bool_or(is_demo) as is_demo
         from by_theme_place
         group by year, quarter, member_code, lieu
@@ -449,7 +269,8 @@ with
     -- One theme: its rows in the 45 communes ('GE') and everywhere ('*').
     theme_parts as (
         select
-            year, quarter,
+            year,
+            quarter,
             member_code,
             theme,
             ofs_number is not null as in_communes,
@@ -463,13 +284,15 @@ with
             sum(demandes_non_satisfaites) as demandes_non_satisfaites,
             sum(liste_attente) as liste_attente,
             bool_or(has_persons) as has_persons,
+            bool_or(is_partial) as is_partial,
             bool_or(is_demo) as is_demo
         from by_theme_place
         group by year, quarter, member_code, theme, in_communes
     ),
     by_theme as (
         select
-            year, quarter,
+            year,
+            quarter,
             member_code,
             theme,
             case when grouping(in_communes) = 0 then 'GE' else '*' end as lieu,
@@ -484,15 +307,19 @@ with
             sum(demandes_non_satisfaites) as demandes_non_satisfaites,
             sum(liste_attente) as liste_attente,
             bool_or(has_persons) as has_persons,
+            bool_or(is_partial) as is_partial,
             bool_or(is_demo) as is_demo
         from theme_parts
-        group by grouping sets ((year, quarter, member_code, theme, in_communes), (year, quarter, member_code, theme))
+        group by grouping sets (
+            (year, quarter, member_code, theme, in_communes), (year, quarter, member_code, theme)
+        )
         having grouping(in_communes) = 1 or in_communes
     ),
     -- All its themes, in the 45 communes and everywhere.
     by_member as (
         select
-            year, quarter,
+            year,
+            quarter,
             member_code,
             '*' as theme,
             lieu,
@@ -507,6 +334,7 @@ with
             sum(demandes_non_satisfaites) as demandes_non_satisfaites,
             sum(liste_attente) as liste_attente,
             bool_or(has_persons) as has_persons,
+            bool_or(is_partial) as is_partial,
             bool_or(is_demo) as is_demo
         from by_theme
         group by year, quarter, member_code, lieu
@@ -539,6 +367,7 @@ with
             sum(demandes_non_satisfaites) as demandes_non_satisfaites,
             sum(liste_attente) as liste_attente,
             count(*) as n_members,
+            count(*) filter (where is_partial) as n_members_partial,
             bool_or(has_persons) as has_persons,
             bool_or(is_demo) as is_demo
         from member_cells
@@ -564,6 +393,7 @@ with
             cast(sum(demandes_non_satisfaites) as bigint) as demandes_non_satisfaites,
             cast(sum(liste_attente) as bigint) as liste_attente,
             cast(sum(n_members) as bigint) as n_members,
+            cast(sum(n_members_partial) as bigint) as n_members_partial,
             bool_or(has_persons) as has_persons,
             bool_or(is_demo) as is_demo
         from category_sets
@@ -577,6 +407,7 @@ with
         group by year, quarter, theme, category
     )
 select
+    case when c.quarter = 0 then 'annee' else 'trimestre' end as period_kind,
     c.year,
     c.quarter,
     c.theme,
@@ -594,18 +425,32 @@ select
     c.liste_attente,
     c.n_members,
     -- A commune's cell: 1 if someone was served there; 'GE' and '*': how many communes' cells of
-    -- the same theme and category have someone.
+    -- the same period, theme and category have someone.
     case
         when c.ofs_number is not null then cast(c.has_persons as bigint)
         when c.lieu in ('GE', '*') then coalesce(r.n_communes, 0)
         else 0
     end as n_communes,
+    c.n_members_partial,
     c.is_demo
 from cells as c
 left join communes_reached as r
-    on r.year = c.year and r.quarter = c.quarter and r.theme = c.theme and r.category = c.category and c.lieu in ('GE', '*');
+    on r.year = c.year and r.quarter = c.quarter and r.theme = c.theme
+    and r.category = c.category and c.lieu in ('GE', '*');
+
+-- The two shapes published (etl/schema/derived/090_public.sql; their columns, in this order, are a
+-- contract with researchers: docs/DONNEES.md, tests/test_activity_cubes.py): by year, with the
+-- members whose year is partial, and by quarter.
+create or replace table agg_activity_year_cube as
+select * exclude (period_kind, quarter) from temp.agg_activity_cube where period_kind = 'annee';
+
+create or replace table agg_activity_quarter_cube as
+select * exclude (period_kind, n_members_partial)
+from temp.agg_activity_cube
+where period_kind = 'trimestre';
 
 -- The member-level steps are no longer needed: their memory goes back before the public file is built.
+drop table temp.agg_activity_cube;
 drop table temp.agg_activity_quarter;
 drop table temp.agg_activity_year;
 
