@@ -9,7 +9,7 @@ warning, never an exception.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -108,6 +108,20 @@ def _write_param(name: str, value: Any, default: Any) -> None:
     current = st.query_params.get_all(name)
     if current != (encoded if isinstance(encoded, list) else [encoded]):
         st.query_params[name] = encoded
+
+
+def follow_renamed(renamed: Mapping[str, str]) -> None:
+    """Links made before a URL key was renamed still open the same view: the old key's values go
+    to the new key (unless the address already has it) and the old key leaves the address, so
+    the page runs with the new key only. A key means one thing on every page (docs/ARCHITECTURE.md,
+    « Naming »); call this before the page's filters, with the page's `{old: new}` keys."""
+    for old, new in renamed.items():
+        if old not in st.query_params:
+            continue
+        values = st.query_params.get_all(old)
+        del st.query_params[old]
+        if new not in st.query_params:
+            st.query_params[new] = values
 
 
 def _options_by_text(options: Sequence) -> dict[str, Any]:
@@ -285,7 +299,7 @@ def text(
 def tabs(
     name: str, codes: Sequence[str], *, default: str, format_func: Callable[[str], str]
 ) -> list:
-    """Tabs whose open one is kept in the URL by its code (?vue=carte), across language switches.
+    """Tabs whose open one is kept in the URL by its code (?onglet=carte), across language switches.
 
     Streamlit identifies the open tab by its label; the widget's key carries the language, so a
     switch makes a new widget that opens the URL's tab, labelled in the new language.

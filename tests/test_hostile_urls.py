@@ -22,7 +22,7 @@ from etl.paths import QUERIES_DIR
 PAGE_PARAMETERS = {
     "overview.py": ["annee"],
     "trends.py": [
-        "indicateur",
+        "variable",
         "ventilation",
         "mesure",
         "pas",
@@ -33,11 +33,11 @@ PAGE_PARAMETERS = {
         "lieu",
         "categorie",
     ],
-    "besoins.py": ["theme", "annee", "mesure", "indicateur"],
+    "besoins.py": ["theme", "annee", "valeur", "indicateur"],
     "couverture.py": ["annee", "valeur"],
     "fiche.py": ["commune", "annee"],
-    "qui_fait_quoi.py": ["theme", "commune", "portee", "type", "langue", "jour"],
-    "remontees.py": ["theme", "commune", "niveau", "periode"],
+    "qui_fait_quoi.py": ["theme", "commune", "portee", "type", "langue", "jour", "onglet"],
+    "remontees.py": ["theme", "commune", "gravite", "dates"],
     "signaux.py": ["trimestre", "theme", "lieu", "afficher"],
     "donnees.py": [
         "niveau",

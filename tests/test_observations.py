@@ -213,7 +213,7 @@ def test_public_observation_does_reach_the_public_pages(loaded_env, media):
 def test_remontees_page_filters_and_chart(loaded_env):
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["commune"] = str(CAROUGE)
-    at.query_params["niveau"] = "alerte"
+    at.query_params["gravite"] = "alerte"
     at.run()
     at.switch_page("views/remontees.py").run()
     assert not at.exception

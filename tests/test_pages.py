@@ -315,17 +315,17 @@ def test_trends_filters_are_restored_from_the_url(demo_env, demo_db):
 
 def test_trends_widgets_write_the_url(demo_env):
     at = open_app("trends.py")
-    at.selectbox(key="url_indicateur").set_value("demandes_non_satisfaites").run()
+    at.selectbox(key="url_variable").set_value("demandes_non_satisfaites").run()
     at.radio(key="url_pas").set_value("quarter").run()
     assert_clean(at)
-    assert url(at, "indicateur") == ["demandes_non_satisfaites"]
+    assert url(at, "variable") == ["demandes_non_satisfaites"]
     assert url(at, "pas") == ["quarter"]
-    at.selectbox(key="url_indicateur").set_value("personnes").run()  # the default leaves the URL
-    assert "indicateur" not in at.query_params
+    at.selectbox(key="url_variable").set_value("personnes").run()  # the default leaves the URL
+    assert "variable" not in at.query_params
 
 
 def test_trends_quarterly_and_table(demo_env):
-    at = open_app("trends.py", pas="quarter", ventilation="none", indicateur="liste_attente")
+    at = open_app("trends.py", pas="quarter", ventilation="none", variable="liste_attente")
     assert_clean(at)
     traces = chart_traces(at)
     (trace,) = traces.values()

@@ -102,7 +102,7 @@ def commune_traces(figure: dict) -> dict[int, tuple[float, str]]:
 
 
 def test_map_draws_every_commune_once_and_the_lake(populations):
-    at = open_app("besoins.py", annee=str(YEAR), mesure="rate")
+    at = open_app("besoins.py", annee=str(YEAR), valeur="rate")
     figure = spec(at)
     drawn = commune_traces(figure)
     assert sorted(drawn) == list(range(6601, 6646))
@@ -114,7 +114,7 @@ def test_map_draws_every_commune_once_and_the_lake(populations):
 
 
 def test_map_rates_and_tooltips(populations):
-    at = open_app("besoins.py", annee=str(YEAR), mesure="rate", theme="alimentation")
+    at = open_app("besoins.py", annee=str(YEAR), valeur="rate", theme="alimentation")
     drawn = commune_traces(spec(at))
     rate, tooltip = drawn[CAROUGE]
     assert rate == pytest.approx(30 / populations[CAROUGE] * 1000)
@@ -226,14 +226,14 @@ def test_clicking_a_commune_opens_its_brief():
 
 
 def test_map_page_in_english():
-    at = open_app("besoins.py", annee=str(YEAR), mesure="rate", lang="en")
+    at = open_app("besoins.py", annee=str(YEAR), valeur="rate", lang="en")
     assert at.title[0].value == "Needs and gaps"
     _, tooltip = commune_traces(spec(at))[CAROUGE]
     assert "Persons served: 30" in tooltip and "95% CI" in tooltip
 
 
 def test_unmet_requests_per_thousand(populations):
-    at = open_app("besoins.py", annee=str(YEAR), mesure="unmet", theme="alimentation")
+    at = open_app("besoins.py", annee=str(YEAR), valeur="unmet", theme="alimentation")
     drawn = commune_traces(spec(at))
     assert drawn[CAROUGE][0] == pytest.approx(6 / populations[CAROUGE] * 1000)
     assert "Demandes non satisfaites : 6" in drawn[CAROUGE][1]
@@ -242,7 +242,7 @@ def test_unmet_requests_per_thousand(populations):
 
 
 def test_indicator_measure_shows_the_public_indicator(needs_db):
-    at = open_app("besoins.py", mesure="indicator", indicateur="age_65plus_pct")
+    at = open_app("besoins.py", valeur="indicator", indicateur="age_65plus_pct")
     drawn = commune_traces(spec(at))
     assert len(drawn) == 45
     con = etl_db.open_reader(needs_db)

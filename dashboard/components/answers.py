@@ -130,7 +130,7 @@ def alerts_column() -> None:
             f"{md_escape(where)}** — {md_escape(text)}"
         )
     st.markdown("\n".join(f"- {line}" for line in lines))
-    st.markdown(t("overview.answers.alerts_link", link=f"remontees?niveau=alerte{_lang_suffix()}"))
+    st.markdown(t("overview.answers.alerts_link", link=f"remontees?gravite=alerte{_lang_suffix()}"))
 
 
 def show(year: int, version: str) -> None:

@@ -36,6 +36,9 @@ GAP_TICKS = (0.25, 0.5, 1.0, 2.0, 4.0)
 UNDER_SERVED_HEIGHT = 420
 MAP_HEIGHT = 600  # at least 600 px: the flagship map, above the fold at 1440 × 900
 NO_COMMUNE = 0  # the neighbours filter's « every commune »
+# URL keys renamed so that each means one thing on every page (docs/ARCHITECTURE.md, « Naming »):
+# `mesure` is count or rate on Tendances; what the map shows is a `valeur`, as on Couverture.
+RENAMED_KEYS = {"mesure": "valeur"}
 
 
 def open_brief(ofs_number: int) -> None:
@@ -275,6 +278,7 @@ def funnel_section(
 # --- page -------------------------------------------------------------------------------------------
 
 
+state.follow_renamed(RENAMED_KEYS)
 info = data.db_info()
 st.title(t("besoins.title"))
 if info.latest_complete_year is None:
@@ -310,7 +314,7 @@ with side_column:
     )
     # Radio buttons, not a drop-down: the measures' names are long and must be read whole.
     measure = state.select(
-        "mesure",
+        "valeur",
         MEASURES,
         default="gap",
         label=t("besoins.measure"),

@@ -18,6 +18,10 @@ from etl import hsds
 ANY_DAY = "tous"
 _PENDING_COMMUNE = "_directory_clicked_commune"
 _LAST_CLICK = "_directory_last_click"
+# URL keys renamed so that each means one thing on every page (docs/ARCHITECTURE.md, « Naming »):
+# the open tab is an `onglet` (as on Administration), `vue` a take-away's chart or table, and
+# `vue_carte` the map's (as on Couverture).
+RENAMED_KEYS = {"vue": "onglet", "carte_vue": "vue_carte"}
 
 
 def apply_map_click() -> None:
@@ -262,7 +266,7 @@ def result_map(selection: pl.DataFrame, communes: pl.DataFrame, lang: str) -> No
         spec,
         key="directory_map",
         heading=False,
-        view_param="carte_vue",
+        view_param="vue_carte",
         draw=lambda figure: commune_map.show_map(
             figure, key="directory_map", alt=f"{spec.title}. {spec.summary}"
         ),
@@ -316,6 +320,7 @@ def exports(
     )
 
 
+state.follow_renamed(RENAMED_KEYS)
 st.title(t("directory.title"))
 st.markdown(t("directory.intro"))
 directory = data.run("directory_services")
@@ -348,7 +353,7 @@ if selected.is_empty():
 
 TAB_KEYS = {"liste": "list", "tableau": "table", "carte": "map"}  # URL code -> locale key
 list_tab, table_tab, map_tab = state.tabs(
-    "vue",
+    "onglet",
     ("liste", "tableau", "carte"),
     default="liste",
     format_func=lambda code: t(f"directory.tab_{TAB_KEYS[code]}", lang=lang),

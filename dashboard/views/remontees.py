@@ -16,6 +16,9 @@ from etl.text import normalise_key
 
 MAX_CARDS = 50
 ALL_LEVELS = "tous"
+# URL keys renamed so that each means one thing on every page (docs/ARCHITECTURE.md, « Naming »):
+# on Données `niveau` is commune or canton and `periode` a period kind (as in the command line).
+RENAMED_KEYS = {"niveau": "gravite", "periode": "dates"}
 
 
 def period_options(first: dt.date, last: dt.date) -> list[str]:
@@ -55,7 +58,7 @@ def filters(first: dt.date, last: dt.date) -> dict:
             container=first_row[1],
         )
         levels = state.multiselect(
-            "niveau",
+            "gravite",
             obs.LEVELS,
             label=t("field.filter_level"),
             format_func=lambda level: t(f"field.level.{level}"),
@@ -64,7 +67,7 @@ def filters(first: dt.date, last: dt.date) -> dict:
         )
         second_row = st.columns([1, 2])
         period = state.select(
-            "periode",
+            "dates",
             period_options(first, last),
             default="tout",
             label=t("field.filter_period"),
@@ -122,6 +125,7 @@ def export(feed: pl.DataFrame) -> None:
     )
 
 
+state.follow_renamed(RENAMED_KEYS)
 st.title(t("field.title"))
 st.markdown(t("field.intro"))
 signals.link(t("signals.all_link"), signals.SIGNALS_PAGE, {}, ":material/notifications_active:")

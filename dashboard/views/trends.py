@@ -37,6 +37,9 @@ PERIOD_KINDS = {"year": YEAR, "quarter": QUARTER}
 MAX_SERIES = 8  # the Okabe-Ito palette has eight colours
 SUMMARY_SERIES = 3  # series named in the chart's summary sentence
 OUTSIDE = PLACES_OUTSIDE_COMMUNES
+# URL keys renamed so that each means one thing on every page (docs/ARCHITECTURE.md, « Naming »):
+# `indicateur` is a needs indicator on Besoins; the count shown here is a `variable`, as on Données.
+RENAMED_KEYS = {"indicateur": "variable"}
 
 
 # --- labels ----------------------------------------------------------------------------------------
@@ -97,7 +100,7 @@ def choose_filters(info: data.DatabaseInfo) -> dict:
     # how (count or rate, year or quarter). Compact, so that the chart starts above the fold.
     top, second_row = st.columns(4), st.columns([2.4, 1, 1.1])
     metric = state.select(
-        "indicateur",
+        "variable",
         METRICS,
         default="personnes",
         label=t("trends.metric"),
@@ -471,6 +474,7 @@ def change_table(frame: pl.DataFrame, choice: dict) -> None:
 
 # --- page ------------------------------------------------------------------------------------------
 
+state.follow_renamed(RENAMED_KEYS)
 info = data.db_info()
 st.title(t("trends.title"))
 st.markdown(t("trends.intro"))

@@ -52,7 +52,7 @@ def view_switch(title_key: str, **title_args):
 VIEWS = {
     "vue-d-ensemble": ("annee=2021", {"overview.year": [same("2021")]}),
     "tendances": (
-        "indicateur=demandes_non_satisfaites&ventilation=lieu&mesure=rate&pas=quarter"
+        "variable=demandes_non_satisfaites&ventilation=lieu&mesure=rate&pas=quarter"
         "&communes=6621&communes=6643&theme=alimentation",
         {
             "trends.metric": [key("common.metric.demandes_non_satisfaites")],
@@ -64,7 +64,7 @@ VIEWS = {
         },
     ),
     "besoins-et-lacunes": (
-        "theme=sante&annee=2022&mesure=indicator&indicateur=foreign_share_pct&voisins=6608",
+        "theme=sante&annee=2022&valeur=indicator&indicateur=foreign_share_pct&voisins=6608",
         {
             "besoins.theme": [lambda lang: theme("sante", lang)],
             "besoins.year": [same("2022")],
@@ -93,7 +93,7 @@ VIEWS = {
         {"fiche.commune": [same("Carouge")], "fiche.year": [same("2022")]},
     ),
     "qui-fait-quoi": (
-        "theme=alimentation&commune=6631&portee=situe&jour=samedi&vue=tableau",
+        "theme=alimentation&commune=6631&portee=situe&jour=samedi&onglet=tableau",
         {
             "directory.filter_theme": [lambda lang: theme("alimentation", lang)],
             "directory.filter_commune": [same("Onex")],
@@ -103,7 +103,7 @@ VIEWS = {
         },
     ),
     "remontees": (
-        "niveau=alerte&theme=alimentation&graphique=vigilance",
+        "gravite=alerte&theme=alimentation&graphique=vigilance",
         {
             "field.filter_level": [key("field.level.alerte")],
             "field.filter_theme": [lambda lang: theme("alimentation", lang)],

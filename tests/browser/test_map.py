@@ -37,7 +37,7 @@ CLICKABLE_POINT = """(ofs) => {
 def test_map_draws_the_45_communes_and_the_lake_offline(page, page_errors, dashboard_url):
     failed: list[str] = []
     page.on("requestfailed", lambda request: failed.append(request.url))
-    open_page(page, f"{dashboard_url}/besoins-et-lacunes?mesure=rate")
+    open_page(page, f"{dashboard_url}/besoins-et-lacunes?valeur=rate")
     page.wait_for_selector("path.choroplethlocation")
     locations = page.evaluate(DRAWN_LOCATIONS)
     communes = [loc for loc in locations if loc != "lac"]
