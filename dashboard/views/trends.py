@@ -31,15 +31,11 @@ METRICS = (
 )
 BREAKDOWNS = ("theme", "lieu", "category", "none")
 MEASURES = ("count", "rate")
-STEPS = ("year", "quarter")
-# The period kind the query `trends` is asked for, by the step chosen (URL `pas`).
-PERIOD_KINDS = {"year": YEAR, "quarter": QUARTER}
+STEPS = {"year": YEAR, "quarter": QUARTER}  # URL `pas` → the period kind of the query trends
 MAX_SERIES = 8  # the Okabe-Ito palette has eight colours
 SUMMARY_SERIES = 3  # series named in the chart's summary sentence
 OUTSIDE = PLACES_OUTSIDE_COMMUNES
-# URL keys renamed so that each means one thing on every page (docs/ARCHITECTURE.md, « Naming »):
-# `indicateur` is a needs indicator on Besoins; the count shown here is a `variable`, as on Données.
-RENAMED_KEYS = {"indicateur": "variable"}
+RENAMED_KEYS = {"indicateur": "variable"}  # a needs indicator on Besoins (ARCHITECTURE § Naming)
 
 
 # --- labels ----------------------------------------------------------------------------------------
@@ -53,12 +49,8 @@ def theme_labeller() -> Callable[[str], str]:
 
 def place_labeller() -> Callable[[str], str]:
     labels = {str(row["ofs_number"]): row["name"] for row in data.communes().to_dicts()}
-    labels |= {
-        ALL: t("common.all_places"),
-        CANTON: t("common.canton"),
-        "hors_canton": t("common.hors_canton"),
-        "non_renseignee": t("common.non_renseignee"),
-    }
+    labels |= {ALL: t("common.all_places"), CANTON: t("common.canton")}
+    labels |= {code: t(f"common.{code}") for code in OUTSIDE}  # hors_canton, non_renseignee
     return lambda code: labels.get(code, code)
 
 
@@ -227,7 +219,7 @@ def load_series(choice: dict) -> pl.DataFrame:
         places = rate_places(places)
     return data.run(
         "trends",
-        step=PERIOD_KINDS[choice["step"]],
+        step=STEPS[choice["step"]],
         metric=choice["metric"],
         themes=choice["chosen"]["theme"],
         lieux=places,
