@@ -383,6 +383,10 @@ def test_methodology_states_freshness_and_rule(demo_env):
     assert "1 à 4" in text and "au moins cinq valeurs possibles" in text
     assert "Byar" in text and "Wilson" in text
     assert "Dernier chargement de données" in text
+    assert "ce que la protection coûte dans cette publication" in text
+    shares = next(d.value for d in at.dataframe if "crossing" in d.value.columns)
+    assert shares["crossing"].iloc[0] == "Commune par année, toutes thématiques"
+    assert shares["share"].str.endswith("%").all()
     assert len(at.latex) >= 5
     population = at.dataframe[-1].value
     assert len(population) >= 10

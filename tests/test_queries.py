@@ -17,6 +17,7 @@ from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 from dashboard import data
 from etl import db as etl_db
 from etl.paths import QUERIES_DIR, ROOT
+from etl.public import open_public_reader, public_path
 from etl.vocabulary import CUBE_PERIOD_KINDS
 
 QUERY_FILES = sorted(QUERIES_DIR.glob("*.sql"))
@@ -474,3 +475,45 @@ def test_database_status(demo_env):
     assert (info.first_year, info.last_year, info.latest_complete_year) == (2019, YEAR, YEAR)
     assert info.years == list(range(2019, YEAR + 1))
     assert info.version and info.smallest_published_count == 5
+
+
+def test_disclosure_shares_count_the_flags_of_each_crossing(demo_env, demo_db):
+    """Méthodologie's table of what disclosure control withholds: recounted here in Polars from
+    the public cubes, crossing by crossing."""
+    con = open_public_reader(public_path(demo_db))
+    try:
+        year = con.sql("select * from public.activity_year_cube").pl()
+        quarter = con.sql("select * from public.activity_quarter_cube").pl()
+    finally:
+        con.close()
+    commune, every_theme = pl.col("ofs_number").is_not_null(), pl.col("theme") == "*"
+    all_members, canton = pl.col("category") == "*", pl.col("lieu") == "GE"
+    crossings = {
+        "commune_year_total": (year, commune & every_theme & all_members),
+        "commune_year_theme": (year, commune & ~every_theme & all_members),
+        "commune_quarter_total": (quarter, commune & every_theme & all_members),
+        "canton_year_theme": (year, canton & ~every_theme & all_members),
+        "canton_year_category": (year, canton & ~all_members),
+        "canton_quarter_theme": (quarter, canton & ~every_theme),
+    }
+    expected = {}
+    for name, (cube, where) in crossings.items():
+        rows = cube.filter(where)
+        expected[name] = (rows.height, int(rows["personnes_supprime"].sum()))
+    measures = [c.removesuffix("_supprime") for c in year.columns if c.endswith("_supprime")]
+    assert len(measures) == 9
+    published = withheld = 0
+    for cube in (year, quarter):
+        for m in measures:
+            flag = pl.col(f"{m}_supprime")
+            published += cube.filter(pl.col(m).is_not_null() | flag).height
+            withheld += cube.filter(flag).height
+    expected["all_numbers"] = (published, withheld)
+
+    frame = data.run("methodology_disclosure_shares")
+    got = {row["crossing"]: (row["published"], row["withheld"]) for row in frame.to_dicts()}
+    assert got == expected
+    assert list(got) == list(expected)  # the table's order: communes first, then the canton
+    for row in frame.to_dicts():
+        assert row["withheld_share"] == pytest.approx(row["withheld"] / row["published"], abs=5e-4)
+    assert 0 < expected["commune_year_total"][1] < expected["commune_year_total"][0]

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.components import signals, tables
-from dashboard.i18n import current_language, fmt_datetime, fmt_decimal, fmt_int, label, t
+from dashboard.i18n import current_language, fmt_datetime, fmt_decimal, fmt_int, fmt_pct, label, t
 from etl.analysis import coverage, funnel, needs_model, neighbours
 from etl.analysis import intervals as stats
 
@@ -223,6 +223,35 @@ def disclosure(info: data.DatabaseInfo) -> None:
             below=info.smallest_published_count,
             largest=info.smallest_published_count - 1,
         )
+    )
+    disclosure_shares()
+
+
+def disclosure_shares() -> None:
+    """What disclosure control withholds in this release, crossing by crossing (persons), read
+    from the public file: the cost of the protection, stated rather than estimated."""
+    shares = data.run("methodology_disclosure_shares")
+    lang = current_language()
+    rows = shares.to_dicts()
+    table = pl.DataFrame(
+        {
+            "crossing": [t(f"methodology.crossing.{row['crossing']}") for row in rows],
+            "published": [fmt_int(row["published"], lang) for row in rows],
+            "withheld": [fmt_int(row["withheld"], lang) for row in rows],
+            "share": [fmt_pct(100 * row["withheld_share"], 0, lang) for row in rows],
+        },
+        schema={name: pl.String for name in ("crossing", "published", "withheld", "share")},
+    )
+    tables.show_table(
+        table,
+        column_config={
+            "crossing": st.column_config.TextColumn(t("methodology.col_crossing")),
+            "published": st.column_config.TextColumn(t("methodology.col_numbers")),
+            "withheld": st.column_config.TextColumn(t("methodology.col_withheld")),
+            "share": st.column_config.TextColumn(t("methodology.col_withheld_share")),
+        },
+        caption=t("methodology.shares_caption"),
+        key="methodology_disclosure_shares",
     )
 
 
