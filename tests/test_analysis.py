@@ -5,6 +5,7 @@ statsmodels), never copied from the code's output."""
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -393,3 +394,18 @@ def test_income_and_vacancy_are_compared_by_quintile_in_their_direction():
     # a count of taxpayers is a size, never compared
     taxpayers = profile.filter(pl.col("indicator_code") == "taxpayers_ifd_n")
     assert set(taxpayers["judgement"]) == {"non_compare"}
+
+
+def test_poisson_fit_with_counts_in_one_commune_gives_no_figure():
+    """With counts in one commune only, the slope's estimate runs to infinity: no fit (None), and
+    no division by a μ that reached 0 on the way (the fuzzed loader found it)."""
+    observed = np.array([0, 0, 0, 5, 0, 0, 0, 0, 0, 0], dtype=float)
+    population = np.array([1200, 2500, 1800, 900, 3000, 2200, 700, 1500, 2600, 1100], dtype=float)
+    index = np.array([0.8, 1.1, 1.3, 0.6, 1.4, 1.0, 0.7, 1.2, 0.9, 1.05])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert needs_model.index_fit(observed, population, index) is None
+        # one more commune with a count: the fit exists again and matches the same model
+        observed[1] = 3
+        fit = needs_model.index_fit(observed, population, index)
+    assert fit is not None and math.isfinite(fit["slope"]) and math.isfinite(fit["slope_se"])

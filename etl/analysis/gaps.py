@@ -245,6 +245,8 @@ def model_fit(counts: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
         fit = needs_model.index_fit(
             group["observed"].to_numpy(), group["population"].to_numpy(), index_values
         )
+        if fit is None:  # counts in too few communes to estimate a slope
+            continue
         rows.append({"theme": theme, "year": year, **fit})
     schema = {
         "theme": pl.String,

@@ -292,44 +292,56 @@ def poisson_deviance(observed: np.ndarray, fitted: np.ndarray) -> float:
     return float(2 * terms.sum())
 
 
+MU_FLOOR = 1e-10  # μ never reaches 0: where the fit runs to infinity, (y − μ)/μ stays defined
+
+
 def fit_poisson(
     observed: np.ndarray, offset: np.ndarray, covariates: np.ndarray, iterations: int = 50
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Poisson GLM with log link, log μ = offset + X β, by iteratively reweighted least squares.
 
-    `covariates` is the design matrix X (an intercept column included). Returns β and μ.
+    `covariates` is the design matrix X (an intercept column included). Returns β and μ, or None
+    when the estimate does not converge: with counts in one or two communes only, the maximum
+    likelihood lies at infinity (a slope that sends every other commune's μ to 0).
     """
     y, x = np.asarray(observed, float), np.asarray(covariates, float)
     beta = np.zeros(x.shape[1])
     beta[0] = np.log(max(y.sum(), 1e-9) / np.exp(offset).sum())
     for _ in range(iterations):
         eta = offset + x @ beta
-        mu = np.exp(eta)
+        mu = np.maximum(np.exp(eta), MU_FLOOR)
         working = eta - offset + (y - mu) / mu
         xtw = x.T * mu
         updated = np.linalg.solve(xtw @ x, xtw @ working)
+        if not np.all(np.isfinite(updated)):
+            return None
         if np.max(np.abs(updated - beta)) < 1e-12:
-            beta = updated
-            break
+            return updated, np.exp(offset + x @ updated)
         beta = updated
-    return beta, np.exp(offset + x @ beta)
+    return None
 
 
-def index_fit(observed: np.ndarray, population: np.ndarray, index: np.ndarray) -> dict:
+def index_fit(observed: np.ndarray, population: np.ndarray, index: np.ndarray) -> dict | None:
     """How much of the communes' variation in demand the needs index explains.
 
     Null model: log μ = log P + β0 (every commune at one rate). Index model: log μ = log P + β0 +
     β1 log I (β1 = 1 is the published « attendu »). deviance_explained = 1 − D_index / D_null;
     deviance_explained_fixed uses β1 = 1 (E as published, β0 fitted). The slope's standard error is
-    quasi-Poisson: the Poisson one times √(Pearson χ² / (n − 2)).
+    quasi-Poisson: the Poisson one times √(Pearson χ² / (n − 2)). None when a fit does not
+    converge (see fit_poisson): no figure rather than a meaningless one.
     """
     y = np.asarray(observed, float)
     offset = np.log(np.asarray(population, float))
     log_index = np.log(np.asarray(index, float))
     ones = np.ones_like(y)
-    _, mu_null = fit_poisson(y, offset, ones[:, None])
-    beta, mu = fit_poisson(y, offset, np.column_stack([ones, log_index]))
-    _, mu_fixed = fit_poisson(y, offset + log_index, ones[:, None])
+    fits = (
+        fit_poisson(y, offset, ones[:, None]),
+        fit_poisson(y, offset, np.column_stack([ones, log_index])),
+        fit_poisson(y, offset + log_index, ones[:, None]),
+    )
+    if any(fit is None for fit in fits):
+        return None
+    (_, mu_null), (beta, mu), (_, mu_fixed) = fits
     n = y.size
     dispersion = float(((y - mu) ** 2 / mu).sum() / (n - 2))
     x = np.column_stack([ones, log_index])
