@@ -301,8 +301,8 @@ def fit_poisson(
     """Poisson GLM with log link, log μ = offset + X β, by iteratively reweighted least squares.
 
     `covariates` is the design matrix X (an intercept column included). Returns β and μ, or None
-    when the estimate does not converge: with counts in one or two communes only, the maximum
-    likelihood lies at infinity (a slope that sends every other commune's μ to 0).
+    when the estimate does not converge: with counts in a single commune, for instance, the
+    maximum likelihood lies at infinity (a slope that sends every other commune's μ to 0).
     """
     y, x = np.asarray(observed, float), np.asarray(covariates, float)
     beta = np.zeros(x.shape[1])
