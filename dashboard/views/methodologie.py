@@ -168,19 +168,29 @@ def needs_fit() -> None:
             "flags": [f"{row['n_low_poisson']} → {row['n_low_adjusted']}" for row in rows],
         }
     )
-    tables.show_table(
+    text_table(
         table,
-        column_config={
-            "theme": st.column_config.TextColumn(t("methodology.col_theme")),
-            "communes": st.column_config.TextColumn(t("methodology.col_communes")),
-            "explained": st.column_config.TextColumn(t("methodology.col_explained")),
-            "fixed": st.column_config.TextColumn(t("methodology.col_fixed")),
-            "slope": st.column_config.TextColumn(t("methodology.col_slope")),
-            "phi": st.column_config.TextColumn("φ"),
-            "flags": st.column_config.TextColumn(t("methodology.col_flags")),
+        {
+            "theme": t("methodology.col_theme"),
+            "communes": t("methodology.col_communes"),
+            "explained": t("methodology.col_explained"),
+            "fixed": t("methodology.col_fixed"),
+            "slope": t("methodology.col_slope"),
+            "phi": "φ",
+            "flags": t("methodology.col_flags"),
         },
         caption=t("methodology.fit_caption"),
         key="methodology_fit",
+    )
+
+
+def text_table(table: pl.DataFrame, labels: dict[str, str], caption: str, key: str) -> None:
+    """A table of already formatted text columns, each under its label (every table here)."""
+    tables.show_table(
+        table,
+        column_config={name: st.column_config.TextColumn(text) for name, text in labels.items()},
+        caption=caption,
+        key=key,
     )
 
 
@@ -202,13 +212,13 @@ def needs_mapping_table() -> None:
         schema={name: pl.String for name in ("theme", "indicator", "weight", "direction")},
     )
     with st.expander(t("methodology.mapping_title")):
-        tables.show_table(
+        text_table(
             table,
-            column_config={
-                "theme": st.column_config.TextColumn(t("methodology.col_theme")),
-                "indicator": st.column_config.TextColumn(t("methodology.col_indicator")),
-                "weight": st.column_config.TextColumn(t("methodology.col_weight")),
-                "direction": st.column_config.TextColumn(t("methodology.col_direction")),
+            {
+                "theme": t("methodology.col_theme"),
+                "indicator": t("methodology.col_indicator"),
+                "weight": t("methodology.col_weight"),
+                "direction": t("methodology.col_direction"),
             },
             caption=t("methodology.mapping_caption"),
             key="methodology_mapping",
@@ -242,13 +252,13 @@ def disclosure_shares() -> None:
         },
         schema={name: pl.String for name in ("crossing", "published", "withheld", "share")},
     )
-    tables.show_table(
+    text_table(
         table,
-        column_config={
-            "crossing": st.column_config.TextColumn(t("methodology.col_crossing")),
-            "published": st.column_config.TextColumn(t("methodology.col_numbers")),
-            "withheld": st.column_config.TextColumn(t("methodology.col_withheld")),
-            "share": st.column_config.TextColumn(t("methodology.col_withheld_share")),
+        {
+            "crossing": t("methodology.col_crossing"),
+            "published": t("methodology.col_numbers"),
+            "withheld": t("methodology.col_withheld"),
+            "share": t("methodology.col_withheld_share"),
         },
         caption=t("methodology.shares_caption"),
         key="methodology_disclosure_shares",
@@ -295,15 +305,15 @@ def estimates() -> None:
             for name in ("year", "definition", "population", "published", "interpolated", "carried")
         },
     )
-    tables.show_table(
+    text_table(
         table,
-        column_config={
-            "year": st.column_config.TextColumn(t("methodology.col_year")),
-            "definition": st.column_config.TextColumn(t("methodology.col_definition")),
-            "population": st.column_config.TextColumn(t("methodology.col_population")),
-            "published": st.column_config.TextColumn(t("methodology.col_published")),
-            "interpolated": st.column_config.TextColumn(t("methodology.col_interpolated")),
-            "carried": st.column_config.TextColumn(t("methodology.col_carried")),
+        {
+            "year": t("methodology.col_year"),
+            "definition": t("methodology.col_definition"),
+            "population": t("methodology.col_population"),
+            "published": t("methodology.col_published"),
+            "interpolated": t("methodology.col_interpolated"),
+            "carried": t("methodology.col_carried"),
         },
         caption=t("methodology.population_caption"),
         key="methodology_population",
