@@ -206,8 +206,9 @@ def build_in_bulk(
     module docstring); (files loaded, rows per table)."""
     from etl.build import init_database
     from etl.demo.activity import DemoContext, member_activity
-    from etl.demo.build import count_rows, register_members, started_periods
+    from etl.demo.build import count_rows, register_members
     from etl.demo.files import FileWriter, plan_files
+    from etl.demo.member_files import started_periods
     from etl.demo.members import members_at_scale, read_members
     from etl.demo.sheets import theme_labels
     from etl.demo.territory import read_territory

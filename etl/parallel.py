@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import itertools
 import multiprocessing
 import os
+import sys
+import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -50,6 +53,28 @@ def _start_worker(shared: Any) -> None:
     _shared = shared
 
 
+@contextlib.contextmanager
+def _main_script_left_behind() -> Iterator[None]:
+    """While the workers start, a bare module stands in for `__main__`.
+
+    A spawned worker runs the parent's `__main__` script again before anything else, so that
+    functions defined there can be unpickled. The work we send is always a module-level function
+    of the `etl` package, never `__main__`'s; but `__main__` is the `observatoire` script (which
+    imports the whole CLI: ETL, publish, statsmodels, about 2 s of CPU per worker) or, in the
+    dashboard, the Streamlit page being run. Without it a worker imports only the module of its
+    `work` function. The previous `__main__` is put back unless another thread replaced it
+    meanwhile (Streamlit's script runner sets it at every run).
+    """
+    previous = sys.modules["__main__"]
+    stand_in = types.ModuleType("__main__")
+    sys.modules["__main__"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("__main__") is stand_in:
+            sys.modules["__main__"] = previous
+
+
 def _run_in_worker(work: Callable[[Any, Item], Result], item: Item) -> Result:
     return work(_shared, item)
 
@@ -76,9 +101,14 @@ def ordered_map(
         workers, mp_context=context, initializer=_start_worker, initargs=(shared,)
     ) as pool:
         queue = iter(items)
-        pending = collections.deque(
-            pool.submit(_run_in_worker, work, item) for item in itertools.islice(queue, 2 * workers)
-        )
+        # The pool starts a worker at each submit while none is idle: the first 2 × workers
+        # submits start all of them, and no other start follows (a worker that dies breaks the
+        # pool: its error reaches the caller).
+        with _main_script_left_behind():
+            pending = collections.deque(
+                pool.submit(_run_in_worker, work, item)
+                for item in itertools.islice(queue, 2 * workers)
+            )
         try:
             while pending:
                 result = pending.popleft().result()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from etl import db, parallel, release
 from etl.build import init_database
-from etl.demo.activity import DemoContext, member_activity, member_months, period_start
-from etl.demo.files import FileWriter, plan_files
+from etl.demo.activity import DemoContext
+from etl.demo.member_files import member_files
 from etl.demo.members import Member, members_at_scale, members_frame, read_members
 from etl.demo.sheets import theme_labels
 from etl.demo.territory import read_territory
@@ -30,7 +30,7 @@ from etl.submission.members import register
 DEFAULT_OUT_DIR = DATA_DIR / "demo" / "files"
 MEMBERS_FILE_NAME = "membres_demo.csv"
 Progress = Callable[[str], None]
-MIN_MEMBERS_PER_WORKER = 10  # a worker's start costs about a second; a member's files a tenth
+MIN_MEMBERS_PER_WORKER = 10  # a worker's start costs about half a second; a member's files a tenth
 
 
 @dataclass
@@ -151,37 +151,12 @@ def write_files(
     shared = (context, out_dir, today, theme_labels())
     paths = []
     written = parallel.ordered_map(
-        _member_files, members, shared, min_items_per_worker=MIN_MEMBERS_PER_WORKER
+        member_files, members, shared, min_items_per_worker=MIN_MEMBERS_PER_WORKER
     )
     for number, member_paths in enumerate(written, start=1):
         progress(f"fichiers du membre {number}/{len(members)}")
         paths += member_paths
     return sorted(paths, key=lambda path: (path.parent.name, path.name))
-
-
-def _member_files(shared: tuple, member: Member) -> list[Path]:
-    context, out_dir, today, labels = shared
-    periods = started_periods(member, context, today)
-    activity = member_activity(member, context)
-    writer = FileWriter(
-        member,
-        context,
-        activity.filter(activity["period_code"].is_in(periods)),
-        out_dir,
-        today,
-        labels,
-    )
-    planned = plan_files(
-        member, periods, recent_from=max(context.first_year, context.last_year - 1)
-    )
-    return [writer.write(file) for file in planned]
-
-
-def started_periods(member: Member, context: DemoContext, today: dt.date) -> list[str]:
-    """The member's periods, in order, that have begun (a period not begun cannot be declared)."""
-    months = member_months(member, context.first_year, context.last_year)
-    codes = months["period_code"].unique(maintain_order=True).to_list()
-    return [code for code in codes if period_start(code) <= today]
 
 
 def remove_previous_files(out_dir: Path) -> None:
