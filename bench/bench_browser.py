@@ -1,16 +1,20 @@
 """The dashboard as visitors get it: a real `streamlit run` process and Debian Chromium.
 
 One server per scale, started after Chromium is already up (the browser's own start is not the
-dashboard's), measures:
+dashboard's), in the hosted dashboard's Streamlit configuration (deploy/streamlit/config.toml: no
+file watcher, no developer tools; `development=True` runs the repository's, what `make run` uses),
+measures:
 - cold start: from the server process's start to the first page fully drawn in the browser;
 - the map page: from navigation to its 45 communes drawn (`path.choroplethlocation`), first visit
   and later ones;
 - every page, each opened by its URL (a new session, as a shared link opens it) until drawn
   (script finished, no skeleton left, every Plotly chart's SVG there: the last chart drawn), the
   Administration page signed in; then every page again, warm (the server's caches and the
-  browser's have seen it once): the target is every page ≤ 1 s warm; then every page reached
-  from the sidebar in one session (no page load: what the target costs without the browser's
-  start of a Streamlit page);
+  browser's have seen it once: a returning visitor): the target is every page ≤ 1 s warm; then
+  every page by its URL in a new browser context (a first-time visitor: empty HTTP cache, the
+  frontend's 4–8 MB of JavaScript fetched and compiled); then every page reached from the sidebar
+  in one session (no page load: what the target costs without the browser's start of a
+  Streamlit page);
 - the server process's peak memory: VmHWM of /proc/<pid>/status once every page was visited.
 """
 
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.timing import Timing
+from tests.deploy_stack import production_site
 from tests.servers import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -53,6 +58,7 @@ class BrowserResult:
     map_warm: Timing  # the same, later visits
     pages: dict[str, float] = field(default_factory=dict)  # url path → navigation → drawn
     pages_warm: dict[str, float] = field(default_factory=dict)  # the same, second visit
+    pages_first_time: dict[str, float] = field(default_factory=dict)  # by URL, empty cache
     pages_in_app: dict[str, float] = field(default_factory=dict)  # sidebar click → drawn, warm
     peak_rss_bytes: int = 0  # VmHWM of the server process
     page_errors: list[str] = field(default_factory=list)
@@ -142,14 +148,18 @@ def _environment(db_path: Path, log_dir: Path, port: int) -> dict[str, str]:
     }
 
 
-def _cold_start(page, db_path: Path, log_dir: Path) -> tuple[subprocess.Popen, str, ColdStart]:
+def _cold_start(
+    page, db_path: Path, log_dir: Path, development: bool
+) -> tuple[subprocess.Popen, str, ColdStart]:
     """A new `streamlit run` process and its first page drawn; the process is left running."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = _environment(db_path, log_dir, port)
     log = log_dir / f"streamlit-{port}.log"
+    # The working directory decides which .streamlit/config.toml applies (tests/deploy_stack.py).
+    site = Path.cwd() if development else production_site(log_dir)
     started = time.perf_counter()
-    process = start_process(streamlit_command(port), log, Path.cwd(), env)
+    process = start_process(streamlit_command(port), log, site, env)
     try:
         wait_for_url(f"{base}/_stcore/health", process, log, timeout=120)
         ready = time.perf_counter() - started
@@ -167,8 +177,27 @@ def _settle(page) -> None:
     page.wait_for_timeout(1500)
 
 
+def _first_time_visits(browser, base: str, paths: list[str]) -> dict[str, float]:
+    """Every page by its URL in a new browser context: nothing in the HTTP cache."""
+    seconds = {}
+    for path in paths:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        try:
+            seconds[path] = _open(context.new_page(), f"{base}/{path}", map_page=path == MAP_PATH)
+        finally:
+            context.close()
+    return seconds
+
+
+# Longer than 60 lines: the visits in their order (cold starts, map, every page first, warm,
+# first-time, from the sidebar), each a call, around one server's start and stop.
 def measure_browser(
-    db_path: Path, log_dir: Path, map_repeat: int, cold_starts: int = 1
+    db_path: Path,
+    log_dir: Path,
+    map_repeat: int,
+    cold_starts: int = 1,
+    *,
+    development: bool = False,
 ) -> BrowserResult:
     """Start the dashboard on `db_path`, drive it with Chromium, stop it (see module docstring).
 
@@ -187,11 +216,11 @@ def measure_browser(
             page.on("pageerror", lambda error: errors.append(str(error)))
             for _ in range(cold_starts - 1):
                 _settle(page)
-                process, _, start = _cold_start(page, db_path, log_dir)
+                process, _, start = _cold_start(page, db_path, log_dir, development)
                 stop_process(process)
                 starts.append(start)
             _settle(page)
-            process, base, start = _cold_start(page, db_path, log_dir)
+            process, base, start = _cold_start(page, db_path, log_dir, development)
             starts.append(start)
             try:
                 map_first = _open(page, f"{base}/{MAP_PATH}", map_page=True)
@@ -211,6 +240,7 @@ def measure_browser(
                 pages_warm = {
                     path: _open(page, f"{base}/{path}", map_page=path == MAP_PATH) for path in paths
                 }
+                pages_first_time = _first_time_visits(browser, base, paths)
                 # Moving between pages inside one session: no page load, no new session.
                 pages_in_app = {
                     path: _navigate_in_app(
@@ -233,6 +263,7 @@ def measure_browser(
         map_warm=Timing(tuple(map_warm)),
         pages=pages,
         pages_warm=pages_warm,
+        pages_first_time=pages_first_time,
         pages_in_app=pages_in_app,
         peak_rss_bytes=peak,
         page_errors=errors,

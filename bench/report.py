@@ -324,6 +324,7 @@ def browser_pages_section(run: ScaleRun) -> str:
             f"{b.pages.get(path, float('nan')):.2f}",
             f"{warm:.2f}",
             "yes" if warm <= 1.0 else f"no, {warm - 1.0:.1f} s over",
+            f"{b.pages_first_time.get(path, float('nan')):.2f}",
             f"{b.pages_in_app.get(path, float('nan')):.2f}",
         )
         for path, warm in b.pages_warm.items()
@@ -332,11 +333,21 @@ def browser_pages_section(run: ScaleRun) -> str:
         f"### Every page in Chromium at {run.label} (s; navigation → script finished, no "
         "skeleton, every Plotly chart's SVG drawn)\n\n"
         "By URL: a new session, as a shared link opens it (the first visit after the server "
-        "started, then warm). From the sidebar: the same session, no page load.\n\n"
+        "started, then warm: a returning visitor, the browser's cache holding the frontend). "
+        "First-time visitor: by URL in a new browser context (empty cache). From the sidebar: "
+        "the same session, no page load. Production Streamlit configuration "
+        "(deploy/streamlit/config.toml).\n\n"
         + table(
-            ("page", "by URL, first", "by URL, warm", "warm ≤ 1 s", "from the sidebar, warm"),
+            (
+                "page",
+                "by URL, first",
+                "by URL, warm",
+                "warm ≤ 1 s",
+                "first-time visitor (empty cache)",
+                "from the sidebar, warm",
+            ),
             rows,
-            "lrrlr",
+            "lrrlrr",
         )
     )
 
