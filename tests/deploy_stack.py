@@ -185,6 +185,18 @@ def start_nginx(directory: Path, values: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def precompressed_static(directory: Path) -> Path:
+    """A copy of Streamlit's static folder with the .gz copies of installation (deploy/README.md
+    §3: deploy/precompress-static.sh), which nginx serves at /static/; the .venv is left as it is."""
+    import streamlit
+
+    static = directory / "streamlit-static"
+    if not static.exists():
+        shutil.copytree(Path(streamlit.__file__).parent / "static", static)
+        subprocess.run(["sh", str(DEPLOY / "precompress-static.sh"), str(static)], check=True)
+    return static
+
+
 def production_site(directory: Path) -> Path:
     """A replica's working directory as installed: it holds the production Streamlit config."""
     site_dir = directory / "etc-observatoire"
@@ -216,6 +228,7 @@ def running_stack(
         "BACKEND_2": f"127.0.0.1:{backend_ports[1]}",
         "LOG_DIR": str(directory),
         "SIGNALS_FEED": str(feed_path(db_path)),
+        "STREAMLIT_STATIC": str(precompressed_static(directory)),
     }
     with contextlib.ExitStack() as cleanup:
         # Both replicas boot at the same time; each context manager stops its process on exit.

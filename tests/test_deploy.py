@@ -500,6 +500,28 @@ def test_text_and_scripts_are_gzipped_by_nginx(stack):
 
 
 @needs_nginx
+def test_frontend_bundles_come_precompressed_from_nginx_and_are_cached_a_year(stack):
+    page = fetch(stack, "/", headers={"Accept-Encoding": "gzip"})
+    assert "immutable" not in (page.headers["Cache-Control"] or "")  # the page itself: no
+    html = gzip.decompress(page.body).decode()
+    script = re.search(r'src="\./(static/js/index\.[^"]+\.js)"', html).group(1)
+
+    served = fetch(stack, f"/{script}", headers={"Accept-Encoding": "gzip"})
+    assert served.status == 200
+    # nginx sent the .gz copy made at installation, byte for byte (gzip_static), not a replica's
+    # answer compressed on the fly.
+    assert served.body == (stack.directory / "streamlit-static" / f"{script}.gz").read_bytes()
+    assert served.headers["Content-Encoding"] == "gzip"
+    assert served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"  # the site's headers still there
+    assert "javascript" in served.headers["Content-Type"]
+    # A browser that takes no gzip gets the file itself.
+    plain = fetch(stack, f"/{script}")
+    assert plain.headers["Content-Encoding"] is None
+    assert plain.body == gzip.decompress(served.body)
+
+
+@needs_nginx
 def test_upload_size_limit_is_enforced_by_nginx_at_streamlit_limit(stack):
     """nginx answers 413 above the limit; just above 10 MB it lets the request through."""
     path = "/_stcore/upload_file/session/widget"
