@@ -102,8 +102,8 @@ def ordered_map(
     ) as pool:
         queue = iter(items)
         # The pool starts a worker at each submit while none is idle: the first 2 × workers
-        # submits start all of them, and no other start follows (a worker that dies breaks the
-        # pool: its error reaches the caller).
+        # submits, a few microseconds apart, start all of them (a worker takes a third of a
+        # second to start; one started later would only be slower: it runs the script again).
         with _main_script_left_behind():
             pending = collections.deque(
                 pool.submit(_run_in_worker, work, item)
