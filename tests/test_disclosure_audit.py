@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import highspy
 import numpy as np
 import polars as pl
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from etl import db as etl_db
 from etl import disclosure, public
-from etl.disclosure import greedy, method
+from etl.disclosure import greedy, method, programme
 from etl.disclosure.audit import proven_breaches
 from etl.disclosure.relations import build_groups
 from etl.errors import UserError
@@ -258,3 +259,51 @@ def test_random_member_files_publish_without_breach(published_base, tmp_path_fac
         assert report.ok, (report.breaches, report.lower, report.upper)
 
     check()
+
+
+class _RecordedHighs(highspy.Highs):
+    """HiGHS recording, at each run, the settings `programme._solve` chose."""
+
+    def __init__(self):
+        super().__init__()
+        self.runs: list[tuple[int, int]] = []
+
+    def run(self):
+        _, scale = self.getOptionValue("user_objective_scale")  # (status, value)
+        _, limit = self.getOptionValue("simplex_iteration_limit")
+        self.runs.append((scale, limit))
+        return super().run()
+
+
+def _small_programme() -> _RecordedHighs:
+    """min −x − y subject to x + 2y ≤ 4, 3x + y ≤ 6, x, y ≥ 0: the optimum is the corner where
+    both constraints meet (x = 8/5, y = 6/5), two simplex iterations from the origin."""
+    highs = _RecordedHighs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("presolve", "off")  # else presolve alone may solve it
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 2, 2
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = [-1.0, -1.0], [0.0, 0.0], [1e9, 1e9]
+    lp.row_lower_, lp.row_upper_ = [-highspy.kHighsInf] * 2, [4.0, 6.0]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = [0, 2, 4], [0, 1, 0, 1]
+    lp.a_matrix_.value_ = [1.0, 3.0, 2.0, 1.0]
+    highs.passModel(lp)
+    return highs
+
+
+def test_the_programme_tries_each_solver_setting_before_running_without_limit(monkeypatch):
+    monkeypatch.setattr(programme, "ITERATION_LIMIT", 1)  # every setting stops at its limit
+    highs = _small_programme()
+    assert programme._solve(highs) == highspy.HighsModelStatus.kOptimal
+    limited = [(s["user_objective_scale"], 1) for s in programme.SOLVER_SETTINGS]
+    first_scale = programme.SOLVER_SETTINGS[0]["user_objective_scale"]
+    assert highs.runs == [*limited, (first_scale, highspy.kHighsIInf)]
+    assert highs.getSolution().col_value == pytest.approx([8 / 5, 6 / 5])
+
+
+def test_the_programme_stops_at_the_first_setting_that_finishes():
+    highs = _small_programme()
+    assert programme._solve(highs) == highspy.HighsModelStatus.kOptimal
+    assert highs.runs == [(0, programme.ITERATION_LIMIT)]
+    assert highs.getSolution().col_value == pytest.approx([8 / 5, 6 / 5])
