@@ -14,6 +14,7 @@ import highspy
 import numpy as np
 import polars as pl
 import pytest
+from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,10 @@ from etl import db as etl_db
 from etl import disclosure, public
 from etl.disclosure import greedy, method, programme
 from etl.disclosure.audit import proven_breaches
+from etl.disclosure.cube import cell_index
+from etl.disclosure.moves import Model
 from etl.disclosure.relations import build_groups
+from etl.disclosure.search import Search
 from etl.errors import UserError
 from etl.submission.load import load_files
 
@@ -307,3 +311,23 @@ def test_the_programme_stops_at_the_first_setting_that_finishes():
     assert programme._solve(highs) == highspy.HighsModelStatus.kOptimal
     assert highs.runs == [(0, programme.ITERATION_LIMIT)]
     assert highs.getSolution().col_value == pytest.approx([8 / 5, 6 / 5])
+
+
+def test_a_partner_commune_is_priced_with_the_persons_cells_its_corners_drag_along(demo_db):
+    # Two corners of commune 6621 (Genève), year cells, theme « * », all members: seniors and
+    # « prestations ». Seniors are a part of persons (seniors ≤ persons): choosing 6621 as a
+    # partner will also move its persons cell, so that cell's price counts; « prestations » is no
+    # part of anything and drags nothing.
+    year, quarter = raw_cubes(demo_db)
+    cube = disclosure.model_of(year, quarter, published_tables(demo_db))
+    search = Search(Model(cube, build_groups(cube), cube.model.copy()), np.zeros(cube.size))
+    at = {"year": YEAR, "quarter": 0, "theme": "*", "lieu": "6621", "category": "*"}
+    keys = pl.DataFrame([{**at, "measure": m} for m in ("seniors_65", "prestations", "personnes")])
+    seniors, acts, persons = cell_index(cube, keys)
+    assert min(seniors, acts, persons) >= 0
+    search.cost[[seniors, acts, persons]] = [1.0, 1.0, 7.0]
+    corners = np.array([[[seniors, acts]]])
+    assert search.dragged_cost(corners, np.array([[[True, True]]])).tolist() == [[7.0]]
+    assert search.dragged_cost(corners, np.array([[[False, True]]])).tolist() == [[0.0]]
+    search.cost[persons] = 0.0  # withheld already: free
+    assert search.dragged_cost(corners, np.array([[[True, True]]])).tolist() == [[0.0]]
