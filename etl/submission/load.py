@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl import db, public
+from etl import db, incremental, public
 from etl.build import current_user, record_run
 from etl.errors import UserError
 from etl.publish import next_version
@@ -200,10 +200,20 @@ def _load_all(
         _load_one(con, checked, lookups, user=user, progress=progress, is_demo=is_demo)
         for checked in checked_files(paths, lookups, progress, max_bytes)
     ]
-    progress("agrégats et vues publiques")
-    db.refresh_derived(con)
-    public.publish_public(con, db_path)
+    written = [piece for r in results if r.status in (LOADED, REPLACED) for piece in r.slices]
+    scope = incremental.slices_scope(con, db_path, written)
+    progress(_scope_line(scope))
+    db.refresh_derived(con, scope)
+    public.publish_public(con, db_path, scope)
     return results
+
+
+def _scope_line(scope: incremental.Scope) -> str:
+    """The progress line that says what the publish rebuilds."""
+    if scope.full:
+        return f"agrégats et vues publiques ({scope.reason})"
+    years = ", ".join(str(year) for year in sorted(scope.years)) or "aucune"
+    return f"agrégats et vues publiques (années recalculées : {years})"
 
 
 def _simulate(
