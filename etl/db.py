@@ -88,10 +88,15 @@ def _refresh_scope(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
             "from main.members"
         )
         return
-    con.execute("create or replace temp table refresh_years (year integer)")
-    con.execute("create or replace temp table refresh_members (member_code varchar)")
-    con.executemany("insert into temp.refresh_years values (?)", [[y] for y in scope.years])
-    con.executemany("insert into temp.refresh_members values (?)", [[m] for m in scope.members])
+    con.execute(
+        "create or replace temp table refresh_years as select unnest(?::integer[]) as year",
+        [sorted(scope.years)],
+    )
+    con.execute(
+        "create or replace temp table refresh_members as "
+        "select unnest(?::varchar[]) as member_code",
+        [sorted(scope.members)],
+    )
 
 
 def file_version(path: Path) -> tuple[int, int, int]:

@@ -140,8 +140,9 @@ def _fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """A short hash of what the data is made of: the loaded files and the reference data."""
     parts = con.sql(
         """select
-               (select coalesce(string_agg(member_code || '/' || period_code || '/' || sha256, ','
-                    order by member_code, period_code), '') from main.submissions),
+               -- a sum of hashes, not the slices written out in order: 0.13 s → 2 ms at 30×
+               (select coalesce(sum(hash(member_code, period_code, sha256)), 0) || '/' || count(*)
+                    from main.submissions),
                (select coalesce(sum(population), 0) from main.population),
                (select coalesce(sum(value), 0) from main.indicators),
                (select count(*) from main.communes),
