@@ -262,3 +262,16 @@ def test_a_file_already_loaded_rebuilds_no_year_and_changes_nothing(base, tmp_pa
     lines = load(db_path, [again])
     assert any("années recalculées : aucune" in line for line in lines), lines
     assert_same_files(db_path, before, skip=("load_runs",))  # one more run: « fichier identique »
+
+
+def test_a_full_rebuild_can_be_asked_for(base, tmp_path):
+    # `observatoire charger --complet` (and `observatoire demo`): every year, whatever the scope.
+    db_path = copy_of(base, tmp_path / "db")
+    files = tmp_path / "files"
+    files.mkdir()
+    member = quarterly_member(db_path, 2023)
+    lines: list[str] = []
+    path = member_file(db_path, files, member, "2023-T2", "2023-T2", 2)
+    results = load_files([path], db_path, user="test", progress=lines.append, full=True)
+    assert [r.status for r in results] == ["remplace"]
+    assert any("agrégats" in line and "reconstruction complète" in line for line in lines), lines
