@@ -153,20 +153,37 @@ def assert_same_files(incremental_db: Path, full_db: Path, skip: tuple[str, ...]
 
 def both_ways(monkeypatch, incremental_db: Path, full_db: Path, step) -> incremental.Scope:
     """Run `step(db_path)` on both copies, the second with a full rebuild forced; the scope the
-    first one used."""
+    first one used, after checking that it protected and analysed only its years (no silent
+    fall-back to every year)."""
     scopes: list[incremental.Scope] = []
-    real = incremental.slices_scope
+    protected: list[object] = []  # the `years` each protection was asked for
+    analysed: list[set[int]] = []  # the years of the cube each gap analysis was given
+    real_scope, real_protect = incremental.slices_scope, public.protect_activity_cubes
+    real_gaps = public.gap_analysis_tables
 
-    def spied(*args, **kwargs):
-        scopes.append(real(*args, **kwargs))
+    def spied_scope(*args, **kwargs):
+        scopes.append(real_scope(*args, **kwargs))
         return scopes[-1]
 
-    monkeypatch.setattr(incremental, "slices_scope", spied)
+    def spied_protect(year_cube, quarter_cube, tables=None, years=None):
+        protected.append(years)
+        return real_protect(year_cube, quarter_cube, tables, years)
+
+    def spied_gaps(tables):
+        analysed.append(set(tables[public.YEAR_CUBE]["year"].to_list()))
+        return real_gaps(tables)
+
+    monkeypatch.setattr(incremental, "slices_scope", spied_scope)
+    monkeypatch.setattr(public, "protect_activity_cubes", spied_protect)
+    monkeypatch.setattr(public, "gap_analysis_tables", spied_gaps)
     step(incremental_db)
+    assert protected == [scopes[0].years]
+    assert len(analysed) == 1 and analysed[0] <= scopes[0].years
     monkeypatch.setenv(incremental.FORCE_FULL_ENV, "1")
     step(full_db)
     monkeypatch.delenv(incremental.FORCE_FULL_ENV)
     assert scopes[-1].full and "demandée" in scopes[-1].reason
+    assert protected[-1] is None and len(analysed[-1]) > 3
     return scopes[0]
 
 
