@@ -10,17 +10,22 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import highspy
 import numpy as np
 import polars as pl
 import pytest
+from demo_settings import LATEST_COMPLETE_YEAR as YEAR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl import db as etl_db
 from etl import disclosure, public
-from etl.disclosure import greedy, method
+from etl.disclosure import greedy, method, programme
 from etl.disclosure.audit import proven_breaches
+from etl.disclosure.cube import cell_index
+from etl.disclosure.moves import Model
 from etl.disclosure.relations import build_groups
+from etl.disclosure.search import Search
 from etl.errors import UserError
 from etl.submission.load import load_files
 
@@ -264,3 +269,71 @@ def test_random_member_files_publish_without_breach(published_base, tmp_path_fac
         assert report.ok, (report.breaches, report.lower, report.upper)
 
     check()
+
+
+class _RecordedHighs(highspy.Highs):
+    """HiGHS recording, at each run, the settings `programme._solve` chose."""
+
+    def __init__(self):
+        super().__init__()
+        self.runs: list[tuple[int, int]] = []
+
+    def run(self):
+        _, scale = self.getOptionValue("user_objective_scale")  # (status, value)
+        _, limit = self.getOptionValue("simplex_iteration_limit")
+        self.runs.append((scale, limit))
+        return super().run()
+
+
+def _small_programme() -> _RecordedHighs:
+    """min −x − y subject to x + 2y ≤ 4, 3x + y ≤ 6, x, y ≥ 0: the optimum is the corner where
+    both constraints meet (x = 8/5, y = 6/5), two simplex iterations from the origin."""
+    highs = _RecordedHighs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("presolve", "off")  # else presolve alone may solve it
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 2, 2
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = [-1.0, -1.0], [0.0, 0.0], [1e9, 1e9]
+    lp.row_lower_, lp.row_upper_ = [-highspy.kHighsInf] * 2, [4.0, 6.0]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = [0, 2, 4], [0, 1, 0, 1]
+    lp.a_matrix_.value_ = [1.0, 3.0, 2.0, 1.0]
+    highs.passModel(lp)
+    return highs
+
+
+def test_the_programme_tries_each_solver_setting_before_running_without_limit(monkeypatch):
+    monkeypatch.setattr(programme, "ITERATION_LIMIT", 1)  # every setting stops at its limit
+    highs = _small_programme()
+    assert programme._solve(highs) == highspy.HighsModelStatus.kOptimal
+    limited = [(s["user_objective_scale"], 1) for s in programme.SOLVER_SETTINGS]
+    first_scale = programme.SOLVER_SETTINGS[0]["user_objective_scale"]
+    assert highs.runs == [*limited, (first_scale, highspy.kHighsIInf)]
+    assert highs.getSolution().col_value == pytest.approx([8 / 5, 6 / 5])
+
+
+def test_the_programme_stops_at_the_first_setting_that_finishes():
+    highs = _small_programme()
+    assert programme._solve(highs) == highspy.HighsModelStatus.kOptimal
+    assert highs.runs == [(0, programme.ITERATION_LIMIT)]
+    assert highs.getSolution().col_value == pytest.approx([8 / 5, 6 / 5])
+
+
+def test_a_partner_commune_is_priced_with_the_persons_cells_its_corners_drag_along(demo_db):
+    # Two corners of commune 6621 (Genève), year cells, theme « * », all members: seniors and
+    # « prestations ». Seniors are a part of persons (seniors ≤ persons): choosing 6621 as a
+    # partner will also move its persons cell, so that cell's price counts; « prestations » is no
+    # part of anything and drags nothing.
+    year, quarter = raw_cubes(demo_db)
+    cube = disclosure.model_of(year, quarter, published_tables(demo_db))
+    search = Search(Model(cube, build_groups(cube), cube.model.copy()), np.zeros(cube.size))
+    at = {"year": YEAR, "quarter": 0, "theme": "*", "lieu": "6621", "category": "*"}
+    keys = pl.DataFrame([{**at, "measure": m} for m in ("seniors_65", "prestations", "personnes")])
+    seniors, acts, persons = cell_index(cube, keys)
+    assert min(seniors, acts, persons) >= 0
+    search.cost[[seniors, acts, persons]] = [1.0, 1.0, 7.0]
+    corners = np.array([[[seniors, acts]]])
+    assert search.dragged_cost(corners, np.array([[[True, True]]])).tolist() == [[7.0]]
+    assert search.dragged_cost(corners, np.array([[[False, True]]])).tolist() == [[0.0]]
+    search.cost[persons] = 0.0  # withheld already: free
+    assert search.dragged_cost(corners, np.array([[[True, True]]])).tolist() == [[0.0]]

@@ -9,11 +9,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 from demo_settings import LATEST_COMPLETE_YEAR as YEAR
+from page_support import public_rows
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import fmt_change, fmt_int
 from etl import db as etl_db
-from etl.public import open_public_reader, public_path
+from etl.public import public_path
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 VIEWS = sorted((APP.parent / "views").glob("*.py"))
@@ -38,15 +39,6 @@ def raw_value(demo_db: Path, sql: str, params: list | None = None):
     con = etl_db.open_reader(demo_db)
     try:
         return etl_db.query(con, sql, params).item()
-    finally:
-        con.close()
-
-
-def public_rows(demo_db: Path, sql: str, params: list | None = None) -> pl.DataFrame:
-    """Rows read straight from the public file (what the pages may show)."""
-    con = open_public_reader(public_path(demo_db))
-    try:
-        return etl_db.query(con, sql, params)
     finally:
         con.close()
 

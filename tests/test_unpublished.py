@@ -12,16 +12,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from page_support import public_rows
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from dashboard.components import unpublished
-from etl import db as etl_db
 from etl import exports
 from etl.cli import app
 from etl.errors import UserError
 from etl.exports import Selection
-from etl.public import open_public_reader, public_path
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 NOTICE = {"fr": "Non publié à ce niveau de détail", "en": "Not published at this level of detail"}
@@ -39,14 +38,6 @@ def open_page(page: str, **params: str | list[str]) -> AppTest:
 
 def notices(at: AppTest) -> str:
     return " ".join(box.value for box in at.info)
-
-
-def public_rows(demo_db: Path, sql: str, params: list | None = None) -> pl.DataFrame:
-    con = open_public_reader(public_path(demo_db))
-    try:
-        return etl_db.query(con, sql, params)
-    finally:
-        con.close()
 
 
 def chart_series(at: AppTest) -> dict[str, list]:

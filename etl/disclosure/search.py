@@ -12,7 +12,8 @@ Where an alternative picks a coordinate (a sibling, a part), every candidate is 
 corners it adds: a corner that does not exist, cannot move, or has no room is ruled out; otherwise
 the corners' costs add up (0 for a cell already withheld or not published at all) and, among equal
 costs, the one leaving most room wins, so that the same few cells serve many owners and few steps
-are needed. `movable` says which cells a move may change: only withheld or unpublished ones for the
+are needed. On the place axis, each corner's persons cell is counted too (`dragged_cost`): the
+measure axis, built later, usually moves it. `movable` says which cells a move may change: only withheld or unpublished ones for the
 auditor; any cell of the model for the protection method, which then withholds the published cells
 of the steps it keeps.
 """
@@ -169,6 +170,16 @@ def _strength(model: Model) -> np.ndarray:
     return room.reshape(-1)
 
 
+def _family_totals(model: Model) -> np.ndarray:
+    """Per measure, the measure its relations sum it into (persons for women, seniors…); -1 for
+    one that is no part."""
+    total = np.full(model.cube.axes.shape[MEASURE], -1, dtype=np.int64)
+    for groups in model.groups:
+        if groups.family.axis == MEASURE:
+            total[np.flatnonzero(groups.family.members)] = groups.family.total
+    return total
+
+
 def _year_slack(model: Model) -> np.ndarray:
     """Per year cell, what members reporting by year add beyond its quarters (the room of its
     quarters → year relation; 0 where it is an equality); unbounded elsewhere."""
@@ -207,6 +218,7 @@ class Search:
         )
         if "personnes" in axes.measures:
             self.measure_class[axes.measure("personnes")] = "persons"
+        self.family_total = _family_totals(self.model)
         self.strength = _strength(self.model)
         self.year_slack = _year_slack(self.model)
 
@@ -256,6 +268,8 @@ class Search:
         room = np.where(sign < 0, current - cube.lower[safe], cube.upper[safe] - current)
         ok = (~valid) | (cube.model[safe] & self.model.movable[safe] & (room >= 1))
         score = np.where(valid, self.cost[safe], 0.0).sum(axis=2)
+        if axis == LIEU:
+            score = score + self.dragged_cost(safe, valid)
         # Among equal costs, the candidate whose tightest moving-down corner has most room: it
         # can serve many owners and its quarters and parts have room too.
         down = valid & (sign < 0)
@@ -273,6 +287,19 @@ class Search:
         best = np.argmin(score, axis=1)
         found = np.isfinite(score[np.arange(best.size), best])
         return np.where(found, candidates[best], NONE)
+
+    def dragged_cost(self, cells: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Per candidate (summed over the last axis of `cells`): what the persons cells of its
+        corners cost. A part (women, seniors…) that moves usually takes its persons along on the
+        measure axis, built after the place: counted when the place is chosen, a partner whose
+        part is already withheld but whose persons are not no longer looks free (it made the city
+        of Geneva everyone's partner, docs/DONNEES.md « Utilité »)."""
+        cube = self.model.cube
+        stride = cube.strides[MEASURE]
+        measure = (cells // stride) % cube.axes.shape[MEASURE]
+        total = self.family_total[measure]
+        persons = np.where(total >= 0, cells + (total - measure) * stride, 0)
+        return np.where(valid & (total >= 0), self.cost[persons], 0.0).sum(axis=-1)
 
     def _quarters(self, cells, sign, valid):
         """For the year's corners: (whether each needs its quarters to follow: it moves down and
