@@ -368,12 +368,13 @@ def report(seed: int, scale: float = 1.0) -> str:
     )
 
 
-def current_section(path: Path = RESULTS) -> str:
-    """The signals section of RESULTS.md, for `python -m bench` to keep when it rewrites the file."""
+def current_section(path: Path = RESULTS, start: str = START, end: str = END) -> str:
+    """The section of RESULTS.md between two markers (the signals' by default), markers included,
+    for `python -m bench` to keep when it rewrites the file; "" when there is none."""
     current = path.read_text() if path.exists() else ""
-    if START not in current or END not in current:
+    if start not in current or end not in current:
         return ""
-    return START + current.split(START, 1)[1].split(END, 1)[0] + END
+    return start + current.split(start, 1)[1].split(end, 1)[0] + end
 
 
 def write_section(text: str, path: Path = RESULTS) -> None:

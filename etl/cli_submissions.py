@@ -213,6 +213,14 @@ def charger(
     ] = False,
     rapport: ReportOption = None,
     taille_max: MaxSizeOption = None,
+    complet: Annotated[
+        bool,
+        typer.Option(
+            "--complet",
+            help="Recalcule agrégats et fichier public pour toutes les années (par défaut : "
+            "seulement les années que les fichiers touchent).",
+        ),
+    ] = False,
     base: DbOption = None,
 ) -> None:
     """Valide et charge des fichiers ; un fichier avec une erreur n'est pas chargé du tout."""
@@ -223,7 +231,13 @@ def charger(
     results = run_with_progress(
         "Chargement" if not dry_run else "Simulation",
         lambda progress: load_files(
-            files, path, dry_run=dry_run, progress=progress, is_demo=demo, max_bytes=max_bytes
+            files,
+            path,
+            dry_run=dry_run,
+            progress=progress,
+            is_demo=demo,
+            max_bytes=max_bytes,
+            full=complet,
         ),
     )
     loaded = not dry_run and any(result.status in (LOADED, REPLACED) for result in results)

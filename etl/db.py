@@ -10,6 +10,7 @@ import polars as pl
 
 from etl import release
 from etl.errors import UserError
+from etl.incremental import FULL, Scope, stamp
 from etl.paths import SCHEMA_DIR
 from etl.vocabulary import RUN_STATUSES
 
@@ -48,16 +49,54 @@ def _widen_run_statuses(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("drop table load_runs_before_migration")
 
 
-def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
+def refresh_derived(con: duckdb.DuckDBPyConnection, scope: Scope = FULL) -> None:
     """Rebuild what is derived from the base tables (aggregates, public views) before publishing.
 
-    Files in etl/schema/derived/ run in name order at every publish, so they use
-    `create or replace`. The base schema is applied first (idempotent): a database created before
-    a base table was added (needs_mapping) gets it, empty until the reference data is reloaded.
+    Files in etl/schema/derived/ run in name order at every publish: views and small tables use
+    `create or replace`; the large ones rebuild the years of temp.refresh_years and the members of
+    temp.refresh_members, which `scope` names (etl/incremental.py; FULL: every year and member,
+    the tables dropped first). The base schema is applied first (idempotent): a database created
+    before a base table was added (needs_mapping) gets it, empty until the reference data is
+    reloaded.
     """
     apply_schema(con)
+    _refresh_scope(con, scope)
     for sql_file in sorted((SCHEMA_DIR / "derived").glob("*.sql")):
         con.execute(sql_file.read_text(encoding="utf-8"))
+    stamp(con)
+
+
+# Tables the derived files rebuild in part (by year or member); a full rebuild drops them first.
+PARTLY_REBUILT = (
+    "agg_member_year",
+    "agg_member_period",
+    "agg_activity_year_cube",
+    "agg_activity_quarter_cube",
+    "agg_tracker_periods",
+)
+
+
+def _refresh_scope(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
+    if scope.full:
+        for table in PARTLY_REBUILT:
+            con.execute(f"drop table if exists main.{table}")
+        con.execute(
+            "create or replace temp table refresh_years as select distinct year from main.periods"
+        )
+        con.execute(
+            "create or replace temp table refresh_members as select code as member_code "
+            "from main.members"
+        )
+        return
+    con.execute(
+        "create or replace temp table refresh_years as select unnest(?::integer[]) as year",
+        [sorted(scope.years)],
+    )
+    con.execute(
+        "create or replace temp table refresh_members as "
+        "select unnest(?::varchar[]) as member_code",
+        [sorted(scope.members)],
+    )
 
 
 def file_version(path: Path) -> tuple[int, int, int]:

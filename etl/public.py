@@ -40,6 +40,7 @@ from etl.disclosure import (
     suppressed_flag,
 )
 from etl.errors import UserError
+from etl.incremental import FULL, Scope, by_years, combined
 
 SUPPRESSED_SUFFIX = "_supprime"
 PUBLIC_SCHEMA = "public"
@@ -139,8 +140,9 @@ def _fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """A short hash of what the data is made of: the loaded files and the reference data."""
     parts = con.sql(
         """select
-               (select coalesce(string_agg(member_code || '/' || period_code || '/' || sha256, ','
-                    order by member_code, period_code), '') from main.submissions),
+               -- a sum of hashes, not the slices written out in order: 0.13 s → 2 ms at 30×
+               (select coalesce(sum(hash(member_code, period_code, sha256)), 0) || '/' || count(*)
+                    from main.submissions),
                (select coalesce(sum(population), 0) from main.population),
                (select coalesce(sum(value), 0) from main.indicators),
                (select count(*) from main.communes),
@@ -172,8 +174,11 @@ def build_public_tables(
     con: duckdb.DuckDBPyConnection,
     published_at: dt.datetime | None = None,
     release_id: str | None = None,
+    scope: Scope = FULL,
 ) -> dict[str, pl.DataFrame]:
-    """The tables of the public file, disclosure control applied (pure reads of the raw database)."""
+    """The tables of the public file, disclosure control applied (pure reads of the raw database).
+
+    `scope` (etl/incremental.py): protect only its years and keep the other years' protected rows."""
     tables = read_public_layer(con)
     missing = {YEAR_CUBE, QUARTER_CUBE} - tables.keys()
     if missing:
@@ -181,13 +186,33 @@ def build_public_tables(
             f"La couche publique de la base est incomplète (manque : {', '.join(sorted(missing))}). "
             "Reconstruisez la base avec la version actuelle de l'ETL."
         )
-    tables[YEAR_CUBE], tables[QUARTER_CUBE], _ = protect_activity_cubes(
-        tables[YEAR_CUBE], tables[QUARTER_CUBE], tables
-    )
-    tables.update(gap_analysis_tables(tables))  # from the protected cubes only (etl/analysis)
+    tables[YEAR_CUBE], tables[QUARTER_CUBE] = protected_cubes(tables, scope)
+    # From the protected cubes only (etl/analysis); year by year, so a load redoes its years only.
+    tables.update(by_years(gap_analysis_tables, tables, scope))
     tables.update(signal_tables(tables))  # from the protected cubes only (DESIGN §5, §6)
     tables["release"] = release_row(con, published_at or dt.datetime.now(), release_id)
     return tables
+
+
+def protected_cubes(
+    tables: dict[str, pl.DataFrame], scope: Scope = FULL
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Both activity cubes protected: every year, or the years of `scope` and its kept rows."""
+    year_cube, quarter_cube = tables[YEAR_CUBE], tables[QUARTER_CUBE]
+    if not scope.full:
+        fresh_year, fresh_quarter, _ = protect_activity_cubes(
+            year_cube, quarter_cube, tables, scope.years
+        )
+        keys = ["year", "theme", "lieu", "category"]
+        try:
+            return (
+                combined(YEAR_CUBE, fresh_year, scope, keys),
+                combined(QUARTER_CUBE, fresh_quarter, scope, [*keys[:1], "quarter", *keys[1:]]),
+            )
+        except KeyError:  # the kept rows are not in this shape: every year, below
+            pass
+    year_cube, quarter_cube, _ = protect_activity_cubes(year_cube, quarter_cube, tables)
+    return year_cube, quarter_cube
 
 
 def write_public_file(tables: dict[str, pl.DataFrame], path: Path) -> None:
@@ -212,7 +237,7 @@ def write_public_file(tables: dict[str, pl.DataFrame], path: Path) -> None:
         Path(f"{temporary}.wal").unlink(missing_ok=True)
 
 
-def publish_public(con: duckdb.DuckDBPyConnection, db_path: Path) -> Path:
+def publish_public(con: duckdb.DuckDBPyConnection, db_path: Path, scope: Scope = FULL) -> Path:
     """Build the public file of the release of `db_path` being published, from its raw file (`con`).
 
     Called after `refresh_derived`, inside the `next_version` block: the public file goes into the
@@ -222,7 +247,7 @@ def publish_public(con: duckdb.DuckDBPyConnection, db_path: Path) -> Path:
     from etl.analysis.feed import feed_file_name, write_signals_feed
 
     build = release.building(db_path)
-    tables = build_public_tables(con, release_id=build.id)
+    tables = build_public_tables(con, release_id=build.id, scope=scope)
     write_public_file(tables, build.public)
     # The Atom feed of signals, a file of the release: switched in with the raw and public files.
     write_signals_feed(tables, build.path(feed_file_name(db_path)))

@@ -21,6 +21,12 @@ SECTIONS = ["etl", "pages", "queries", "pandas", "browser"]
 def test_bench_runs_every_section_and_prints_the_targets(tmp_path):
     sections = SECTIONS if Path("/usr/bin/chromium").exists() else SECTIONS[:-1]
     results = tmp_path / "RESULTS.md"
+    # A previous file: its generated part is replaced, the sections measured by other commands
+    # (between the kept markers, and the signals') stay, in that order.
+    results.write_text(
+        "# Benchmark results\n\nOLD GENERATED TABLE\n\n<!-- kept:start -->\n## Phase measured by hand"
+        "\n<!-- kept:end -->\n\n<!-- signals:start -->\n## Signals by hand\n<!-- signals:end -->\n"
+    )
     command = [
         sys.executable, "-m", "bench",
         "--echelles", "0.04",
@@ -49,4 +55,10 @@ def test_bench_runs_every_section_and_prints_the_targets(tmp_path):
         assert "## Browser" in output
     written = results.read_text()
     assert written.startswith("# Benchmark results") and "## Machine and run" in written
+    assert "OLD GENERATED TABLE" not in written
+    machine, kept, signals = (
+        written.index(text)
+        for text in ("## Machine and run", "## Phase measured by hand", "## Signals by hand")
+    )
+    assert machine < kept < signals
     assert (tmp_path / "out" / "results.json").exists()

@@ -107,6 +107,11 @@ def soral_db(published_base, tmp_path) -> Path:
     db_path = tmp_path / "obs.duckdb"
     shutil.copyfile(published_base, db_path)
     shutil.copyfile(public.public_path(published_base), public.public_path(db_path))
+    load(db_path, [activity_csv(tmp_path / "soral.csv", "ALIM-01", "2021", soral_rows())])
+    return db_path
+
+
+def soral_rows() -> list[tuple]:
     rows = [(theme, SORAL, 1, 1, 0) for theme in SEVEN_THEMES]
     rows += [(theme, SORAL, 6, 3, 3) for theme in OTHER_THEMES]
     for commune, persons in ((ONEX, 40), (LANCY, 30)):
@@ -114,8 +119,7 @@ def soral_db(published_base, tmp_path) -> Path:
             (theme, commune, persons, persons // 2, persons // 2)
             for theme in [*SEVEN_THEMES, *OTHER_THEMES]
         ]
-    load(db_path, [activity_csv(tmp_path / "soral.csv", "ALIM-01", "2021", rows)])
-    return db_path
+    return rows
 
 
 def soral_persons() -> pl.Expr:
@@ -178,7 +182,9 @@ def test_a_weakened_rule_makes_the_publish_refuse(soral_db, monkeypatch):
 def test_a_refused_audit_leaves_the_public_file_as_it_was(soral_db, tmp_path, monkeypatch):
     before = public.public_path(soral_db).read_bytes()
     monkeypatch.setattr(method, "SECONDARY_PROTECTION", False)
-    more = activity_csv(tmp_path / "more.csv", "ALIM-01", "2022", [("logement", SORAL, 2, 1, 1)])
+    # Soral's pattern again in 2022: the year this load touches, the one it protects and audits
+    # (etl/incremental.py; the other years' protected rows are kept).
+    more = activity_csv(tmp_path / "more.csv", "ALIM-01", "2022", soral_rows())
     with pytest.raises(UserError, match="Publication refusée"):
         load_files([more], soral_db, user="test")
     assert public.public_path(soral_db).read_bytes() == before

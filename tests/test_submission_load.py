@@ -199,7 +199,7 @@ def test_a_failure_before_publishing_leaves_the_file_byte_identical(
     path = workbook(tmp_path / "f.xlsx", [HEADER, ["alimentation", "Onex", 10]], period="2024-T1")
     before = fresh_db.read_bytes()
 
-    def broken(con):
+    def broken(con, scope):
         raise RuntimeError("disque plein")
 
     monkeypatch.setattr(db, "refresh_derived", broken)

@@ -100,7 +100,11 @@ def build_demo(
         results = timed(
             "chargement",
             lambda: load_files(
-                paths, staged, is_demo=True, progress=_load_progress(progress, len(paths))
+                paths,
+                staged,
+                is_demo=True,
+                progress=_load_progress(progress, len(paths)),
+                full=True,
             ),
         )
         rejected = [result for result in results if not result.ok]

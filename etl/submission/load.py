@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl import db, public
+from etl import db, incremental, public
 from etl.build import current_user, record_run
 from etl.errors import UserError
 from etl.publish import next_version
@@ -165,11 +165,13 @@ def load_files(
     progress: Progress | None = None,
     is_demo: bool = False,
     max_bytes: int | None = None,
+    full: bool = False,
 ) -> list[FileResult]:
     """Validate and load files; all of them in one new version of the database (one publish).
 
     A full or failing disk discards the new version: UserError, and the published database stays
-    as it was. `max_bytes`: a file larger than this is refused unread (None: no limit)."""
+    as it was. `max_bytes`: a file larger than this is refused unread (None: no limit). The
+    publish rebuilds the years the files touch (etl/incremental.py), or every year with `full`."""
     paths = _check_inputs(paths, db_path)
     progress = progress or _no_progress
     if dry_run:
@@ -178,7 +180,7 @@ def load_files(
     try:
         with next_version(db_path) as con:
             try:
-                results = _load_all(con, paths, db_path, user, progress, is_demo, max_bytes)
+                results = _load_all(con, paths, db_path, user, progress, is_demo, max_bytes, full)
             except WRITE_ERRORS as exc:  # raised here, so that the message is the one below
                 raise UserError(_write_failed(db_path, exc)) from exc
     except WRITE_ERRORS as exc:  # while the new version is checkpointed and swapped in
@@ -194,16 +196,27 @@ def _load_all(
     progress: Progress,
     is_demo: bool,
     max_bytes: int | None,
+    full: bool = False,
 ) -> list[FileResult]:
     lookups = Lookups.from_db(con)
     results = [
         _load_one(con, checked, lookups, user=user, progress=progress, is_demo=is_demo)
         for checked in checked_files(paths, lookups, progress, max_bytes)
     ]
-    progress("agrégats et vues publiques")
-    db.refresh_derived(con)
-    public.publish_public(con, db_path)
+    written = [piece for r in results if r.status in (LOADED, REPLACED) for piece in r.slices]
+    scope = incremental.FULL if full else incremental.slices_scope(con, db_path, written)
+    progress(_scope_line(scope))
+    db.refresh_derived(con, scope)
+    public.publish_public(con, db_path, scope)
     return results
+
+
+def _scope_line(scope: incremental.Scope) -> str:
+    """The progress line that says what the publish rebuilds."""
+    if scope.full:
+        return f"agrégats et vues publiques ({scope.reason})"
+    years = ", ".join(str(year) for year in sorted(scope.years)) or "aucune"
+    return f"agrégats et vues publiques (années recalculées : {years})"
 
 
 def _simulate(

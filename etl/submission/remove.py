@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl import db, public
+from etl import db, incremental, public
 from etl.build import current_user, record_run
 from etl.errors import UserError
 from etl.publish import next_version
@@ -163,6 +163,8 @@ def remove_slices(
         slices = find_slices(con, member, periods)
         for loaded in slices:
             _delete(con, loaded, reason, user)
-        db.refresh_derived(con)
-        public.publish_public(con, db_path)
+        removed = [(loaded.member_code, loaded.period_code) for loaded in slices]
+        scope = incremental.slices_scope(con, db_path, removed)
+        db.refresh_derived(con, scope)
+        public.publish_public(con, db_path, scope)
     return slices

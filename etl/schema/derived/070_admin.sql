@@ -5,13 +5,16 @@
 -- loaded that covers or falls inside it, and the persons it reported. Built at every publish, so the
 -- tracker (queries/admin_submission_tracker.sql) only adds the day's statuses; at 30 times the demo
 -- volume computing this per request took 100-160 ms.
-create or replace table agg_tracker_periods as
+-- Every row is one member's: rebuilt for the members in temp.refresh_members (all of them, or those
+-- a load touched: etl/incremental.py), deleted and inserted; a full rebuild drops the table first.
+create or replace temp table new_tracker_periods as
 with
     rhythms as (
         -- the granularity of the submission ending last (the latest loaded among equals)
         select s.member_code, arg_max(p.granularity, (p.end_date, s.loaded_at)) as granularity
         from main.submissions as s
         join main.periods as p on p.code = s.period_code
+        where s.member_code in (select member_code from temp.refresh_members)
         group by s.member_code
     ),
     submissions as (
@@ -31,7 +34,8 @@ with
         from main.members as m
         left join rhythms as r on r.member_code = m.code
         join main.periods as p on p.granularity = coalesce(r.granularity, 'annee')
-        where m.active_since is null or m.active_since <= p.end_date
+        where (m.active_since is null or m.active_since <= p.end_date)
+            and m.code in (select member_code from temp.refresh_members)
     ),
     -- Periods never cross a year: only the same year's submissions and activity can meet a period.
     coverage as (
@@ -84,3 +88,8 @@ select
 from grid as g
 join coverage as c using (member_code, period_code)
 left join persons as p using (member_code, period_code);
+
+create table if not exists agg_tracker_periods as select * from temp.new_tracker_periods limit 0;
+delete from agg_tracker_periods where member_code in (select member_code from temp.refresh_members);
+insert into agg_tracker_periods select * from temp.new_tracker_periods;
+drop table temp.new_tracker_periods;
