@@ -32,6 +32,7 @@ from etl import db, incremental, public, publish, release
 from etl.analysis import feed
 from etl.paths import SCHEMA_DIR
 from etl.submission import load
+from etl.vocabulary import CUBE_MEASURES
 
 # (module, function, step name): the steps of a load, in the order they run.
 STEPS = (
@@ -48,8 +49,7 @@ STEPS = (
     (feed, "write_signals_feed", "flux Atom"),
     (publish, "_finish", "bascule (checkpoint, manifeste, lien)"),
 )
-COUNTS = "personnes, prestations, nouvelles_personnes, femmes, hommes, mineurs, seniors_65, " \
-         "demandes_non_satisfaites, liste_attente"  # fmt: skip
+COUNTS = ", ".join(CUBE_MEASURES)  # the cubes' measures: the columns of a member's file
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from admin_support import rows
 from polars.testing import assert_frame_equal
 
 from etl import db as etl_db
@@ -66,27 +67,19 @@ def copy_of(base: Path, folder: Path) -> Path:
 
 
 def quarterly_member(db_path: Path, year: int) -> str:
-    rows = rows_of(
+    found = rows(
         db_path,
         "select member_code from agg_member_year where granularity = 'trimestre' and year = ? "
         "order by member_code limit 1",
         [year],
     )
-    return rows[0][0]
-
-
-def rows_of(db_path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = etl_db.open_reader(db_path)
-    try:
-        return etl_db.query(con, sql, params).rows()
-    finally:
-        con.close()
+    return found[0][0]
 
 
 def member_file(db_path: Path, folder: Path, member: str, source: str, period: str, more: int):
     """`member`'s rows of `source` as a file for `period`, `more` persons added to each row."""
     frame = pl.DataFrame(
-        rows_of(
+        rows(
             db_path,
             f"""select theme, coalesce(cast(ofs_number as varchar), case lieu
                        when 'hors_canton' then 'hors canton' else 'non renseignée' end) as commune,
@@ -193,7 +186,7 @@ def test_small_loads_give_the_full_rebuilds_tables(base, tmp_path, monkeypatch):
     files = tmp_path / "files"
     files.mkdir()
     member = quarterly_member(mine, 2023)
-    years = rows_of(mine, "select distinct year from agg_activity_year_cube order by year")
+    years = rows(mine, "select distinct year from agg_activity_year_cube order by year")
     assert 2025 not in [y for (y,) in years] and 2023 in [y for (y,) in years]
 
     # A new quarter, in a year the database does not have yet.
@@ -216,7 +209,7 @@ def test_small_loads_give_the_full_rebuilds_tables(base, tmp_path, monkeypatch):
     assert scope.years == {2022}
     assert_same_files(mine, full)
     # The incremental copy did change: the removed quarter is gone from the public file.
-    assert not rows_of(
+    assert not rows(
         mine, "select 1 from public.submissions where member_code = ? and period_code = '2022-T3'",
         [member],
     )  # fmt: skip
