@@ -22,7 +22,7 @@ from etl import db as etl_db
 from etl import disclosure, public
 from etl.disclosure import greedy, method, programme
 from etl.disclosure.audit import proven_breaches
-from etl.disclosure.cube import cell_index
+from etl.disclosure.cube import UNBOUNDED, cell_index
 from etl.disclosure.moves import Model
 from etl.disclosure.relations import build_groups
 from etl.disclosure.search import Search
@@ -337,3 +337,68 @@ def test_a_partner_commune_is_priced_with_the_persons_cells_its_corners_drag_alo
     assert search.dragged_cost(corners, np.array([[[False, True]]])).tolist() == [[0.0]]
     search.cost[persons] = 0.0  # withheld already: free
     assert search.dragged_cost(corners, np.array([[[True, True]]])).tolist() == [[0.0]]
+
+
+def _year_model(demo_db):
+    """The model of the demo's YEAR alone (as every publish protects it) and its search."""
+    year, quarter = raw_cubes(demo_db)
+    year, quarter = (c.filter(pl.col("year") == YEAR) for c in (year, quarter))
+    cube = disclosure.model_of(year, quarter, published_tables(demo_db))
+    return year, cube, build_groups(cube)
+
+
+def _cell(cube, measure="personnes", quarter=0, theme="*", lieu="6621") -> int:
+    keys = {"year": YEAR, "quarter": quarter, "theme": theme, "lieu": lieu, "category": "*"}
+    (cell,) = cell_index(cube, pl.DataFrame([{**keys, "measure": measure}]))
+    assert cell >= 0
+    return int(cell)
+
+
+def test_a_communes_totals_cost_one_cell_more_per_percent_of_the_cantons_persons(demo_db):
+    year, cube, _ = _year_model(demo_db)
+    totals = year.filter((pl.col("theme") == "*") & (pl.col("category") == "*"))
+    persons = dict(zip(totals["lieu"], totals["personnes"], strict=True))
+    nothing_withheld = np.zeros(cube.size, dtype=bool)
+    cost = method.cell_costs(cube, nothing_withheld)
+    for lieu in ("6621", "6639"):  # Genève, the largest; Soral, one of the smallest
+        percent = 100 * persons[lieu] / persons["GE"]
+        for measure, quarter in (("personnes", 0), ("seniors_65", 0), ("personnes", 2)):
+            assert cost[_cell(cube, measure, quarter, lieu=lieu)] == pytest.approx(1 + percent)
+    theme = year.filter(
+        (pl.col("lieu") == "6621") & (pl.col("theme") != "*") & (pl.col("category") == "*")
+    )["theme"][0]
+    assert cost[_cell(cube, theme=theme)] == 1.0  # a commune's cell by theme: one cell
+    assert cost[_cell(cube, theme=theme, lieu="GE")] == method.CANTON_DETAIL_COST
+    withheld = nothing_withheld.copy()
+    withheld[_cell(cube)] = True
+    assert method.cell_costs(cube, withheld)[_cell(cube)] == 0.0  # withheld already: free
+
+
+def test_a_part_rising_without_room_drags_the_persons_along(demo_db):
+    # In each commune cell, minors + seniors ≤ persons: seniors can rise by (persons − minors −
+    # seniors) before the persons must follow. Computed here from the raw cube.
+    year, cube, groups = _year_model(demo_db)
+    search = Search(Model(cube, groups, cube.model.copy()), np.zeros(cube.size))
+    rows = year.filter((pl.col("category") == "*") & pl.col("lieu").str.contains(r"^\d+$"))
+    rows = rows.with_columns(room=pl.col("personnes") - pl.col("mineurs") - pl.col("seniors_65"))
+    tight = rows.filter((pl.col("room") > 0) & (pl.col("room") < 4)).row(0, named=True)
+    ample = rows.filter(pl.col("room") >= 4).row(0, named=True)
+    cells = [_cell(cube, "seniors_65", 0, r["theme"], r["lieu"]) for r in (tight, ample)]
+    assert search.link_room[cells].tolist() == [tight["room"], ample["room"]]
+    persons = _cell(cube, "personnes", 0, tight["theme"], tight["lieu"])
+    assert search.link_room[persons] >= UNBOUNDED  # persons is no part
+    corners = np.array([[cells[0]], [cells[1]], [cells[0]]])
+    signs = np.array([[1], [1], [-1]])  # rises without room, rises with room, goes down
+    valid = np.ones((3, 1), dtype=bool)
+    assert search.drags_persons(corners, signs, valid).tolist() == [True, False, False]
+
+
+def test_every_withheld_cell_beyond_the_small_counts_serves_a_witness(demo_db):
+    _, cube, groups = _year_model(demo_db)
+    protection = method.protect(cube, groups)
+    assert protection.unprotected.size == 0
+    moved = np.zeros(cube.size, dtype=bool)
+    moved[protection.witnesses.cell[protection.witnesses.delta != 0]] = True
+    extra = protection.hidden & ~cube.sensitive()
+    assert extra.any()
+    assert not (extra & ~moved).any()  # none withheld for nothing

@@ -6,7 +6,8 @@
    withheld or not published at all first, then of published cells, which are then withheld too.
    Zeros may be used (a withheld cell may then be 0, so withholding no longer says "at least 1"),
    except where another column says a cell is zero. The canton's headline figures (GE or
-   everywhere, all themes, all members) are never used by the search.
+   everywhere, all themes, all members) are never used by the search; a commune's totals cost
+   more the more of the canton's persons it holds (`commune_total_prices`).
    For the cells left without a witness, the last resort is a linear programme
    (etl/disclosure/programme.py): the cheapest change of published cells that lets each go up by 4,
    the headline figures costing far more than any other cell (withheld only when nothing else can
@@ -25,11 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from etl.disclosure.crossings import published_cube
+from etl.disclosure.crossings import CANTON, published_cube
 from etl.disclosure.cube import (
     CATEGORY,
     LIEU,
     MEASURES,
+    PLACES,
     THEME,
     YEAR_PERIOD,
     Cube,
@@ -50,6 +52,11 @@ CANTON_DETAIL_COST = (
     1000.0  # the canton (GE, everywhere) by theme or category: what pages show first
 )
 CELL_COST = 1.0
+# A commune's totals (all themes: the year, its quarters, every measure) cost one cell more per
+# percent of the canton's persons the commune holds that year: without it the city of Geneva, whose
+# totals have most room, became the partner of every small commune and its total was withheld
+# every year (docs/DONNEES.md « Utilité »).
+COMMUNE_TOTAL_PRICE_PER_PERCENT = 1.0
 YEAR_FACTOR = 10.0  # a year's headline figure costs more than a quarter's
 
 
@@ -86,7 +93,24 @@ def cell_costs(cube: Cube, hidden: np.ndarray) -> np.ndarray:
     # A quarter's small headline figure is protected by another quarter's rather than the year's.
     year = (np.arange(cube.size) // cube.strides[Q]) % cube.axes.shape[Q] == YEAR_PERIOD
     cost = np.where(year & (level == 2), cost * YEAR_FACTOR, cost)
+    cost = cost + commune_total_prices(cube)
     return np.where(hidden | ~cube.published, 0.0, cost)
+
+
+def commune_total_prices(cube: Cube) -> np.ndarray:
+    """Per cell: what withholding it costs beyond CELL_COST for being a commune's total (all
+    themes, all members): COMMUNE_TOTAL_PRICE_PER_PERCENT per percent of the canton's persons that
+    the commune holds in the year; 0 for every other cell."""
+    shape = cube.axes.shape
+    extra = np.zeros(shape)
+    if "personnes" not in cube.axes.measures:
+        return extra.reshape(-1)
+    persons = cube.value.reshape(shape)[:, YEAR_PERIOD, 0, :, 0, cube.axes.measure("personnes")]
+    canton = persons[:, PLACES.index(CANTON) : PLACES.index(CANTON) + 1]
+    percent = 100.0 * persons / np.maximum(canton, 1)
+    percent[:, : cube.axes.first_commune] = 0.0
+    extra[:, :, 0, :, 0, :] = COMMUNE_TOTAL_PRICE_PER_PERCENT * percent[:, None, :, None]
+    return extra.reshape(-1)
 
 
 def protect(cube: Cube, groups: list[Groups], secondary: bool | None = None) -> Protection:
@@ -112,6 +136,8 @@ def protect(cube: Cube, groups: list[Groups], secondary: bool | None = None) -> 
         hidden[newly] = True
         witnesses = witnesses + rescued
         left = np.setdiff1d(left, rescued.owner)
+    if left.size == 0:
+        hidden &= sensitive | _moved_by(witnesses, cube.size)
     return Protection(
         hidden,
         witnesses,
@@ -119,6 +145,15 @@ def protect(cube: Cube, groups: list[Groups], secondary: bool | None = None) -> 
         int((hidden & headline & ~sensitive).sum()),
         time.perf_counter() - started,
     )
+
+
+def _moved_by(witnesses: Witnesses, size: int) -> np.ndarray:
+    """Per cell: some witness moves it. Once every withheld 1–4 has a witness, a cell that none
+    moves protects nothing and is published again: cells taken by the steps of an owner whose
+    search then failed (its last resort found another witness)."""
+    moved = np.zeros(size, dtype=bool)
+    moved[witnesses.cell[witnesses.delta != 0]] = True
+    return moved
 
 
 def _order(cube: Cube, owners: np.ndarray) -> np.ndarray:

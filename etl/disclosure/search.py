@@ -13,7 +13,8 @@ corners it adds: a corner that does not exist, cannot move, or has no room is ru
 the corners' costs add up (0 for a cell already withheld or not published at all) and, among equal
 costs, the one leaving most room wins, so that the same few cells serve many owners and few steps
 are needed. On the place axis, each corner's persons cell is counted too (`dragged_cost`): the
-measure axis, built later, usually moves it. `movable` says which cells a move may change: only withheld or unpublished ones for the
+measure axis, built later, usually moves it; on every axis, a candidate whose rising part (women,
+seniors…) lacks room in its link for a whole step costs PERSONS_DRAG_PRICE more (`drags_persons`). `movable` says which cells a move may change: only withheld or unpublished ones for the
 auditor; any cell of the model for the protection method, which then withholds the published cells
 of the steps it keeps.
 """
@@ -35,7 +36,7 @@ from etl.disclosure.cube import (
     YEAR_PERIOD,
     Q,
 )
-from etl.disclosure.moves import NONE, Model
+from etl.disclosure.moves import NONE, STEP, Model
 from etl.disclosure.relations import (
     AT_LEAST,
     AT_MOST,
@@ -48,9 +49,17 @@ from etl.disclosure.relations import (
 
 MAX_ROUNDS = 60
 AXES = (LIEU, THEME, MEASURE, CATEGORY, Q)  # the axes that move (columns of a state)
-COMMUNE_ORDER = AXES  # the order in which a pattern is built, for a commune's cell…
+# The order in which a pattern is built, for a commune's cell… Its theme first: where its own
+# commune's themes have no room, its total moves, and the partner, picked next, is then priced
+# with its own total (a large commune's total costs more: method.cell_costs).
+COMMUNE_ORDER = (THEME, LIEU, MEASURE, CATEGORY, Q)
 CANTON_ORDER = (CATEGORY, LIEU, THEME, MEASURE, Q)  # …and for the canton's
 INFEASIBLE = np.inf
+# What a candidate that drags the persons along costs more (in cells): two persons cells at least,
+# the part's own and its partner's. Without it, a small commune's quarter whose only themes with
+# room hold a person or two took its persons — and the partner's, often the city of Geneva's —
+# into every step (docs/DONNEES.md « Utilité »).
+PERSONS_DRAG_PRICE = 2.0
 UNUSED = NONE - 1  # a slot not used by this owner
 
 
@@ -180,6 +189,24 @@ def _family_totals(model: Model) -> np.ndarray:
     return total
 
 
+def _link_room(model: Model) -> np.ndarray:
+    """Per cell of a part (women, seniors…): how far it can go up before its persons must follow
+    (persons − the parts of its link, 0 where the attacker knows them equal); unbounded for the
+    other cells."""
+    cube = model.cube
+    room = np.full(cube.size, UNBOUNDED, dtype=np.int64)
+    measure = np.arange(cube.size) % cube.axes.shape[MEASURE]
+    for groups in model.groups:
+        if groups.family.axis != MEASURE:
+            continue
+        cells = np.flatnonzero(cube.model & groups.family.members[measure])
+        group, _ = membership(cube, groups, cells)
+        cells, group = cells[group >= 0], group[group >= 0]
+        free = np.where(groups.sense[group] == AT_MOST, -groups.balance[group], 0)
+        room[cells] = np.minimum(room[cells], free)
+    return room
+
+
 def _year_slack(model: Model) -> np.ndarray:
     """Per year cell, what members reporting by year add beyond its quarters (the room of its
     quarters → year relation; 0 where it is an equality); unbounded elsewhere."""
@@ -221,6 +248,7 @@ class Search:
         self.family_total = _family_totals(self.model)
         self.strength = _strength(self.model)
         self.year_slack = _year_slack(self.model)
+        self.link_room = _link_room(self.model)
 
     # --- the class of each owner's coordinate on each axis ----------------------------------------
 
@@ -270,6 +298,7 @@ class Search:
         score = np.where(valid, self.cost[safe], 0.0).sum(axis=2)
         if axis == LIEU:
             score = score + self.dragged_cost(safe, valid)
+        score = score + np.where(self.drags_persons(safe, sign, valid), PERSONS_DRAG_PRICE, 0.0)
         # Among equal costs, the candidate whose tightest moving-down corner has most room: it
         # can serve many owners and its quarters and parts have room too.
         down = valid & (sign < 0)
@@ -300,6 +329,13 @@ class Search:
         total = self.family_total[measure]
         persons = np.where(total >= 0, cells + (total - measure) * stride, 0)
         return np.where(valid & (total >= 0), self.cost[persons], 0.0).sum(axis=-1)
+
+    def drags_persons(self, cells: np.ndarray, sign: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Per candidate: whether a part (women, seniors…) of its corners goes up where its link
+        has less room than a whole step, so that the measure axis, built later, must move the
+        persons too — at every corner, the partner commune's persons total included."""
+        rising = valid & (sign > 0)
+        return (rising & (self.link_room[cells] < STEP)).any(axis=-1)
 
     def _quarters(self, cells, sign, valid):
         """For the year's corners: (whether each needs its quarters to follow: it moves down and
