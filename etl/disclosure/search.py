@@ -14,9 +14,10 @@ the corners' costs add up (0 for a cell already withheld or not published at all
 costs, the one leaving most room wins, so that the same few cells serve many owners and few steps
 are needed. On the place axis, each corner's persons cell is counted too (`dragged_cost`): the
 measure axis, built later, usually moves it; on every axis, a candidate whose rising part (women,
-seniors…) lacks room in its link for a whole step costs PERSONS_DRAG_PRICE more (`drags_persons`). `movable` says which cells a move may change: only withheld or unpublished ones for the
-auditor; any cell of the model for the protection method, which then withholds the published cells
-of the steps it keeps.
+seniors…) lacks room in its link for a whole step costs PERSONS_DRAG_PRICE more (`drags_persons`).
+`movable` says which cells a move may change: only withheld or unpublished ones for the auditor;
+any cell of the model for the protection method, which then withholds the published cells of the
+steps it keeps.
 """
 
 from __future__ import annotations
