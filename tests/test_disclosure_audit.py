@@ -22,10 +22,10 @@ from etl import db as etl_db
 from etl import disclosure, public
 from etl.disclosure import greedy, method, programme
 from etl.disclosure.audit import proven_breaches
-from etl.disclosure.cube import UNBOUNDED, cell_index
-from etl.disclosure.moves import Model
+from etl.disclosure.cube import LIEU, MEASURE, THEME, UNBOUNDED, Q, cell_index
+from etl.disclosure.moves import NONE, Model
 from etl.disclosure.relations import build_groups
-from etl.disclosure.search import Search
+from etl.disclosure.search import AXES, Search
 from etl.errors import UserError
 from etl.submission.load import load_files
 
@@ -402,3 +402,44 @@ def test_every_withheld_cell_beyond_the_small_counts_serves_a_witness(demo_db):
     extra = protection.hidden & ~cube.sensitive()
     assert extra.any()
     assert not (extra & ~moved).any()  # none withheld for nothing
+
+
+def test_a_partner_commune_is_chosen_knowing_its_total_will_move(demo_db):
+    # A commune's count protected through its total (the theme axis's second alternative: the
+    # cell and its commune's total go up together): the partner commune goes down in both, so
+    # its total's price must weigh on the choice — the theme axis is built before the place.
+    _, cube, groups = _year_model(demo_db)
+    search = Search(
+        Model(cube, groups, cube.model.copy()), method.cell_costs(cube, cube.sensitive())
+    )
+    coords = cube.coords(np.arange(cube.size))
+    owner = int(
+        np.flatnonzero(
+            cube.sensitive()
+            & (coords[:, LIEU] >= cube.axes.first_commune)
+            & (coords[:, THEME] != 0)
+            & (coords[:, Q] == 0)
+            & (coords[:, MEASURE] == cube.axes.measure("prestations"))
+        )[0]
+    )
+    cells = np.array([owner])
+    state = np.zeros((1, len(AXES)), dtype=np.int64)
+    state[0, AXES.index(THEME)] = 1  # [the commune's total, up]
+    banned = np.full((1, len(AXES), 1), NONE, dtype=np.int64)
+
+    def no_prior(rows, at):  # no earlier step
+        return np.zeros(np.broadcast(rows, at).shape, dtype=np.int64)
+
+    def partner() -> int:
+        classes = search.classes(cube.coords(cells))
+        *_, picked = search.patterns(cells, state, classes, no_prior, np.arange(1), banned)
+        return int(picked[0, AXES.index(LIEU)])
+
+    first = partner()
+    assert first >= cube.axes.first_commune
+    owner_lieu = coords[owner, LIEU]
+    its_total = owner + (0 - coords[owner, THEME]) * cube.strides[THEME]
+    partner_total = its_total + (first - owner_lieu) * cube.strides[LIEU]
+    search.cost[partner_total] = 1e4  # that partner's total now costs far more
+    second = partner()
+    assert second >= cube.axes.first_commune and second != first
