@@ -300,6 +300,14 @@ def retirer(
         ),
     ],
     oui: Annotated[bool, typer.Option("--oui", help="Ne pas demander de confirmation.")] = False,
+    complet: Annotated[
+        bool,
+        typer.Option(
+            "--complet",
+            help="Recalcule agrégats et fichier public pour toutes les années (par défaut : "
+            "seulement les années des périodes retirées).",
+        ),
+    ] = False,
     base: DbOption = None,
 ) -> None:
     """Retire des données chargées (membre × périodes) et republie la base."""
@@ -318,7 +326,7 @@ def retirer(
         if answer.strip().lower() != "oui":
             console.print("Rien n'a été retiré.")
             raise typer.Exit(1)
-    removed = remove.remove_slices(path, membre, periodes, reason=motif)
+    removed = remove.remove_slices(path, membre, periodes, reason=motif, full=complet)
     console.print(
         f"[green]Retiré et publié :[/] {len(removed)} tranche(s) de {removed[0].member_code}"
     )

@@ -11,7 +11,7 @@ import pytest
 from admin_support import MEMBER, PERIOD, loaded_copy, rows
 from typer.testing import CliRunner
 
-from etl import db
+from etl import db, incremental
 from etl.cli import app
 from etl.errors import UserError
 from etl.paths import SCHEMA_DIR
@@ -135,3 +135,23 @@ def test_a_database_from_before_removals_accepts_their_status():
     assert kept[2][1:] == ("c", "retire") and kept[2][0] > 2
     with pytest.raises(duckdb.ConstraintException):  # the check itself is still there
         con.execute(INSERT_RUN, ["d", "x", "nimporte"])
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_command_rebuilds_the_removed_years_or_every_year_when_asked(loaded, monkeypatch, full):
+    scopes: list[incremental.Scope] = []
+    real_refresh = db.refresh_derived
+
+    def spied_refresh(con, scope=incremental.FULL):
+        scopes.append(scope)
+        return real_refresh(con, scope)
+
+    monkeypatch.setattr(db, "refresh_derived", spied_refresh)
+    args = ["retirer", MEMBER, PERIOD, "--motif", "doublon", "--oui", "--base", str(loaded)]
+    result = CliRunner().invoke(app, [*args, "--complet"] if full else args)
+    assert result.exit_code == 0, result.output
+    assert count(loaded, "activity", SLICE, [MEMBER, PERIOD]) == 0
+    (scope,) = scopes
+    assert scope.full is full
+    if not full:
+        assert scope.years == {int(PERIOD[:4])}

@@ -147,9 +147,16 @@ def _delete(con: duckdb.DuckDBPyConnection, loaded: LoadedSlice, reason: str, us
 
 
 def remove_slices(
-    db_path: Path, member: str, periods: list[str], *, reason: str, user: str | None = None
+    db_path: Path,
+    member: str,
+    periods: list[str],
+    *,
+    reason: str,
+    user: str | None = None,
+    full: bool = False,
 ) -> list[LoadedSlice]:
-    """Remove the slices and publish the new version (see the module docstring)."""
+    """Remove the slices and publish the new version (see the module docstring): the years they
+    touch are rebuilt (etl/incremental.py), or every year with `full`."""
     reason = reason.strip()
     if not reason:
         raise UserError(
@@ -164,7 +171,7 @@ def remove_slices(
         for loaded in slices:
             _delete(con, loaded, reason, user)
         removed = [(loaded.member_code, loaded.period_code) for loaded in slices]
-        scope = incremental.slices_scope(con, db_path, removed)
+        scope = incremental.FULL if full else incremental.slices_scope(con, db_path, removed)
         db.refresh_derived(con, scope)
         public.publish_public(con, db_path, scope)
     return slices
