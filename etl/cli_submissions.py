@@ -59,6 +59,14 @@ MaxSizeOption = Annotated[
         show_default=False,
     ),
 ]
+FullRebuildOption = Annotated[
+    bool,
+    typer.Option(
+        "--complet",
+        help="Recalcule agrégats et fichier public pour toutes les années (par défaut : seulement "
+        "les années que les données chargées ou retirées touchent).",
+    ),
+]
 
 
 def max_file_bytes(taille_max: float | None) -> int | None:
@@ -213,14 +221,7 @@ def charger(
     ] = False,
     rapport: ReportOption = None,
     taille_max: MaxSizeOption = None,
-    complet: Annotated[
-        bool,
-        typer.Option(
-            "--complet",
-            help="Recalcule agrégats et fichier public pour toutes les années (par défaut : "
-            "seulement les années que les fichiers touchent).",
-        ),
-    ] = False,
+    complet: FullRebuildOption = False,
     base: DbOption = None,
 ) -> None:
     """Valide et charge des fichiers ; un fichier avec une erreur n'est pas chargé du tout."""
@@ -300,14 +301,7 @@ def retirer(
         ),
     ],
     oui: Annotated[bool, typer.Option("--oui", help="Ne pas demander de confirmation.")] = False,
-    complet: Annotated[
-        bool,
-        typer.Option(
-            "--complet",
-            help="Recalcule agrégats et fichier public pour toutes les années (par défaut : "
-            "seulement les années des périodes retirées).",
-        ),
-    ] = False,
+    complet: FullRebuildOption = False,
     base: DbOption = None,
 ) -> None:
     """Retire des données chargées (membre × périodes) et republie la base."""

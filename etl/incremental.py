@@ -63,14 +63,11 @@ class Kept:
         return self._read[name]
 
     def _rows(self, name: str) -> pl.DataFrame | None:
-        previous = duckdb.connect(":memory:")
+        previous = _open_public(self.public)
         try:
-            escaped = str(self.public).replace("'", "''")
-            previous.execute(f"attach '{escaped}' as previous (read_only)")
-            try:
-                frame = previous.sql(f'select * from previous.public."{name}"').pl()
-            except duckdb.CatalogException:
-                return None
+            frame = previous.sql(f'select * from public."{name}"').pl()
+        except duckdb.CatalogException:
+            return None
         finally:
             previous.close()
         if "year" not in frame.columns:
@@ -122,13 +119,24 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
     return rows[0][0] if rows else None
 
 
+def _open_public(path: Path) -> duckdb.DuckDBPyConnection:
+    """The previous public file, read-only, as the pages open it (etl.public imports this module,
+    hence the import here)."""
+    from etl.public import open_public_reader
+
+    return open_public_reader(path)
+
+
 def _previous_public(db_path: Path) -> Path | None:
     public = release.current(db_path).public
     return public if public.exists() else None
 
 
-def _why_full(con: duckdb.DuckDBPyConnection, public: Path | None) -> str | None:
-    """Why the kept rows could differ from a full rebuild's (None: they cannot)."""
+def _why_full(con: duckdb.DuckDBPyConnection, public: Path | None, asked: bool) -> str | None:
+    """Why the publish rebuilds everything: asked for, or the kept rows could differ from a full
+    rebuild's (None: neither)."""
+    if asked:
+        return "reconstruction complète demandée"
     if os.environ.get(FORCE_FULL_ENV, "") not in ("", "0"):
         return f"reconstruction complète demandée ({FORCE_FULL_ENV})"
     if public is None:
@@ -136,28 +144,33 @@ def _why_full(con: duckdb.DuckDBPyConnection, public: Path | None) -> str | None
     if _scalar(con, f"select code_version from {DERIVED_INFO}") != code_version():
         return "base dérivée par une autre version du code"
     raw_release = _scalar(con, "select release_id from main.release_info")
-    previous = duckdb.connect(":memory:")
     try:
-        escaped = str(public).replace("'", "''")
-        previous.execute(f"attach '{escaped}' as previous (read_only)")
-        public_release = _scalar(previous, "select release_id from previous.public.release")
+        previous = _open_public(public)
     except duckdb.Error:
         public_release = None
-    finally:
-        previous.close()
+    else:
+        try:
+            public_release = _scalar(previous, "select release_id from public.release")
+        finally:
+            previous.close()
     if raw_release is None or public_release != raw_release:
         return "fichier public précédent d'une autre version"
     return None
 
 
 def slices_scope(
-    con: duckdb.DuckDBPyConnection, db_path: Path, slices: Iterable[tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    db_path: Path,
+    slices: Iterable[tuple[str, str]],
+    *,
+    full: bool = False,
 ) -> Scope:
     """The scope of a publish that replaced, added or removed `slices` (member, period) in `con`
-    (the new release's raw file, its aggregates not yet refreshed): FULL where it cannot be proven."""
+    (the new release's raw file, its aggregates not yet refreshed): FULL where `full` asks for it
+    (`--complet`) or where the kept rows cannot be proven."""
     slices = list(slices)
     public = _previous_public(db_path)
-    reason = _why_full(con, public)
+    reason = _why_full(con, public, full)
     if reason is not None:
         return Scope(reason=reason)
     periods = sorted({period for _, period in slices})

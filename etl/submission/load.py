@@ -204,7 +204,7 @@ def _load_all(
         for checked in checked_files(paths, lookups, progress, max_bytes)
     ]
     written = [piece for r in results if r.status in (LOADED, REPLACED) for piece in r.slices]
-    scope = incremental.FULL if full else incremental.slices_scope(con, db_path, written)
+    scope = incremental.slices_scope(con, db_path, written, full=full)
     progress(_scope_line(scope))
     db.refresh_derived(con, scope)
     public.publish_public(con, db_path, scope)

@@ -171,7 +171,7 @@ def remove_slices(
         for loaded in slices:
             _delete(con, loaded, reason, user)
         removed = [(loaded.member_code, loaded.period_code) for loaded in slices]
-        scope = incremental.FULL if full else incremental.slices_scope(con, db_path, removed)
+        scope = incremental.slices_scope(con, db_path, removed, full=full)
         db.refresh_derived(con, scope)
         public.publish_public(con, db_path, scope)
     return slices
